@@ -1,0 +1,82 @@
+# gpatch: build, run the demo, test.
+#
+#   make run          build, then run the demo (echo server natively and shimmed)
+#   make test         build and run every test (Criterion)
+#   make test SANITIZE=1   the same with ASan/UBSan on the runtime unit tests
+#   make clean
+#
+# Missing Debian packages are installed by `make deps` (apt-get, as root).
+
+CC      ?= cc
+BUILD   ?= build
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -Werror -Wstrict-prototypes
+BASE    := -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden $(WARN)
+INC     := -Iruntime -Ishim
+
+RT_SRC   := $(wildcard runtime/*.c)
+SHIM_SRC := $(wildcard shim/*.c)
+LIB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(RT_SRC) $(SHIM_SRC))
+LIB      := $(BUILD)/libgpatch.so
+
+PROG_SRC := $(wildcard tests/progs/*.c)
+PROGS    := $(patsubst tests/progs/%.c,$(BUILD)/progs/%,$(PROG_SRC))
+
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+PRELOAD_SRC := $(wildcard tests/preload/test_*.c)
+TESTLIB_SRC := $(wildcard tests/lib/*.c)
+UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit_%,$(UNIT_SRC))
+PRELOAD_BIN := $(patsubst tests/preload/%.c,$(BUILD)/tests/preload_%,$(PRELOAD_SRC))
+
+# The runtime linked into unit tests: no hooks, only the real-symbol table.
+UNIT_LINK_SRC := $(RT_SRC) shim/real.c shim/config.c
+
+SANFLAGS :=
+ifeq ($(SANITIZE),1)
+  SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+              -fno-sanitize-recover=undefined
+endif
+
+DEPS_PKGS := gcc make pkg-config libuv1-dev libcriterion-dev
+
+.PHONY: all deps run test test-unit test-preload clean check-exports bench
+
+all: deps $(LIB) $(PROGS)
+
+# Install what the build needs when it is missing (Debian 12).
+deps:
+	@sh scripts/deps.sh $(DEPS_PKGS)
+
+$(BUILD)/obj/%.o: %.c $(wildcard runtime/*.h shim/*.h) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) $(CFLAGS) $(INC) -c $< -o $@
+
+$(LIB): $(LIB_OBJ) shim/exports.map
+	$(CC) -shared -o $@ $(LIB_OBJ) -Wl,--version-script=shim/exports.map \
+	  -Wl,-z,defs -luv -ldl -lpthread
+
+$(BUILD)/progs/%: tests/progs/%.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror $< -o $@ -pthread
+
+$(BUILD)/tests/unit_%: tests/unit/%.c $(UNIT_LINK_SRC) $(wildcard runtime/*.h shim/*.h) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) $(CFLAGS) $(SANFLAGS) $(INC) -fvisibility=default \
+	  $< $(UNIT_LINK_SRC) -o $@ -lcriterion -luv -ldl -lpthread
+
+$(BUILD)/tests/preload_%: tests/preload/%.c $(TESTLIB_SRC) tests/lib/harness.h | deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -D_GNU_SOURCE $(CFLAGS) $(WARN) -Itests/lib $< $(TESTLIB_SRC) \
+	  -o $@ -lcriterion -pthread
+
+check-exports: $(LIB)
+	@sh scripts/check-exports.sh $(LIB) shim/exports.map
+
+run: all
+	@sh scripts/demo.sh $(BUILD)
+
+test: all check-exports $(UNIT_BIN) $(PRELOAD_BIN)
+	@sh scripts/run-tests.sh $(BUILD) $(UNIT_BIN) $(PRELOAD_BIN)
+
+clean:
+	rm -rf $(BUILD)
