@@ -461,37 +461,56 @@ int gp_stop(struct gp_proc *p, int sig, double timeout_s, struct gp_run *r) {
   return 0;
 }
 
-/* Whether /proc/net/tcp shows a socket listening on 127.0.0.1 or any
- * address at port. */
-static int listening(int port) {
+/* Counts the sockets of /proc/net/tcp with local port port, on 127.0.0.1
+ * or any address, whose state is in the mask (bit n for state n: 1 is
+ * ESTABLISHED, 8 CLOSE_WAIT, 10 LISTEN). */
+static int tcp_count(int port, unsigned mask) {
   FILE *f = fopen("/proc/net/tcp", "re");
   char line[512];
-  int found = 0;
+  int count = 0;
 
   if (f == NULL)
     return 0;
-  while (!found && fgets(line, sizeof line, f) != NULL) {
+  while (fgets(line, sizeof line, f) != NULL) {
     unsigned addr, lport, state;
 
-    if (sscanf(line, " %*d: %x:%x %*x:%*x %x", &addr, &lport, &state) == 3)
-      found = (int)lport == port && state == 0x0A
-              && (addr == 0 || addr == 0x0100007F);
+    if (sscanf(line, " %*d: %x:%x %*x:%*x %x", &addr, &lport, &state) == 3
+        && (int)lport == port && state < 32 && (mask >> state & 1)
+        && (addr == 0 || addr == 0x0100007F))
+      count++;
   }
   fclose(f);
-  return found;
+  return count;
+}
+
+/* Sleeps a few milliseconds between two looks at a condition. */
+static void tick(void) {
+  struct timespec ts = { 0, 5 * 1000 * 1000 };
+
+  nanosleep(&ts, NULL); /* Polls for readiness; no timing depends on it. */
 }
 
 int gp_wait_listen(int port, const struct gp_proc *p, double timeout_s) {
   double deadline = now_s() + timeout_s;
 
   for (;;) {
-    struct timespec tick = { 0, 5 * 1000 * 1000 };
-
-    if (listening(port))
+    if (tcp_count(port, 1u << 10) > 0)
       return 0;
     if ((p != NULL && exited(p->pid)) || now_s() > deadline)
       return -1;
-    nanosleep(&tick, NULL); /* Polls for readiness; no timing depends on it. */
+    tick();
+  }
+}
+
+int gp_wait_drained(int port, double timeout_s) {
+  double deadline = now_s() + timeout_s;
+
+  for (;;) {
+    if (tcp_count(port, 1u << 1 | 1u << 8) == 0)
+      return 0;
+    if (now_s() > deadline)
+      return -1;
+    tick();
   }
 }
 

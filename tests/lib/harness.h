@@ -77,6 +77,11 @@ int gp_stop(struct gp_proc *p, int sig, double timeout_s, struct gp_run *r);
  * listens, -1 otherwise. */
 int gp_wait_listen(int port, const struct gp_proc *p, double timeout_s);
 
+/* Waits until no TCP socket with local port port is ESTABLISHED or
+ * CLOSE_WAIT (a server has closed every connection it accepted), or
+ * timeout_s passes.  Returns 0 when drained, -1 otherwise. */
+int gp_wait_drained(int port, double timeout_s);
+
 /* Whether the preload halves of the tests should run: 0 when the
  * environment variable GPATCH_TEST_NATIVE_ONLY is set to a non-empty value,
  * 1 otherwise. */
