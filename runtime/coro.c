@@ -1,0 +1,143 @@
+/* coro.c: creating, ending, joining and freeing coroutines. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coro.h"
+
+#define DEFAULT_STACK (256 * 1024)
+
+static size_t default_stack = DEFAULT_STACK;
+static int next_id = 1 << 30; /* above any pid_max: never a real tid */
+
+void gp__set_default_stack(size_t bytes) { default_stack = bytes; }
+size_t gp__default_stack(void) { return default_stack; }
+
+static void trampoline(void) {
+  gp_coro *c = gp__current;
+  errno = 0;
+  gp__tls.inside = 0; /* program code from here on */
+  void *r = c->fn(c->arg);
+  gp__tls.inside = 1;
+  gp__exit(r);
+}
+
+static size_t round_stack(size_t size) {
+  size_t page = gp__page_size();
+  if (size == 0)
+    size = default_stack;
+  return (size + page - 1) / page * page;
+}
+
+int gp__spawn(void *(*fn)(void *), void *arg, size_t stack_size,
+              int detached, gp_coro **out) {
+  int err;
+  GP_ASSERT(gp__rt_started());
+  gp_coro *c = calloc(1, sizeof *c);
+  if (c == NULL)
+    return -EAGAIN; /* what pthread_create reports for lack of resources */
+  c->stack_size = round_stack(stack_size);
+  err = gp__stack_alloc(c->stack_size, &c->stack);
+  if (err) {
+    free(c);
+    return -EAGAIN;
+  }
+  c->magic = GP_CORO_MAGIC;
+  c->id = next_id++;
+  if (next_id == 0x7fffffff)
+    next_id = 1 << 30;
+  c->handle = (uintptr_t)c;
+  c->fn = fn;
+  c->arg = arg;
+  c->detached = detached ? 1 : 0;
+  gp__ctx_make(&c->ctx, (char *)c->stack + gp__page_size(), c->stack_size,
+               trampoline);
+  gp__live_add(1);
+  gp__ready(c);
+  *out = c;
+  return 0;
+}
+
+void gp__exit(void *retval) {
+  gp__current->retval = retval;
+  gp__sched_exit();
+}
+
+void gp__coro_release_stack(gp_coro *c) {
+  if (c->stack) {
+    gp__stack_free(c->stack, c->stack_size);
+    c->stack = NULL;
+  }
+}
+
+static void free_record(uv_handle_t *h) {
+  free(GP_CONTAINER(h, gp_coro, timer));
+}
+
+void gp__coro_free(gp_coro *c) {
+  GP_ASSERT(c->state == GP_DEAD);
+  if (c->is_main)
+    return; /* lives in static storage */
+  gp__coro_release_stack(c);
+  c->magic = 0;
+  if (c->timer_init)
+    uv_close((uv_handle_t *)&c->timer, free_record);
+  else
+    free(c);
+}
+
+int gp__join(gp_coro *c, void **retval, int64_t deadline) {
+  gp_coro *self = gp__current;
+  if (c == self)
+    return -EDEADLK;
+  if (c->detached || c->joining)
+    return -EINVAL;
+  if (c->state != GP_DEAD) {
+    if (deadline == 0)
+      return -EBUSY;
+    /* Two threads joining each other: glibc reports EDEADLK too. */
+    if (self->joining && self->joiner == c)
+      return -EDEADLK;
+    c->joining = 1;
+    c->joiner = self;
+    while (c->state != GP_DEAD) {
+      if (gp__park(deadline) == -ETIMEDOUT && c->state != GP_DEAD) {
+        c->joining = 0;
+        c->joiner = NULL;
+        return -ETIMEDOUT;
+      }
+    }
+  }
+  if (retval)
+    *retval = c->retval;
+  gp__coro_free(c);
+  return 0;
+}
+
+int gp__detach(gp_coro *c) {
+  if (c->detached)
+    return -EINVAL;
+  if (c->state == GP_DEAD) {
+    if (c->joining)
+      return -EINVAL;
+    c->detached = 1;
+    gp__coro_free(c);
+    return 0;
+  }
+  c->detached = 1;
+  return 0;
+}
+
+gp_coro *gp__coro_from_handle(uintptr_t h) {
+  gp_coro *m = gp__main_coro();
+  if (m && m->handle == h)
+    return m;
+  if (h == 0 || (h & (_Alignof(gp_coro) - 1)) != 0)
+    return NULL;
+  gp_coro *c = (gp_coro *)h;
+  return c->magic == GP_CORO_MAGIC ? c : NULL;
+}
+
+uintptr_t gp__coro_handle(gp_coro *c) { return c->handle; }
+int gp__coro_id(gp_coro *c) { return c->id; }
+char *gp__coro_name(gp_coro *c) { return c->name; }

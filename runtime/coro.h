@@ -1,0 +1,65 @@
+/* coro.h: the coroutine record, shared by the runtime's files only. */
+#ifndef GP_CORO_H
+#define GP_CORO_H
+
+#include <uv.h>
+
+#include "ctx.h"
+#include "rt.h"
+
+#define GP_CORO_MAGIC 0x67706372u /* "gpcr" */
+
+/* Life of a coroutine: READY -> RUNNING -> (PARKED -> READY ->)... DEAD. */
+enum gp_state {
+  GP_READY,   /* in the ready queue */
+  GP_RUNNING, /* the current coroutine */
+  GP_PARKED,  /* waiting for gp__unpark or its deadline */
+  GP_DEAD,    /* ended; the record waits for its joiner */
+};
+
+struct gp_coro {
+  uint32_t magic;          /* GP_CORO_MAGIC while the record is live */
+  int id;                  /* owner id for mutexes (see gp__coro_id) */
+  uintptr_t handle;        /* the pthread_t the program sees */
+  enum gp_state state;
+  gp_ctx ctx;              /* saved registers while not running */
+  void *stack;             /* the stack mapping (guard included), or NULL */
+  size_t stack_size;       /* usable bytes above the guard */
+  void *(*fn)(void *);     /* entry point and its argument */
+  void *arg;
+  void *retval;            /* what fn returned or gave pthread_exit */
+  int saved_errno;         /* errno while switched out */
+  int wake;                /* code given by gp__unpark */
+  gp_list link;            /* ready queue */
+  gp_coro *joiner;         /* coroutine parked in gp__join on this one */
+  unsigned detached : 1;   /* nobody will join: freed when it ends */
+  unsigned joining : 1;    /* a joiner is registered */
+  unsigned is_main : 1;    /* runs on the process's original stack */
+  uv_timer_t timer;        /* deadline of the current park */
+  int timer_init;          /* timer has been initialised */
+  char name[16];           /* pthread_setname_np */
+};
+
+/* sched.c */
+extern gp_coro *gp__current;
+gp_coro *gp__main_coro(void);
+void gp__live_add(int n);
+uv_loop_t *gp__loop(void);
+/* Makes a new coroutine ready (called by spawn). */
+void gp__ready(gp_coro *c);
+/* The hub's side of a coroutine's end: called by gp__exit. */
+__attribute__((noreturn)) void gp__sched_exit(void);
+/* coro.c: frees a record and its stack (the stack is released by the hub
+ * when the coroutine ends). */
+void gp__coro_release_stack(gp_coro *c);
+void gp__coro_free(gp_coro *c);
+/* stack.c */
+int gp__stack_alloc(size_t size, void **base);
+void gp__stack_free(void *base, size_t size);
+size_t gp__page_size(void);
+/* fdtab.c: the netpoll fd the hub watches, and its dispatch. */
+int gp__netpoll_fd(void);
+void gp__netpoll_dispatch(void);
+size_t gp__netpoll_waiters(void);
+
+#endif

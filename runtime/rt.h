@@ -1,0 +1,120 @@
+/* rt.h: the runtime's internal API, the only runtime header the shim uses.
+ *
+ * Coroutines, the scheduler, waits on fds and wait queues. Every function
+ * returns 0 or a negative errno unless said otherwise, and none of them
+ * writes errno. All of them must be called on the scheduler thread, from a
+ * coroutine (never from the hub), with the shim's "inside" flag set.
+ */
+#ifndef GP_RT_H
+#define GP_RT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gp.h"
+
+typedef struct gp_coro gp_coro;
+
+/* Per-OS-thread state read by every hook: may this call go cooperative?
+ * Only plain bytes, so the check is safe inside a signal handler. */
+struct gp_tls {
+  unsigned char sched;  /* this OS thread runs the scheduler */
+  unsigned char inside; /* runtime code is running: hooks pass through */
+};
+extern __thread struct gp_tls gp__tls __attribute__((tls_model("initial-exec")));
+
+/* ---- scheduler (sched.c) ---- */
+
+/* Starts the runtime on the calling OS thread, which becomes the
+ * scheduler thread; the running code becomes the main coroutine, whose
+ * handle (what pthread_self returns there) is main_handle. Idempotent. */
+int gp__rt_start(uintptr_t main_handle);
+int gp__rt_started(void);
+/* The running coroutine, or NULL before the runtime starts. */
+gp_coro *gp__self(void);
+/* Coroutines that have not ended (the main one included). */
+size_t gp__live(void);
+/* Parks the running coroutine until gp__unpark() or the deadline (GP_NEVER
+ * for none). Returns the code given to gp__unpark, or -ETIMEDOUT. */
+int gp__park(int64_t deadline);
+/* Makes c ready with the given wake code if it is parked; returns 1 when
+ * it was parked, 0 when it was already woken (by its deadline, say). */
+int gp__unpark(gp_coro *c, int code);
+/* Puts the running coroutine at the back of the ready queue. */
+void gp__yield(void);
+
+/* ---- coroutines (coro.c) ---- */
+
+/* Default stack size for gp__spawn with stack_size 0. */
+void gp__set_default_stack(size_t bytes);
+size_t gp__default_stack(void);
+/* Creates a ready coroutine running fn(arg) on a new stack of stack_size
+ * bytes (0: the default). The runtime must be started. */
+int gp__spawn(void *(*fn)(void *), void *arg, size_t stack_size,
+              int detached, gp_coro **out);
+/* Waits until c ends (until deadline), stores its result in *retval and
+ * frees it. -EDEADLK for self, -EINVAL when detached or already joined,
+ * -ETIMEDOUT, -EBUSY when deadline is 0 and c still runs. */
+int gp__join(gp_coro *c, void **retval, int64_t deadline);
+int gp__detach(gp_coro *c);
+/* Ends the running coroutine with retval; never returns. */
+__attribute__((noreturn)) void gp__exit(void *retval);
+/* The coroutine whose handle is h, or NULL when h names none. */
+gp_coro *gp__coro_from_handle(uintptr_t h);
+uintptr_t gp__coro_handle(gp_coro *c);
+/* An id that never equals a real thread id: mutex owner words hold it. */
+int gp__coro_id(gp_coro *c);
+/* The name given by pthread_setname_np (16 bytes with the NUL). */
+char *gp__coro_name(gp_coro *c);
+
+/* ---- waiting on fds (wait.c, fdtab.c) ---- */
+
+enum {
+  GP_IN = 1,  /* readable, or a peer hung up */
+  GP_OUT = 2, /* writable */
+  GP_PRI = 4, /* urgent data */
+};
+
+/* One fd a coroutine waits on; the record lives on the waiter's stack. */
+typedef struct gp_fdwait {
+  gp_list link;      /* in the fd's waiter list */
+  gp_coro *coro;     /* the waiting coroutine */
+  int fd;            /* the fd waited on */
+  unsigned events;   /* GP_IN/GP_OUT/GP_PRI wanted */
+} gp_fdwait;
+
+/* Parks until one of the n fds may be ready for its events, or the
+ * deadline. Returns 0 (readiness is a hint: try the call again),
+ * -ETIMEDOUT, -EBADF when an fd was closed meanwhile, or -EPERM when an fd
+ * cannot be polled (a regular file: the caller treats it as ready). */
+int gp__wait_fds(gp_fdwait *w, int n, int64_t deadline);
+int gp__wait_fd(int fd, unsigned events, int64_t deadline);
+/* The fd is being closed or replaced: wakes its waiters with -EBADF and
+ * forgets its registration. Call before the real close. */
+void gp__fd_forget(int fd);
+
+/* A small tag the shim keeps per fd (0 until set; reset by
+ * gp__fd_forget). The runtime does not interpret it. */
+int gp__fd_kind(int fd);
+void gp__fd_set_kind(int fd, int kind);
+
+/* ---- wait queues on addresses (sync.c) ---- */
+
+/* A coroutine waiting on an address; lives on the waiter's stack. */
+typedef struct gp_waiter {
+  gp_list link;     /* in the address's hash bucket */
+  const void *addr; /* what it waits on */
+  gp_coro *coro;
+} gp_waiter;
+
+/* Queues the running coroutine on addr without parking yet. */
+void gp__wq_add(gp_waiter *w, const void *addr);
+/* Parks after gp__wq_add until woken or the deadline; always leaves w
+ * unqueued. Returns 0 or -ETIMEDOUT. */
+int gp__wq_park(gp_waiter *w, int64_t deadline);
+/* Wakes the first coroutine still parked on addr; returns it, or NULL. */
+gp_coro *gp__wq_wake_one(const void *addr);
+/* Wakes up to n coroutines parked on addr; returns how many. */
+int gp__wq_wake(const void *addr, int n);
+
+#endif

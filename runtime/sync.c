@@ -1,0 +1,74 @@
+/* sync.c: wait queues keyed by address, the runtime's futex.
+ *
+ * A coroutine that waits on an address (a mutex, a condvar, ...) puts a
+ * record from its own stack into one of a fixed number of hash buckets;
+ * wakers walk the bucket in FIFO order. Nothing is allocated, so any
+ * object in the program's memory can be waited on without registering it.
+ *
+ * A record stays queued after its owner was woken by its deadline, until
+ * the owner runs again and removes it; wakers skip such records, so a
+ * wake-up is never spent on a coroutine that already gave up.
+ */
+#include <errno.h>
+
+#include "coro.h"
+
+#define BUCKETS 1024
+
+static gp_list buckets[BUCKETS];
+static int ready;
+
+static gp_list *bucket(const void *addr) {
+  if (!ready) {
+    for (int i = 0; i < BUCKETS; i++)
+      gp__list_init(&buckets[i]);
+    ready = 1;
+  }
+  uintptr_t a = (uintptr_t)addr;
+  a ^= a >> 17;
+  a *= 0x9e3779b97f4a7c15u;
+  return &buckets[(a >> 32) % BUCKETS];
+}
+
+void gp__wq_add(gp_waiter *w, const void *addr) {
+  w->addr = addr;
+  w->coro = gp__current;
+  gp__list_push(bucket(addr), &w->link);
+}
+
+int gp__wq_park(gp_waiter *w, int64_t deadline) {
+  int r = 0;
+  /* A waker unlinks the record before unparking, so a linked record
+   * means nobody has woken us yet. */
+  while (gp__list_linked(&w->link)) {
+    r = gp__park(deadline);
+    if (r == -ETIMEDOUT)
+      break;
+  }
+  if (gp__list_linked(&w->link))
+    gp__list_del(&w->link);
+  else
+    r = 0; /* woken, even if the deadline passed meanwhile */
+  return r;
+}
+
+gp_coro *gp__wq_wake_one(const void *addr) {
+  gp_list *b = bucket(addr);
+  for (gp_list *l = b->next; l != b;) {
+    gp_waiter *w = GP_CONTAINER(l, gp_waiter, link);
+    l = l->next;
+    if (w->addr != addr || w->coro->state != GP_PARKED)
+      continue;
+    gp__list_del(&w->link);
+    gp__unpark(w->coro, 0);
+    return w->coro;
+  }
+  return NULL;
+}
+
+int gp__wq_wake(const void *addr, int n) {
+  int woken = 0;
+  while (woken < n && gp__wq_wake_one(addr) != NULL)
+    woken++;
+  return woken;
+}

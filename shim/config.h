@@ -1,0 +1,36 @@
+/* config.h: what the GPATCH_* environment selects. */
+#ifndef GP_CONFIG_H
+#define GP_CONFIG_H
+
+#include <stddef.h>
+
+/* Call families, as GPATCH_PATCH names them. */
+enum {
+  GP_FAM_THREAD = 1 << 0, /* pthread_create, join, exit, self, ... */
+  GP_FAM_SYNC = 1 << 1,   /* mutexes and condition variables */
+  GP_FAM_SLEEP = 1 << 2,  /* sleep, usleep, nanosleep, sched_yield */
+  GP_FAM_SOCKET = 1 << 3, /* sockets, pipes: accept, connect, read, ... */
+  GP_FAM_POLL = 1 << 4,   /* poll, ppoll, select, pselect */
+  GP_FAM_ALL = (1 << 5) - 1,
+};
+
+struct gp_config {
+  unsigned families;  /* GP_FAM_* patched */
+  size_t stack_size;  /* default coroutine stack, bytes */
+};
+
+extern struct gp_config gp__config;
+
+/* Parses a GPATCH_PATCH value into *families. Returns 0, or -1 with a
+ * message (without the "gpatch: " prefix) in err. */
+int gp__parse_patch(const char *s, unsigned *families, char *err,
+                    size_t errlen);
+/* Parses a size with an optional K, M or G suffix (powers of 1024). */
+int gp__parse_size(const char *s, size_t *out);
+/* Reads the environment once (constructor, or the first hook that needs
+ * it); exits with status 2 on a bad value. */
+void gp__init(void);
+/* The family names, in order, for messages and --list. */
+const char *gp__family_name(unsigned bit);
+
+#endif

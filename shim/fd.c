@@ -1,0 +1,91 @@
+/* fd.c: calls that create, copy or close fds: pipe, pipe2, dup, dup2,
+ * dup3, fcntl(F_DUPFD*), close. They keep the runtime's fd table right:
+ * a closed fd wakes its waiters with EBADF and leaves the epoll set, and
+ * a new fd number starts with a clean entry. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+
+#include "fdkind.h"
+#include "guard.h"
+#include "real.h"
+
+/* Forgets fd in the runtime's table (scheduler thread only). */
+static void forget(int fd) {
+  if (fd < 0 || !gp__tls.sched)
+    return;
+  int inside = gp__tls.inside;
+  gp__tls.inside = 1;
+  gp__fd_forget(fd);
+  gp__tls.inside = (unsigned char)inside;
+}
+
+GP_EXPORT int close(int fd) {
+  forget(fd);
+  return GP_REAL(close)(fd);
+}
+
+GP_EXPORT int pipe(int fds[2]) {
+  int r = GP_REAL(pipe)(fds);
+  if (r == 0) {
+    gp_fd_created(fds[0], GP_KIND_FIFO);
+    gp_fd_created(fds[1], GP_KIND_FIFO);
+  }
+  return r;
+}
+
+GP_EXPORT int pipe2(int fds[2], int flags) {
+  int r = GP_REAL(pipe2)(fds, flags);
+  if (r == 0) {
+    int kind = (flags & O_DIRECT) ? GP_KIND_UNKNOWN : GP_KIND_FIFO;
+    gp_fd_created(fds[0], kind);
+    gp_fd_created(fds[1], kind);
+  }
+  return r;
+}
+
+/* The new fd shares the old one's file: it has the same kind. */
+static int copied(int oldfd, int newfd) {
+  if (newfd >= 0)
+    gp_fd_created(newfd, gp__tls.sched ? gp__fd_kind(oldfd) : 0);
+  return newfd;
+}
+
+GP_EXPORT int dup(int fd) { return copied(fd, GP_REAL(dup)(fd)); }
+
+GP_EXPORT int dup2(int oldfd, int newfd) {
+  if (oldfd != newfd && GP_REAL(fcntl)(oldfd, F_GETFD) >= 0)
+    forget(newfd); /* dup2 closes newfd first */
+  return copied(oldfd, GP_REAL(dup2)(oldfd, newfd));
+}
+
+GP_EXPORT int dup3(int oldfd, int newfd, int flags) {
+  if (oldfd != newfd && GP_REAL(fcntl)(oldfd, F_GETFD) >= 0)
+    forget(newfd);
+  return copied(oldfd, GP_REAL(dup3)(oldfd, newfd, flags));
+}
+
+/* fcntl's third argument is an int or a pointer; passing it on as a
+ * pointer-sized value is what glibc itself does. */
+static int do_fcntl(int (*real)(int, int, ...), int fd, int cmd, void *arg) {
+  int r = real(fd, cmd, arg);
+  if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
+    copied(fd, r);
+  return r;
+}
+
+GP_EXPORT int fcntl(int fd, int cmd, ...) {
+  va_list ap;
+  va_start(ap, cmd);
+  void *arg = va_arg(ap, void *);
+  va_end(ap);
+  return do_fcntl(GP_REAL(fcntl), fd, cmd, arg);
+}
+
+GP_EXPORT int fcntl64(int fd, int cmd, ...) {
+  va_list ap;
+  va_start(ap, cmd);
+  void *arg = va_arg(ap, void *);
+  va_end(ap);
+  return do_fcntl(GP_REAL(fcntl64), fd, cmd, arg);
+}

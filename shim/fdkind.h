@@ -1,0 +1,54 @@
+/* fdkind.h: how the shim drives an fd, cached per fd in the runtime's
+ * table and learnt with fstat on first use.
+ *
+ * The shim never changes an fd's flags. A socket is driven with the
+ * per-call MSG_DONTWAIT flag; a pipe, tty or other pollable fd is tried
+ * only after poll() says it is ready, so the plain call cannot block; a
+ * regular file, directory or block device is passed through.
+ */
+#ifndef GP_FDKIND_H
+#define GP_FDKIND_H
+
+#include <sys/uio.h>
+
+enum {
+  GP_KIND_UNKNOWN = 0,
+  GP_KIND_SOCK,   /* MSG_DONTWAIT forms */
+  GP_KIND_FIFO,   /* poll, then the plain call; writes in PIPE_BUF pieces */
+  GP_KIND_POLL,   /* poll, then the plain call */
+  GP_KIND_PASS,   /* never waits: the real call */
+};
+
+/* The kind of fd, learnt once; GP_KIND_PASS when fd is not open (the real
+ * call then fails as it should). */
+int gp_fd_kind(int fd);
+/* Records what a hook created (socket, pipe, dup...) at fd. */
+void gp_fd_created(int fd, int kind);
+/* 1 when the program itself made fd non-blocking. */
+int gp_fd_nonblock(int fd);
+
+/* The result of a would-block attempt: parks the caller on fd for dir
+ * (GP_IN/GP_OUT) until ready, the socket timeout opt (SO_RCVTIMEO,
+ * SO_SNDTIMEO, or 0 for none) or *deadline. *deadline starts at 0 and is
+ * filled in on first use. Returns 0 to try again, -EAGAIN when the
+ * program wants non-blocking behaviour or the socket timeout passed,
+ * -EBADF when another coroutine closed fd, -EPERM when fd cannot be
+ * polled. */
+int gp_fd_block(int fd, unsigned dir, int opt, int64_t *deadline);
+
+/* 1 when fd, polled for events (POLLIN/POLLOUT), is ready now. */
+int gp_fd_ready(int fd, short events);
+
+/* A copy of an iovec array the shim may advance as bytes move. */
+struct gp_iovs {
+  struct iovec *iov;
+  int cnt;
+  struct iovec inline_[8];
+  struct iovec *heap; /* malloc'ed copy, or NULL */
+};
+int gp_iovs_init(struct gp_iovs *v, const struct iovec *iov, int cnt);
+void gp_iovs_advance(struct gp_iovs *v, size_t n);
+void gp_iovs_free(struct gp_iovs *v);
+size_t gp_iovs_len(const struct iovec *iov, int cnt);
+
+#endif

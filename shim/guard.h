@@ -1,0 +1,33 @@
+/* guard.h: may this call take the cooperative path?
+ *
+ * A hook goes cooperative only when the calling OS thread runs the
+ * scheduler, no runtime code is running (the hub, libuv and the runtime
+ * reach hooked names too, and must get the real call), and the call's
+ * family is patched. The check reads a thread-local byte pair and a
+ * global word, so it is safe inside a signal handler.
+ *
+ * Every cooperative path is bracketed by gp_enter()/gp_leave().
+ */
+#ifndef GP_GUARD_H
+#define GP_GUARD_H
+
+#include "config.h"
+#include "rt.h"
+
+static inline int gp_coop(unsigned family) {
+  return gp__tls.sched && !gp__tls.inside && (gp__config.families & family);
+}
+
+static inline void gp_enter(void) { gp__tls.inside = 1; }
+static inline void gp_leave(void) { gp__tls.inside = 0; }
+
+/* Turns a runtime result (0 or -errno) into the libc convention. */
+static inline int gp_ret(int r) {
+  if (r < 0) {
+    errno = -r;
+    return -1;
+  }
+  return r;
+}
+
+#endif

@@ -1,0 +1,275 @@
+/* io.c: moving bytes: read/write and the send/recv family.
+ *
+ * Every hook reduces its call to a message (struct msghdr) and hands it to
+ * xfer_in or xfer_out, which follow the State Threads pattern: try the
+ * operation without blocking; when it would block, park the coroutine on
+ * the fd (with the socket's timeout) and try again. A program that made
+ * the fd non-blocking itself gets EAGAIN as it would natively.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "fdkind.h"
+#include "guard.h"
+#include "real.h"
+
+/* One attempt that cannot block, or a real call for fds that never wait.
+ * sock: the fd is a socket (use the message call with MSG_DONTWAIT). */
+static ssize_t try_in(int fd, int kind, struct msghdr *m, int flags,
+                      int sock) {
+  if (kind == GP_KIND_SOCK)
+    return GP_REAL(recvmsg)(fd, m, flags | MSG_DONTWAIT);
+  if (kind != GP_KIND_PASS && !gp_fd_ready(fd, POLLIN)) {
+    errno = EAGAIN;
+    return -1;
+  }
+  if (sock)
+    return GP_REAL(recvmsg)(fd, m, flags);
+  return GP_REAL(readv)(fd, m->msg_iov, (int)m->msg_iovlen);
+}
+
+/* Receives as the blocking call would: one successful attempt is enough,
+ * except with MSG_WAITALL, which waits for the whole buffer. sock: the
+ * call was one of the recv family (a non-socket gets ENOTSOCK). */
+static ssize_t xfer_in(int fd, struct msghdr *m, int flags, int sock) {
+  int saved = errno;
+  int64_t deadline = 0;
+  size_t done = 0;
+  struct gp_iovs v;
+  int err = gp_iovs_init(&v, m->msg_iov, (int)m->msg_iovlen);
+  if (err)
+    return gp_ret(err);
+  struct msghdr cur = *m;
+  cur.msg_iov = v.iov;
+  int failed = 0;
+  for (;;) {
+    int kind = gp_fd_kind(fd);
+    ssize_t r = try_in(fd, kind, &cur, flags, sock);
+    if (r < 0 && errno == ENOTSOCK && kind == GP_KIND_SOCK) {
+      gp__fd_set_kind(fd, GP_KIND_UNKNOWN); /* stale: learn it again */
+      continue;
+    }
+    if (r >= 0) {
+      done += (size_t)r;
+      m->msg_namelen = cur.msg_namelen;
+      m->msg_controllen = cur.msg_controllen;
+      m->msg_flags = cur.msg_flags;
+      gp_iovs_advance(&v, (size_t)r);
+      cur.msg_iov = v.iov;
+      cur.msg_iovlen = (size_t)v.cnt;
+      if (!(flags & MSG_WAITALL) || r == 0 || v.cnt == 0 ||
+          kind != GP_KIND_SOCK)
+        break;
+      cur.msg_control = NULL; /* ancillary data came with the first part */
+      cur.msg_controllen = 0;
+      continue;
+    }
+    if ((errno != EAGAIN && errno != EWOULDBLOCK) || (flags & MSG_DONTWAIT)) {
+      failed = 1;
+      break;
+    }
+    err = gp_fd_block(fd, GP_IN, sock || kind == GP_KIND_SOCK ? SO_RCVTIMEO
+                                                                : 0,
+                      &deadline);
+    if (err == -EPERM) {
+      gp__fd_set_kind(fd, GP_KIND_PASS);
+      continue;
+    }
+    if (err) {
+      errno = -err;
+      failed = 1;
+      break;
+    }
+  }
+  gp_iovs_free(&v);
+  if (done > 0 || !failed) {
+    errno = saved;
+    return (ssize_t)done;
+  }
+  return -1;
+}
+
+/* One attempt at sending; pipes take at most PIPE_BUF bytes after poll
+ * says they are writable, which cannot block. */
+static ssize_t try_out(int fd, int kind, struct msghdr *m, int flags,
+                       int sock) {
+  if (kind == GP_KIND_SOCK)
+    return GP_REAL(sendmsg)(fd, m, flags | MSG_DONTWAIT);
+  if (kind != GP_KIND_PASS && !gp_fd_ready(fd, POLLOUT)) {
+    errno = EAGAIN;
+    return -1;
+  }
+  if (sock)
+    return GP_REAL(sendmsg)(fd, m, flags);
+  if (kind != GP_KIND_FIFO || gp_iovs_len(m->msg_iov, (int)m->msg_iovlen) <=
+                                  PIPE_BUF)
+    return GP_REAL(writev)(fd, m->msg_iov, (int)m->msg_iovlen);
+  /* Non-atomic anyway (over PIPE_BUF): send the first PIPE_BUF bytes. */
+  struct iovec one[1];
+  size_t want = PIPE_BUF;
+  int i = 0;
+  while (m->msg_iov[i].iov_len == 0)
+    i++;
+  one[0].iov_base = m->msg_iov[i].iov_base;
+  one[0].iov_len = m->msg_iov[i].iov_len < want ? m->msg_iov[i].iov_len
+                                                 : want;
+  return GP_REAL(writev)(fd, one, 1);
+}
+
+/* Sends the whole message as a blocking call would, unless the program
+ * made the fd non-blocking (then one attempt, as natively). Returns the
+ * bytes sent, or -1 with errno; a timeout or error after some bytes went
+ * out returns what was sent. */
+static ssize_t xfer_out(int fd, struct msghdr *m, int flags, int sock) {
+  int saved = errno;
+  int64_t deadline = 0;
+  size_t done = 0;
+  struct gp_iovs v;
+  int err = gp_iovs_init(&v, m->msg_iov, (int)m->msg_iovlen);
+  if (err)
+    return gp_ret(err);
+  struct msghdr cur = *m;
+  cur.msg_iov = v.iov;
+  size_t total = gp_iovs_len(v.iov, v.cnt);
+  int failed = 0;
+  for (;;) {
+    int kind = gp_fd_kind(fd);
+    ssize_t r = try_out(fd, kind, &cur, flags, sock);
+    if (r < 0 && errno == ENOTSOCK && kind == GP_KIND_SOCK) {
+      gp__fd_set_kind(fd, GP_KIND_UNKNOWN);
+      continue;
+    }
+    if (r >= 0) {
+      done += (size_t)r;
+      if (done >= total)
+        break;
+      gp_iovs_advance(&v, (size_t)r);
+      cur.msg_iov = v.iov;
+      cur.msg_iovlen = (size_t)v.cnt;
+      cur.msg_control = NULL; /* ancillary data went with the first part */
+      cur.msg_controllen = 0;
+      if (r > 0 && kind != GP_KIND_FIFO && gp_fd_nonblock(fd))
+        break; /* a non-blocking program takes the partial write */
+      continue;
+    }
+    if ((errno != EAGAIN && errno != EWOULDBLOCK) || (flags & MSG_DONTWAIT)) {
+      failed = 1;
+      break;
+    }
+    err = gp_fd_block(fd, GP_OUT, sock || kind == GP_KIND_SOCK ? SO_SNDTIMEO
+                                                                 : 0,
+                      &deadline);
+    if (err == -EPERM) {
+      gp__fd_set_kind(fd, GP_KIND_PASS);
+      continue;
+    }
+    if (err) {
+      errno = -err;
+      failed = 1;
+      break;
+    }
+  }
+  gp_iovs_free(&v);
+  if (done > 0 || !failed) {
+    errno = saved;
+    return (ssize_t)done;
+  }
+  return -1;
+}
+
+/* The common prologue: real call unless a coroutine may park here. */
+#define GP_IO_HOOK(real_call, coop_call)                                    \
+  do {                                                                      \
+    if (!gp_coop(GP_FAM_SOCKET) || gp__live() <= 1)                         \
+      return real_call;                                                     \
+    gp_enter();                                                             \
+    ssize_t r_ = coop_call;                                                 \
+    gp_leave();                                                             \
+    return r_;                                                              \
+  } while (0)
+
+static ssize_t in1(int fd, void *buf, size_t n, int flags, int sock,
+                   struct sockaddr *from, socklen_t *fromlen) {
+  struct iovec iov = {buf, n};
+  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+  if (from && fromlen) {
+    m.msg_name = from;
+    m.msg_namelen = *fromlen;
+  }
+  ssize_t r = xfer_in(fd, &m, flags, sock);
+  if (r >= 0 && from && fromlen)
+    *fromlen = m.msg_namelen;
+  return r;
+}
+
+static ssize_t out1(int fd, const void *buf, size_t n, int flags, int sock,
+                    const struct sockaddr *to, socklen_t tolen) {
+  struct iovec iov = {(void *)buf, n};
+  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1,
+                     .msg_name = (void *)to, .msg_namelen = to ? tolen : 0};
+  return xfer_out(fd, &m, flags, sock);
+}
+
+static ssize_t inv(int fd, const struct iovec *iov, int cnt) {
+  if (cnt < 0 || cnt > IOV_MAX)
+    return gp_ret(-EINVAL);
+  struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt};
+  return xfer_in(fd, &m, 0, 0);
+}
+
+static ssize_t outv(int fd, const struct iovec *iov, int cnt) {
+  if (cnt < 0 || cnt > IOV_MAX)
+    return gp_ret(-EINVAL);
+  struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt};
+  return xfer_out(fd, &m, 0, 0);
+}
+
+GP_EXPORT ssize_t read(int fd, void *buf, size_t n) {
+  GP_IO_HOOK(GP_REAL(read)(fd, buf, n), in1(fd, buf, n, 0, 0, NULL, NULL));
+}
+
+GP_EXPORT ssize_t write(int fd, const void *buf, size_t n) {
+  GP_IO_HOOK(GP_REAL(write)(fd, buf, n), out1(fd, buf, n, 0, 0, NULL, 0));
+}
+
+GP_EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt) {
+  GP_IO_HOOK(GP_REAL(readv)(fd, iov, cnt), inv(fd, iov, cnt));
+}
+
+GP_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt) {
+  GP_IO_HOOK(GP_REAL(writev)(fd, iov, cnt), outv(fd, iov, cnt));
+}
+
+GP_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags) {
+  GP_IO_HOOK(GP_REAL(recv)(fd, buf, n, flags),
+             in1(fd, buf, n, flags, 1, NULL, NULL));
+}
+
+GP_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags,
+                           struct sockaddr *from, socklen_t *fromlen) {
+  GP_IO_HOOK(GP_REAL(recvfrom)(fd, buf, n, flags, from, fromlen),
+             in1(fd, buf, n, flags, 1, from, fromlen));
+}
+
+GP_EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags) {
+  GP_IO_HOOK(GP_REAL(recvmsg)(fd, m, flags), xfer_in(fd, m, flags, 1));
+}
+
+GP_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags) {
+  GP_IO_HOOK(GP_REAL(send)(fd, buf, n, flags),
+             out1(fd, buf, n, flags, 1, NULL, 0));
+}
+
+GP_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
+                         const struct sockaddr *to, socklen_t tolen) {
+  GP_IO_HOOK(GP_REAL(sendto)(fd, buf, n, flags, to, tolen),
+             out1(fd, buf, n, flags, 1, to, tolen));
+}
+
+GP_EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags) {
+  GP_IO_HOOK(GP_REAL(sendmsg)(fd, m, flags),
+             xfer_out(fd, (struct msghdr *)m, flags, 1));
+}

@@ -1,0 +1,105 @@
+/* real.h: the table of real libc symbols, resolved once with dlsym.
+ *
+ * Every hook, and all runtime code, reaches libc through this table, never
+ * through a hooked name. The X-macro list below is the one place a real
+ * symbol is named: GP_REAL_LIST(X) expands X(ret, name, params) for each.
+ */
+#ifndef GP_REAL_H
+#define GP_REAL_H
+
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#define GP_REAL_LIST(X)                                                     \
+  X(ssize_t, read, (int, void *, size_t))                                   \
+  X(ssize_t, write, (int, const void *, size_t))                            \
+  X(ssize_t, readv, (int, const struct iovec *, int))                       \
+  X(ssize_t, writev, (int, const struct iovec *, int))                      \
+  X(ssize_t, recv, (int, void *, size_t, int))                              \
+  X(ssize_t, recvfrom, (int, void *, size_t, int, struct sockaddr *,       \
+                        socklen_t *))                                       \
+  X(ssize_t, recvmsg, (int, struct msghdr *, int))                          \
+  X(ssize_t, send, (int, const void *, size_t, int))                        \
+  X(ssize_t, sendto, (int, const void *, size_t, int,                       \
+                      const struct sockaddr *, socklen_t))                  \
+  X(ssize_t, sendmsg, (int, const struct msghdr *, int))                    \
+  X(int, accept, (int, struct sockaddr *, socklen_t *))                     \
+  X(int, accept4, (int, struct sockaddr *, socklen_t *, int))               \
+  X(int, connect, (int, const struct sockaddr *, socklen_t))                \
+  X(int, socket, (int, int, int))                                           \
+  X(int, socketpair, (int, int, int, int *))                                \
+  X(int, close, (int))                                                      \
+  X(int, pipe, (int *))                                                     \
+  X(int, pipe2, (int *, int))                                               \
+  X(int, dup, (int))                                                        \
+  X(int, dup2, (int, int))                                                  \
+  X(int, dup3, (int, int, int))                                             \
+  X(int, fcntl, (int, int, ...))                                            \
+  X(int, fcntl64, (int, int, ...))                                          \
+  X(int, poll, (struct pollfd *, nfds_t, int))                              \
+  X(int, ppoll, (struct pollfd *, nfds_t, const struct timespec *,         \
+                 const sigset_t *))                                         \
+  X(int, select, (int, fd_set *, fd_set *, fd_set *, struct timeval *))     \
+  X(int, pselect, (int, fd_set *, fd_set *, fd_set *,                       \
+                   const struct timespec *, const sigset_t *))              \
+  X(unsigned, sleep, (unsigned))                                            \
+  X(int, usleep, (useconds_t))                                              \
+  X(int, nanosleep, (const struct timespec *, struct timespec *))           \
+  X(int, clock_nanosleep, (clockid_t, int, const struct timespec *,        \
+                           struct timespec *))                              \
+  X(int, sched_yield, (void))                                               \
+  X(int, pthread_create, (pthread_t *, const pthread_attr_t *,              \
+                          void *(*)(void *), void *))                       \
+  X(int, pthread_join, (pthread_t, void **))                                \
+  X(int, pthread_detach, (pthread_t))                                       \
+  X(void, pthread_exit, (void *))                                           \
+  X(pthread_t, pthread_self, (void))                                        \
+  X(int, pthread_equal, (pthread_t, pthread_t))                             \
+  X(int, pthread_tryjoin_np, (pthread_t, void **))                          \
+  X(int, pthread_timedjoin_np, (pthread_t, void **,                         \
+                                const struct timespec *))                   \
+  X(int, pthread_setname_np, (pthread_t, const char *))                     \
+  X(int, pthread_getname_np, (pthread_t, char *, size_t))                   \
+  X(int, pthread_mutex_lock, (pthread_mutex_t *))                           \
+  X(int, pthread_mutex_trylock, (pthread_mutex_t *))                        \
+  X(int, pthread_mutex_timedlock, (pthread_mutex_t *,                       \
+                                   const struct timespec *))                \
+  X(int, pthread_mutex_unlock, (pthread_mutex_t *))                         \
+  X(int, pthread_cond_wait, (pthread_cond_t *, pthread_mutex_t *))          \
+  X(int, pthread_cond_timedwait, (pthread_cond_t *, pthread_mutex_t *,      \
+                                  const struct timespec *))                 \
+  X(int, pthread_cond_signal, (pthread_cond_t *))                           \
+  X(int, pthread_cond_broadcast, (pthread_cond_t *))
+
+/* Symbols with several versions, resolved with dlvsym at this version. */
+#define GP_REAL_VERSIONED(name)                                             \
+  (__builtin_strncmp(name, "pthread_cond_", 13) == 0 ? "GLIBC_2.3.2" : NULL)
+
+struct gp_real {
+#define GP_REAL_MEMBER(ret, name, params) ret (*name) params;
+  GP_REAL_LIST(GP_REAL_MEMBER)
+#undef GP_REAL_MEMBER
+};
+
+extern struct gp_real gp__real;
+
+/* Resolves every symbol of the list; idempotent. Aborts with a clear
+ * message when a symbol is missing or resolves to our own hook. */
+void gp__real_init(void);
+
+/* The real symbol `name`, resolved on first use: a hook may run before the
+ * library's constructor (from another library's constructor). */
+#define GP_REAL(name)                                                       \
+  (GP_LIKELY(gp__real.name != NULL) ? gp__real.name                         \
+                                    : (gp__real_init(), gp__real.name))
+
+#define gp__real_write GP_REAL(write)
+
+#endif

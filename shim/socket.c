@@ -1,0 +1,113 @@
+/* socket.c: creating and connecting sockets: socket, socketpair, accept,
+ * accept4, connect. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+
+#include "fdkind.h"
+#include "guard.h"
+#include "real.h"
+
+GP_EXPORT int socket(int domain, int type, int protocol) {
+  int fd = GP_REAL(socket)(domain, type, protocol);
+  gp_fd_created(fd, GP_KIND_SOCK);
+  return fd;
+}
+
+GP_EXPORT int socketpair(int domain, int type, int protocol, int sv[2]) {
+  int r = GP_REAL(socketpair)(domain, type, protocol, sv);
+  if (r == 0) {
+    gp_fd_created(sv[0], GP_KIND_SOCK);
+    gp_fd_created(sv[1], GP_KIND_SOCK);
+  }
+  return r;
+}
+
+/* accept4 as the blocking call: wait until the listening socket is
+ * readable, then accept. (poll first: accept has no per-call
+ * non-blocking flag, and the program's flags stay as they are.) */
+static int coop_accept(int fd, struct sockaddr *addr, socklen_t *len,
+                       int flags) {
+  int saved = errno;
+  int64_t deadline = 0;
+  for (;;) {
+    if (gp_fd_ready(fd, POLLIN)) {
+      int r = GP_REAL(accept4)(fd, addr, len, flags);
+      if (r >= 0) {
+        errno = saved;
+        gp_fd_created(r, GP_KIND_SOCK);
+        return r;
+      }
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        return -1;
+    }
+    int err = gp_fd_block(fd, GP_IN, SO_RCVTIMEO, &deadline);
+    if (err == -EPERM) /* not a socket: let the real call say so */
+      return GP_REAL(accept4)(fd, addr, len, flags);
+    if (err)
+      return gp_ret(err);
+  }
+}
+
+GP_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len,
+                      int flags) {
+  if (!gp_coop(GP_FAM_SOCKET) || gp__live() <= 1) {
+    int r = GP_REAL(accept4)(fd, addr, len, flags);
+    gp_fd_created(r, GP_KIND_SOCK);
+    return r;
+  }
+  gp_enter();
+  int r = coop_accept(fd, addr, len, flags);
+  gp_leave();
+  return r;
+}
+
+GP_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len) {
+  return accept4(fd, addr, len, 0);
+}
+
+/* A blocking connect: start it non-blocking, put the program's flags
+ * back at once, wait until the socket is writable (or SO_SNDTIMEO, after
+ * which Linux reports EINPROGRESS), then report SO_ERROR. */
+static int coop_connect(int fd, const struct sockaddr *addr, socklen_t len) {
+  int fl = GP_REAL(fcntl)(fd, F_GETFL);
+  if (fl < 0 || (fl & O_NONBLOCK))
+    return GP_REAL(connect)(fd, addr, len);
+  int saved = errno;
+  if (GP_REAL(fcntl)(fd, F_SETFL, fl | O_NONBLOCK) != 0)
+    return GP_REAL(connect)(fd, addr, len);
+  int r = GP_REAL(connect)(fd, addr, len);
+  int err = errno;
+  GP_REAL(fcntl)(fd, F_SETFL, fl);
+  if (r == 0 || err != EINPROGRESS) {
+    errno = r == 0 ? saved : err;
+    return r;
+  }
+  int64_t deadline = 0;
+  for (;;) {
+    int w = gp_fd_block(fd, GP_OUT, SO_SNDTIMEO, &deadline);
+    if (w == -EAGAIN) /* SO_SNDTIMEO passed */
+      return gp_ret(-EINPROGRESS);
+    if (w && w != -EPERM)
+      return gp_ret(w);
+    if (!gp_fd_ready(fd, POLLOUT))
+      continue; /* a stale edge */
+    int soerr = 0;
+    socklen_t sl = sizeof soerr;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
+      return -1;
+    if (soerr)
+      return gp_ret(-soerr);
+    errno = saved;
+    return 0;
+  }
+}
+
+GP_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len) {
+  if (!gp_coop(GP_FAM_SOCKET) || gp__live() <= 1)
+    return GP_REAL(connect)(fd, addr, len);
+  gp_enter();
+  int r = coop_connect(fd, addr, len);
+  gp_leave();
+  return r;
+}

@@ -1,0 +1,196 @@
+/* sync.c: cooperative mutexes and condition variables.
+ *
+ * The objects are the program's memory, in glibc's layout, often set by a
+ * static initialiser. A cooperative mutex uses glibc's own fields:
+ *   __lock   0 free, 1 held
+ *   __owner  the holder's id (a real tid for the main thread, so a mutex
+ *            locked natively before the first thread was created unlocks
+ *            cooperatively)
+ *   __count  recursion depth of a recursive mutex
+ *   __nusers held count, which glibc's pthread_mutex_destroy checks (EBUSY)
+ *   __kind   kept as glibc stores it
+ * Waiters queue on the object's address in the runtime. Unlock hands the
+ * mutex straight to the first waiter (FIFO, no barging).
+ *
+ * Robust, priority-inheritance, priority-protect and process-shared
+ * mutexes, and process-shared condvars, keep the real implementation.
+ */
+#include <errno.h>
+#include <pthread.h>
+
+#include "guard.h"
+#include "real.h"
+#include "timeutil.h"
+
+#define KIND_TYPE 3           /* PTHREAD_MUTEX_{NORMAL,RECURSIVE,ERRORCHECK} */
+#define KIND_REAL (16 | 32 | 64 | 128) /* robust, PI, PP, pshared bits */
+#define COND_SHARED 1u        /* __wrefs bit 0: process-shared */
+#define COND_MONOTONIC 2u     /* __wrefs bit 1: CLOCK_MONOTONIC */
+
+/* May m take the cooperative path? */
+static int coop_mutex(pthread_mutex_t *m) {
+  return gp_coop(GP_FAM_SYNC) && gp__self() != NULL &&
+         (m->__data.__kind & KIND_REAL) == 0;
+}
+
+static int self_id(void) { return gp__coro_id(gp__self()); }
+
+/* Takes m for the running coroutine, parking until deadline when another
+ * holds it. Returns 0, EDEADLK, EAGAIN (recursion overflow), EBUSY
+ * (deadline 0) or ETIMEDOUT. */
+static int lock(pthread_mutex_t *m, int64_t deadline) {
+  struct __pthread_mutex_s *d = &m->__data;
+  int me = self_id();
+  int type = d->__kind & KIND_TYPE;
+  if (d->__lock == 0) {
+    d->__lock = 1;
+    d->__owner = me;
+    d->__count = type == PTHREAD_MUTEX_RECURSIVE;
+    d->__nusers++;
+    return 0;
+  }
+  if (d->__owner == me) {
+    if (type == PTHREAD_MUTEX_RECURSIVE) {
+      if (d->__count + 1 == 0)
+        return EAGAIN;
+      d->__count++;
+      return 0;
+    }
+    if (type == PTHREAD_MUTEX_ERRORCHECK)
+      return deadline == 0 ? EBUSY : EDEADLK;
+    /* A normal mutex relocked by its owner deadlocks, as natively. */
+  }
+  if (deadline == 0)
+    return EBUSY;
+  gp_waiter w;
+  gp__wq_add(&w, m);
+  int r = gp__wq_park(&w, deadline);
+  if (r == -ETIMEDOUT)
+    return ETIMEDOUT;
+  GP_ASSERT(d->__owner == me); /* handed over by unlock */
+  return 0;
+}
+
+static int unlock(pthread_mutex_t *m) {
+  struct __pthread_mutex_s *d = &m->__data;
+  int type = d->__kind & KIND_TYPE;
+  if (type != PTHREAD_MUTEX_NORMAL &&
+      (d->__lock == 0 || d->__owner != self_id()))
+    return EPERM;
+  if (type == PTHREAD_MUTEX_RECURSIVE && --d->__count > 0)
+    return 0;
+  if (d->__lock == 0)
+    return 0; /* unlocking a free normal mutex: undefined, harmless here */
+  gp_coro *next = gp__wq_wake_one(m);
+  if (next) {
+    d->__owner = gp__coro_id(next);
+    d->__count = type == PTHREAD_MUTEX_RECURSIVE;
+    return 0;
+  }
+  d->__lock = 0;
+  d->__owner = 0;
+  d->__count = 0;
+  d->__nusers--;
+  return 0;
+}
+
+#define GP_MUTEX_HOOK(real_call, coop_call)                                 \
+  do {                                                                      \
+    if (!coop_mutex(m))                                                     \
+      return real_call;                                                     \
+    gp_enter();                                                             \
+    int r_ = coop_call;                                                     \
+    gp_leave();                                                             \
+    return r_;                                                              \
+  } while (0)
+
+GP_EXPORT int pthread_mutex_lock(pthread_mutex_t *m) {
+  GP_MUTEX_HOOK(GP_REAL(pthread_mutex_lock)(m), lock(m, GP_NEVER));
+}
+
+GP_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m) {
+  GP_MUTEX_HOOK(GP_REAL(pthread_mutex_trylock)(m), lock(m, 0));
+}
+
+static int timedlock(pthread_mutex_t *m, const struct timespec *abs) {
+  if (!gp_ts_valid(abs))
+    return EINVAL;
+  int64_t deadline = gp_deadline_abs(CLOCK_REALTIME, abs);
+  return lock(m, deadline == 0 ? 1 : deadline);
+}
+
+GP_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m,
+                                      const struct timespec *abs) {
+  GP_MUTEX_HOOK(GP_REAL(pthread_mutex_timedlock)(m, abs), timedlock(m, abs));
+}
+
+GP_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m) {
+  GP_MUTEX_HOOK(GP_REAL(pthread_mutex_unlock)(m), unlock(m));
+}
+
+/* May c (with its mutex m) take the cooperative path? */
+static int coop_cond(pthread_cond_t *c, pthread_mutex_t *m) {
+  return gp_coop(GP_FAM_SYNC) && gp__self() != NULL &&
+         (c->__data.__wrefs & COND_SHARED) == 0 &&
+         (m == NULL || (m->__data.__kind & KIND_REAL) == 0);
+}
+
+/* Waits on c: queue first, then release m, so no signal sent after the
+ * release can be missed; relock m before returning. No spurious
+ * wake-ups: only signal, broadcast or the deadline end the wait. */
+static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t deadline) {
+  gp_waiter w;
+  gp__wq_add(&w, c);
+  int r = unlock(m);
+  if (r) {
+    gp__wq_park(&w, 1); /* already past: just leaves the queue */
+    return r;
+  }
+  r = gp__wq_park(&w, deadline);
+  int lr = lock(m, GP_NEVER);
+  if (lr)
+    return lr;
+  return r == -ETIMEDOUT ? ETIMEDOUT : 0;
+}
+
+GP_EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m) {
+  if (!coop_cond(c, m))
+    return GP_REAL(pthread_cond_wait)(c, m);
+  gp_enter();
+  int r = cond_wait(c, m, GP_NEVER);
+  gp_leave();
+  return r;
+}
+
+GP_EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
+                                     const struct timespec *abs) {
+  if (!coop_cond(c, m))
+    return GP_REAL(pthread_cond_timedwait)(c, m, abs);
+  if (!gp_ts_valid(abs))
+    return EINVAL;
+  clockid_t clk = (c->__data.__wrefs & COND_MONOTONIC) ? CLOCK_MONOTONIC
+                                                       : CLOCK_REALTIME;
+  gp_enter();
+  int64_t deadline = gp_deadline_abs(clk, abs);
+  int r = cond_wait(c, m, deadline == 0 ? 1 : deadline);
+  gp_leave();
+  return r;
+}
+
+GP_EXPORT int pthread_cond_signal(pthread_cond_t *c) {
+  if (!coop_cond(c, NULL))
+    return GP_REAL(pthread_cond_signal)(c);
+  gp_enter();
+  gp__wq_wake(c, 1);
+  gp_leave();
+  return 0;
+}
+
+GP_EXPORT int pthread_cond_broadcast(pthread_cond_t *c) {
+  if (!coop_cond(c, NULL))
+    return GP_REAL(pthread_cond_broadcast)(c);
+  gp_enter();
+  gp__wq_wake(c, 0x7fffffff);
+  gp_leave();
+  return 0;
+}

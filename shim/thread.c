@@ -1,0 +1,147 @@
+/* thread.c: threads become coroutines: pthread_create, join, detach,
+ * exit, self, equal, tryjoin, timedjoin, setname/getname.
+ *
+ * A coroutine's pthread_t is its record's address; the main thread keeps
+ * its real pthread_t. A pthread_t that names no coroutine (a real thread,
+ * created while the thread family was off) gets the real call.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "config.h"
+#include "guard.h"
+#include "real.h"
+#include "timeutil.h"
+
+/* May this call create a coroutine? The first one starts the runtime on
+ * the calling OS thread. */
+static int may_spawn(void) {
+  gp__init();
+  if (!(gp__config.families & GP_FAM_THREAD) || gp__tls.inside)
+    return 0;
+  return gp__tls.sched || !gp__rt_started();
+}
+
+/* The stack size the program asked for, or 0 for the default. glibc
+ * reports its default (from RLIMIT_STACK) when none was set: only a
+ * size that differs from it is the program's choice. */
+static size_t wanted_stack(const pthread_attr_t *attr) {
+  size_t sz = 0, def = 0;
+  pthread_attr_t d;
+  if (attr == NULL || pthread_attr_getstacksize(attr, &sz) != 0)
+    return 0;
+  if (pthread_getattr_default_np(&d) == 0) {
+    pthread_attr_getstacksize(&d, &def);
+    pthread_attr_destroy(&d);
+  }
+  return sz == def ? 0 : sz;
+}
+
+GP_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr,
+                             void *(*fn)(void *), void *arg) {
+  if (!may_spawn())
+    return GP_REAL(pthread_create)(t, attr, fn, arg);
+  int detached = 0;
+  if (attr)
+    pthread_attr_getdetachstate(attr, &detached);
+  gp_enter();
+  int err = gp__rt_start((uintptr_t)GP_REAL(pthread_self)());
+  gp_coro *c = NULL;
+  if (err == 0)
+    err = gp__spawn(fn, arg, wanted_stack(attr),
+                    detached == PTHREAD_CREATE_DETACHED, &c);
+  gp_leave();
+  if (err)
+    return err == -ENOMEM ? EAGAIN : -err;
+  *t = (pthread_t)gp__coro_handle(c);
+  return 0;
+}
+
+/* The coroutine t names, when the call may take the cooperative path. */
+static gp_coro *coro_of(pthread_t t) {
+  if (!gp_coop(GP_FAM_THREAD))
+    return NULL;
+  return gp__coro_from_handle((uintptr_t)t);
+}
+
+/* Joins the coroutine c; deadline 0 for a try, GP_NEVER for no limit. */
+static int join(gp_coro *c, void **ret, int64_t deadline) {
+  gp_enter();
+  int r = gp__join(c, ret, deadline);
+  gp_leave();
+  return -r;
+}
+
+GP_EXPORT int pthread_join(pthread_t t, void **ret) {
+  gp_coro *c = coro_of(t);
+  return c ? join(c, ret, GP_NEVER) : GP_REAL(pthread_join)(t, ret);
+}
+
+GP_EXPORT int pthread_tryjoin_np(pthread_t t, void **ret) {
+  gp_coro *c = coro_of(t);
+  return c ? join(c, ret, 0) : GP_REAL(pthread_tryjoin_np)(t, ret);
+}
+
+GP_EXPORT int pthread_timedjoin_np(pthread_t t, void **ret,
+                                   const struct timespec *abs) {
+  gp_coro *c = coro_of(t);
+  if (c == NULL)
+    return GP_REAL(pthread_timedjoin_np)(t, ret, abs);
+  if (abs && !gp_ts_valid(abs))
+    return EINVAL;
+  /* glibc: a NULL time waits forever; the clock is CLOCK_REALTIME. */
+  int64_t deadline = abs ? gp_deadline_abs(CLOCK_REALTIME, abs) : GP_NEVER;
+  if (deadline == 0)
+    deadline = 1; /* 0 means "try" to gp__join */
+  return join(c, ret, deadline);
+}
+
+GP_EXPORT int pthread_detach(pthread_t t) {
+  gp_coro *c = coro_of(t);
+  if (c == NULL)
+    return GP_REAL(pthread_detach)(t);
+  gp_enter();
+  int r = gp__detach(c);
+  gp_leave();
+  return -r;
+}
+
+GP_EXPORT void pthread_exit(void *ret) {
+  if (gp_coop(GP_FAM_THREAD) && gp__self() != NULL) {
+    gp_enter();
+    gp__exit(ret);
+  }
+  GP_REAL(pthread_exit)(ret);
+  __builtin_unreachable();
+}
+
+GP_EXPORT pthread_t pthread_self(void) {
+  if (gp_coop(GP_FAM_THREAD) && gp__self() != NULL)
+    return (pthread_t)gp__coro_handle(gp__self());
+  return GP_REAL(pthread_self)();
+}
+
+GP_EXPORT int pthread_equal(pthread_t a, pthread_t b) { return a == b; }
+
+/* Names live in the coroutine record (the main thread keeps its real
+ * name: the kernel shows it). */
+GP_EXPORT int pthread_setname_np(pthread_t t, const char *name) {
+  gp_coro *c = coro_of(t);
+  if (c == NULL || gp__coro_handle(c) == (uintptr_t)GP_REAL(pthread_self)())
+    return GP_REAL(pthread_setname_np)(t, name);
+  if (strlen(name) >= 16)
+    return ERANGE;
+  strcpy(gp__coro_name(c), name);
+  return 0;
+}
+
+GP_EXPORT int pthread_getname_np(pthread_t t, char *buf, size_t len) {
+  gp_coro *c = coro_of(t);
+  if (c == NULL || gp__coro_handle(c) == (uintptr_t)GP_REAL(pthread_self)())
+    return GP_REAL(pthread_getname_np)(t, buf, len);
+  if (strlen(gp__coro_name(c)) >= len)
+    return ERANGE;
+  strcpy(buf, gp__coro_name(c));
+  return 0;
+}
