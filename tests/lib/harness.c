@@ -600,12 +600,45 @@ void gp_run_ok(struct gp_run *r, int preload, const char *const *env,
   gp_expect_exit(r, 0);
 }
 
+int gp_both(struct gp_run *n, struct gp_run *p, double timeout_s,
+            const char *prog, const char *const *argv, long native_threads,
+            const char *ignore) {
+  char keys[256];
+
+  snprintf(keys, sizeof keys, "threads %s", ignore != NULL ? ignore : "");
+  gp_run_ok(n, 0, NULL, timeout_s, prog, argv);
+  if (native_threads != 0)
+    GP_EXPECT_VAL(n, "threads", ==, native_threads);
+  if (!gp_preload_wanted()) {
+    memset(p, 0, sizeof *p);
+    return 0;
+  }
+  gp_run_ok(p, 1, NULL, timeout_s, prog, argv);
+  if (native_threads != 0)
+    GP_EXPECT_VAL(p, "threads", ==, 1);
+  gp_expect_same(n, p, keys);
+  return 1;
+}
+
 long gp_val(const struct gp_run *r, const char *key) {
   long v = 0;
 
   cr_assert(kv_find(r->out, key, &v), "no %s= in the output; %s", key,
             gp_describe(r));
   return v;
+}
+
+void gp_expect_token(const struct gp_run *r, const char *token) {
+  size_t n = strlen(token);
+  const char *p = r->out;
+  int found = 0;
+
+  while (!found && p != NULL && (p = strstr(p, token)) != NULL) {
+    found = (p == r->out || isspace((unsigned char)p[-1]))
+            && (p[n] == '\0' || isspace((unsigned char)p[n]));
+    p += n;
+  }
+  cr_expect(found, "no %s in the output; %s", token, gp_describe(r));
 }
 
 /* The next key=value token of *p with its key not in ignore, or NULL at the

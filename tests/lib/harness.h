@@ -95,11 +95,26 @@ int gp_preload_wanted(void);
 void gp_run_ok(struct gp_run *r, int preload, const char *const *env,
                double timeout_s, const char *prog, const char *const *argv);
 
+/* The usual shape of a preload test: runs prog with argv natively into n,
+ * then, when gp_preload_wanted, preloaded into p (else p is zeroed).  Both
+ * must exit 0 within timeout_s.  When native_threads is not 0, checks
+ * threads=native_threads natively and threads=1 preloaded.  Checks both
+ * printed the same key=value tokens, ignoring threads and the keys in the
+ * space-separated list ignore (timings; may be NULL).  Returns 1 when p
+ * holds a run.  Release both with gp_run_free. */
+int gp_both(struct gp_run *n, struct gp_run *p, double timeout_s,
+            const char *prog, const char *const *argv, long native_threads,
+            const char *ignore);
+
 /* Asserts the program exited normally with the given status. */
 void gp_expect_exit(const struct gp_run *r, int code);
 
 /* The value of "key=NUM" in r->out; fails the test when it is absent. */
 long gp_val(const struct gp_run *r, const char *key);
+
+/* Asserts that r->out holds token as a whole white-space-separated word,
+ * for values that are not single numbers ("order=4,3,2"). */
+void gp_expect_token(const struct gp_run *r, const char *token);
 
 /* Asserts that two runs printed the same key=value tokens in the same order,
  * ignoring the keys named in the space-separated list ignore (may be NULL). */
