@@ -8,7 +8,7 @@
 # Missing Debian packages are installed by `make deps` (apt-get, as root).
 
 CC      ?= cc
-BUILD   ?= build
+BUILD   ?= $(if $(filter 1,$(SANITIZE)),build/asan,build)
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Werror -Wstrict-prototypes
 BASE    := -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden $(WARN)

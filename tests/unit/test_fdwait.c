@@ -1,0 +1,116 @@
+/* Unit tests of waiting on fds: readiness, deadlines, two waiters on one
+ * fd in both directions, close waking waiters. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "rt.h"
+
+struct waitarg {
+  int fd;
+  unsigned events;
+  int64_t deadline;
+  int result;
+};
+
+static void *waiter(void *arg) {
+  struct waitarg *w = arg;
+  w->result = gp__wait_fd(w->fd, w->events, w->deadline);
+  return NULL;
+}
+
+Test(fdwait, readable_pipe_wakes_waiter) {
+  gp__rt_start(0);
+  int p[2];
+  cr_assert_eq(pipe(p), 0);
+  struct waitarg w = {p[0], GP_IN, GP_NEVER, 99};
+  gp_coro *c;
+  gp__spawn(waiter, &w, 0, 0, &c);
+  gp__yield();
+  cr_assert_eq(w.result, 99, "the waiter must still be parked");
+  cr_assert_eq(write(p[1], "x", 1), 1);
+  gp__join(c, NULL, GP_NEVER);
+  cr_assert_eq(w.result, 0);
+  close(p[0]);
+  close(p[1]);
+}
+
+Test(fdwait, deadline_passes_without_data) {
+  gp__rt_start(0);
+  int p[2];
+  cr_assert_eq(pipe(p), 0);
+  int64_t t0 = gp__now();
+  struct waitarg w = {p[0], GP_IN, t0 + 30 * 1000000LL, 99};
+  gp_coro *c;
+  gp__spawn(waiter, &w, 0, 0, &c);
+  gp__join(c, NULL, GP_NEVER);
+  cr_assert_eq(w.result, -ETIMEDOUT);
+  cr_assert_geq(gp__now() - t0, 30 * 1000000LL);
+}
+
+Test(fdwait, reader_and_writer_wait_on_one_fd) {
+  gp__rt_start(0);
+  int sv[2];
+  cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  char buf[4096] = {0};
+  while (write(sv[0], buf, sizeof buf) > 0) /* fill sv[0]'s send side */
+    ;
+  cr_assert_eq(errno, EAGAIN);
+  struct waitarg r = {sv[0], GP_IN, GP_NEVER, 99};
+  struct waitarg w = {sv[0], GP_OUT, GP_NEVER, 99};
+  gp_coro *rc, *wc;
+  gp__spawn(waiter, &r, 0, 0, &rc);
+  gp__spawn(waiter, &w, 0, 0, &wc);
+  gp__yield();
+  cr_assert_eq(r.result, 99);
+  cr_assert_eq(w.result, 99);
+  cr_assert_eq(write(sv[1], "y", 1), 1); /* sv[0] becomes readable */
+  gp__join(rc, NULL, GP_NEVER);
+  cr_assert_eq(r.result, 0);
+  cr_assert_eq(w.result, 99, "the writer must not wake for readability");
+  while (read(sv[1], buf, sizeof buf) > 0) /* sv[0] becomes writable */
+    ;
+  gp__join(wc, NULL, GP_NEVER);
+  cr_assert_eq(w.result, 0);
+  close(sv[0]);
+  close(sv[1]);
+}
+
+Test(fdwait, forget_wakes_waiters_with_ebadf) {
+  gp__rt_start(0);
+  int p[2];
+  cr_assert_eq(pipe(p), 0);
+  struct waitarg w = {p[0], GP_IN, GP_NEVER, 99};
+  gp_coro *c;
+  gp__spawn(waiter, &w, 0, 0, &c);
+  gp__yield();
+  gp__fd_forget(p[0]);
+  close(p[0]);
+  gp__join(c, NULL, GP_NEVER);
+  cr_assert_eq(w.result, -EBADF);
+  close(p[1]);
+}
+
+Test(fdwait, regular_file_cannot_wait) {
+  gp__rt_start(0);
+  int fd = open("/proc/self/exe", O_RDONLY);
+  cr_assert_geq(fd, 0);
+  cr_assert_eq(gp__wait_fd(fd, GP_IN, GP_NEVER), -EPERM);
+  close(fd);
+}
+
+Test(fdwait, fds_above_the_first_chunk_work) {
+  gp__rt_start(0);
+  int p[2];
+  cr_assert_eq(pipe(p), 0);
+  int hi = fcntl(p[0], F_DUPFD, 5000);
+  cr_assert_geq(hi, 5000);
+  cr_assert_eq(write(p[1], "z", 1), 1);
+  cr_assert_eq(gp__wait_fd(hi, GP_IN, gp__now() + 1000000000LL), 0);
+  gp__fd_forget(hi);
+  close(hi);
+  close(p[0]);
+  close(p[1]);
+}
