@@ -227,8 +227,12 @@ static ssize_t outv(int fd, const struct iovec *iov, int cnt) {
   return xfer_out(fd, &m, 0, 0);
 }
 
-GP_EXPORT ssize_t read(int fd, void *buf, size_t n) {
+static ssize_t do_read(int fd, void *buf, size_t n) {
   GP_IO_HOOK(GP_REAL(read)(fd, buf, n), in1(fd, buf, n, 0, 0, NULL, NULL));
+}
+
+GP_EXPORT ssize_t read(int fd, void *buf, size_t n) {
+  return do_read(fd, buf, n);
 }
 
 GP_EXPORT ssize_t write(int fd, const void *buf, size_t n) {
@@ -243,15 +247,49 @@ GP_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt) {
   GP_IO_HOOK(GP_REAL(writev)(fd, iov, cnt), outv(fd, iov, cnt));
 }
 
-GP_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags) {
+static ssize_t do_recv(int fd, void *buf, size_t n, int flags) {
   GP_IO_HOOK(GP_REAL(recv)(fd, buf, n, flags),
              in1(fd, buf, n, flags, 1, NULL, NULL));
 }
 
-GP_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags,
+GP_EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags) {
+  return do_recv(fd, buf, n, flags);
+}
+
+static ssize_t do_recvfrom(int fd, void *buf, size_t n, int flags,
                            struct sockaddr *from, socklen_t *fromlen) {
   GP_IO_HOOK(GP_REAL(recvfrom)(fd, buf, n, flags, from, fromlen),
              in1(fd, buf, n, flags, 1, from, fromlen));
+}
+
+GP_EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags,
+                           struct sockaddr *from, socklen_t *fromlen) {
+  return do_recvfrom(fd, buf, n, flags, from, fromlen);
+}
+
+/* The _FORTIFY_SOURCE entry points Debian's binaries call: check the
+ * buffer as glibc does, then the same hook. */
+extern void __chk_fail(void) __attribute__((noreturn));
+
+GP_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen) {
+  if (n > buflen)
+    __chk_fail();
+  return do_read(fd, buf, n);
+}
+
+GP_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen,
+                             int flags) {
+  if (n > buflen)
+    __chk_fail();
+  return do_recv(fd, buf, n, flags);
+}
+
+GP_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen,
+                                 int flags, struct sockaddr *from,
+                                 socklen_t *fromlen) {
+  if (n > buflen)
+    __chk_fail();
+  return do_recvfrom(fd, buf, n, flags, from, fromlen);
 }
 
 GP_EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags) {

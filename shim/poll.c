@@ -73,7 +73,7 @@ static int may_wait(int64_t deadline) {
   return gp_coop(GP_FAM_POLL) && gp__live() > 1 && deadline != 0;
 }
 
-GP_EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout) {
+static int do_poll(struct pollfd *fds, nfds_t n, int timeout) {
   if (!may_wait(timeout == 0 ? 0 : 1))
     return GP_REAL(poll)(fds, n, timeout);
   gp_enter();
@@ -82,7 +82,37 @@ GP_EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout) {
   return r;
 }
 
+GP_EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout) {
+  return do_poll(fds, n, timeout);
+}
+
+static int do_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts,
+                    const sigset_t *mask);
+
 GP_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts,
+                    const sigset_t *mask) {
+  return do_ppoll(fds, n, ts, mask);
+}
+
+/* _FORTIFY_SOURCE entry points: check the array size as glibc does. */
+extern void __chk_fail(void) __attribute__((noreturn));
+
+GP_EXPORT int __poll_chk(struct pollfd *fds, nfds_t n, int timeout,
+                         size_t fdslen) {
+  if (fdslen / sizeof *fds < n)
+    __chk_fail();
+  return do_poll(fds, n, timeout);
+}
+
+GP_EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t n,
+                          const struct timespec *ts, const sigset_t *mask,
+                          size_t fdslen) {
+  if (fdslen / sizeof *fds < n)
+    __chk_fail();
+  return do_ppoll(fds, n, ts, mask);
+}
+
+static int do_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts,
                     const sigset_t *mask) {
   int zero = ts && ts->tv_sec == 0 && ts->tv_nsec == 0;
   if (!may_wait(zero ? 0 : 1) || (ts && !gp_ts_valid(ts)))
