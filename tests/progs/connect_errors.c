@@ -7,9 +7,10 @@
  * then poll reports it done and SO_ERROR holds ECONNREFUSED.  Against a
  * listener of its own: a non-blocking connect (SOCK_NONBLOCK or fcntl)
  * gives EINPROGRESS and completes with SO_ERROR 0, and a second connect
- * then reports the outcome (0 on Linux); a blocking connect succeeds.  F_GETFL is printed after each.
- * Prints key=value lines (errno numbers, poll revents, F_GETFL flags, and
- * threads, the OS thread count while the thread runs).
+ * then reports the outcome (0 on Linux); a blocking connect succeeds.
+ * F_GETFL is printed after each.  Prints key=value lines (errno numbers,
+ * poll revents, F_GETFL flags, and threads, the OS thread count while the
+ * thread runs).
  */
 #include <arpa/inet.h>
 #include <errno.h>
