@@ -42,6 +42,12 @@ int gp__park(int64_t deadline);
 int gp__unpark(gp_coro *c, int code);
 /* Puts the running coroutine at the back of the ready queue. */
 void gp__yield(void);
+/* Wakes the hub, from any thread or signal handler (async-signal-safe);
+ * the hub then calls the function given to gp__set_wake_fn. */
+void gp__hub_wake(void);
+void gp__set_wake_fn(void (*fn)(void));
+/* 1 for the coroutine that runs on the process's original thread. */
+int gp__coro_is_main(gp_coro *c);
 
 /* ---- coroutines (coro.c) ---- */
 

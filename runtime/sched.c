@@ -26,6 +26,8 @@ static uv_loop_t loop;
 static uv_poll_t netpoll;      /* our epoll set, one fd in libuv's loop */
 static int netpoll_on;         /* netpoll is started */
 static int started;
+static uv_async_t wake_async;  /* gp__hub_wake: signal-safe wake-up */
+static void (*wake_fn)(void);  /* runs in the hub after a wake-up */
 
 #define HUB_STACK (1024 * 1024)
 
@@ -134,9 +136,23 @@ static void deadlocked(void) {
           live);
   for (;;) {
     pause();
+    uv_run(&loop, UV_RUN_NOWAIT); /* a handler may have woken the hub */
     if (!gp__list_empty(&ready))
       return;
   }
+}
+
+static void on_wake(uv_async_t *a) {
+  (void)a;
+  if (wake_fn)
+    wake_fn();
+}
+
+void gp__set_wake_fn(void (*fn)(void)) { wake_fn = fn; }
+
+void gp__hub_wake(void) {
+  if (__atomic_load_n(&started, __ATOMIC_ACQUIRE))
+    uv_async_send(&wake_async);
 }
 
 /* The first ready coroutine, unqueued. (Out of line: inlined, gcc sees
@@ -190,6 +206,10 @@ int gp__rt_start(uintptr_t main_handle) {
   err = uv_poll_init(&loop, &netpoll, gp__netpoll_fd());
   if (err)
     goto error_loop;
+  err = uv_async_init(&loop, &wake_async, on_wake);
+  if (err)
+    goto error_poll;
+  uv_unref((uv_handle_t *)&wake_async); /* it alone keeps nobody waiting */
   void *base;
   err = gp__stack_alloc(HUB_STACK, &base);
   if (err)
@@ -205,9 +225,11 @@ int gp__rt_start(uintptr_t main_handle) {
   gp__current = &main_coro;
   live = 1;
   gp__tls.sched = 1;
-  started = 1;
+  __atomic_store_n(&started, 1, __ATOMIC_RELEASE);
   return 0;
 error_poll:
+  if (uv_is_active((uv_handle_t *)&wake_async))
+    uv_close((uv_handle_t *)&wake_async, NULL);
   uv_close((uv_handle_t *)&netpoll, NULL);
   uv_run(&loop, UV_RUN_NOWAIT);
 error_loop:

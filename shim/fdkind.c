@@ -10,6 +10,7 @@
 
 #include "fdkind.h"
 #include "guard.h"
+#include "intr.h"
 #include "real.h"
 
 int gp_fd_kind(int fd) {
@@ -65,7 +66,11 @@ int gp_fd_block(int fd, unsigned dir, int opt, int64_t *deadline) {
       return -EAGAIN;
     *deadline = sock_deadline(fd, opt);
   }
+  /* A socket with a timeout is interrupted even with SA_RESTART. */
+  struct gp_intr in;
+  gp_intr_begin(&in, opt != 0 && *deadline != GP_NEVER);
   int r = gp__wait_fd(fd, dir, *deadline);
+  gp_intr_end(&in);
   return r == -ETIMEDOUT ? -EAGAIN : r;
 }
 

@@ -32,8 +32,8 @@ int gp_fd_nonblock(int fd);
  * SO_SNDTIMEO, or 0 for none) or *deadline. *deadline starts at 0 and is
  * filled in on first use. Returns 0 to try again, -EAGAIN when the
  * program wants non-blocking behaviour or the socket timeout passed,
- * -EBADF when another coroutine closed fd, -EPERM when fd cannot be
- * polled. */
+ * -EBADF when another coroutine closed fd, -EINTR when a signal
+ * interrupted the wait, -EPERM when fd cannot be polled. */
 int gp_fd_block(int fd, unsigned dir, int opt, int64_t *deadline);
 
 /* 1 when fd, polled for events (POLLIN/POLLOUT), is ready now. */

@@ -13,6 +13,7 @@
 
 #include "fdkind.h"
 #include "guard.h"
+#include "intr.h"
 #include "real.h"
 #include "timeutil.h"
 
@@ -50,7 +51,14 @@ static int coop_poll(struct pollfd *fds, nfds_t n, int64_t deadline,
       /* Errors and hang-ups are reported even with no events asked. */
       w[nw++] = (gp_fdwait){.fd = fds[i].fd, .events = ev | GP_IN};
     }
+    struct gp_intr in;
+    gp_intr_begin(&in, 1); /* poll and select are never restarted */
     int err = gp__wait_fds(w, nw, deadline);
+    gp_intr_end(&in);
+    if (err == -EINTR) {
+      r = gp_ret(err);
+      break;
+    }
     if (err == -EPERM) { /* an fd that cannot wait: poll reports it */
       r = GP_REAL(poll)(fds, n, 0);
       if (r == 0)

@@ -76,7 +76,8 @@
   X(int, pthread_cond_timedwait, (pthread_cond_t *, pthread_mutex_t *,      \
                                   const struct timespec *))                 \
   X(int, pthread_cond_signal, (pthread_cond_t *))                           \
-  X(int, pthread_cond_broadcast, (pthread_cond_t *))
+  X(int, pthread_cond_broadcast, (pthread_cond_t *))                       \
+  X(int, sigaction, (int, const struct sigaction *, struct sigaction *))
 
 /* Symbols with several versions, resolved with dlvsym at this version. */
 #define GP_REAL_VERSIONED(name)                                             \

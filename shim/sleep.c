@@ -5,17 +5,26 @@
 #include <unistd.h>
 
 #include "guard.h"
+#include "intr.h"
 #include "real.h"
 #include "timeutil.h"
 
-/* Parks until deadline; nothing else can wake the coroutine. */
-static void park_until(int64_t deadline) {
+/* Parks until deadline or a signal. Returns 0, or -EINTR and the time
+ * left in *rem (when rem is not NULL). */
+static int park_until(int64_t deadline, struct timespec *rem) {
   gp_enter();
   int saved = errno;
-  while (gp__park(deadline) != -ETIMEDOUT)
+  struct gp_intr in;
+  gp_intr_begin(&in, 1); /* sleeps are never restarted */
+  int r;
+  while ((r = gp__park(deadline)) != -ETIMEDOUT && r != -EINTR)
     ;
+  gp_intr_end(&in);
+  if (r == -EINTR && rem)
+    gp_ts_left(deadline, rem);
   errno = saved;
   gp_leave();
+  return r == -EINTR ? -EINTR : 0;
 }
 
 static int may_sleep(void) {
@@ -25,8 +34,7 @@ static int may_sleep(void) {
 GP_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem) {
   if (!may_sleep() || req == NULL || !gp_ts_valid(req) || req->tv_sec < 0)
     return GP_REAL(nanosleep)(req, rem);
-  park_until(gp_deadline_rel(req));
-  return 0;
+  return gp_ret(park_until(gp_deadline_rel(req), rem));
 }
 
 GP_EXPORT int clock_nanosleep(clockid_t clk, int flags,
@@ -37,25 +45,27 @@ GP_EXPORT int clock_nanosleep(clockid_t clk, int flags,
   if (!may_sleep() || !known || req == NULL || !gp_ts_valid(req) ||
       req->tv_sec < 0 || (flags & ~TIMER_ABSTIME))
     return GP_REAL(clock_nanosleep)(clk, flags, req, rem);
-  park_until(flags & TIMER_ABSTIME ? gp_deadline_abs(clk, req)
-                                   : gp_deadline_rel(req));
-  return 0;
+  /* Returns the error number; the time left only for relative sleeps. */
+  int abs = flags & TIMER_ABSTIME;
+  return -park_until(abs ? gp_deadline_abs(clk, req) : gp_deadline_rel(req),
+                     abs ? NULL : rem);
 }
 
 GP_EXPORT int usleep(useconds_t us) {
   if (!may_sleep())
     return GP_REAL(usleep)(us);
   struct timespec ts = {us / 1000000, (long)(us % 1000000) * 1000};
-  park_until(gp_deadline_rel(&ts));
-  return 0;
+  return gp_ret(park_until(gp_deadline_rel(&ts), NULL));
 }
 
 GP_EXPORT unsigned sleep(unsigned s) {
   if (!may_sleep())
     return GP_REAL(sleep)(s);
-  struct timespec ts = {s, 0};
-  park_until(gp_deadline_rel(&ts));
-  return 0;
+  struct timespec ts = {s, 0}, rem;
+  if (park_until(gp_deadline_rel(&ts), &rem) == 0)
+    return 0;
+  /* Interrupted: the seconds left, rounded as glibc does (up from .5). */
+  return (unsigned)rem.tv_sec + (rem.tv_nsec >= 500000000);
 }
 
 GP_EXPORT int sched_yield(void) {

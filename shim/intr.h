@@ -1,0 +1,22 @@
+/* intr.h: marking a wait that a signal may interrupt (see signal.c). */
+#ifndef GP_INTR_H
+#define GP_INTR_H
+
+#include <stdint.h>
+
+#include "rt.h"
+
+/* One interruptible wait; lives on the waiting coroutine's stack. */
+struct gp_intr {
+  gp_list link;          /* in signal.c's list of waits */
+  gp_coro *coro;         /* the waiting coroutine */
+  uint32_t seq;          /* signals seen when the wait began */
+  unsigned char always;  /* EINTR even when the handler has SA_RESTART */
+};
+
+/* Call around a park (scheduler thread, inside the runtime). While the
+ * record is in, a signal's handler may unpark the coroutine with -EINTR. */
+void gp_intr_begin(struct gp_intr *r, int always);
+void gp_intr_end(struct gp_intr *r);
+
+#endif

@@ -1,0 +1,124 @@
+/* signal.c: signal handlers, and EINTR for coroutines parked in calls a
+ * signal interrupts.
+ *
+ * sigaction and signal record the program's action and install a wrapper
+ * with the same mask and flags. The wrapper runs the program's handler,
+ * then notes the signal and wakes the hub (uv_async_send is
+ * async-signal-safe); it touches nothing else. In the hub, each noted
+ * signal interrupts one coroutine, as the kernel picks one thread: the
+ * main coroutine when it waits in an interruptible call, else the one
+ * that has waited longest. Only waits that began before the signal count.
+ * What is interrupted follows signal(7): with SA_RESTART, reads, writes,
+ * accept and connect go on; poll, select, sleeps and socket calls with a
+ * timeout (SO_RCVTIMEO/SO_SNDTIMEO) return EINTR whatever the flags.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
+#include "guard.h"
+#include "intr.h"
+#include "real.h"
+
+static struct sigaction prog[NSIG];   /* the program's actions */
+static unsigned char known[NSIG];     /* prog[sig] was set through us */
+static uint32_t sig_seq;              /* signals seen so far */
+static uint32_t pending[NSIG];        /* sig_seq when sig last arrived */
+static gp_list waits = {&waits, &waits}; /* gp_intr records, oldest first */
+
+static void wrapper(int sig, siginfo_t *info, void *uc) {
+  int saved = errno;
+  struct sigaction *a = &prog[sig];
+  if (a->sa_flags & SA_SIGINFO)
+    a->sa_sigaction(sig, info, uc);
+  else
+    a->sa_handler(sig);
+  if (a->sa_flags & SA_RESETHAND)
+    a->sa_handler = SIG_DFL; /* the kernel reset the wrapper likewise */
+  uint32_t seq = __atomic_add_fetch(&sig_seq, 1, __ATOMIC_ACQ_REL);
+  __atomic_store_n(&pending[sig], seq, __ATOMIC_RELEASE);
+  gp__hub_wake();
+  errno = saved;
+}
+
+static int is_handler(const struct sigaction *a) {
+  return (a->sa_flags & SA_SIGINFO) ||
+         (a->sa_handler != SIG_DFL && a->sa_handler != SIG_IGN);
+}
+
+GP_EXPORT int sigaction(int sig, const struct sigaction *act,
+                        struct sigaction *old) {
+  if (sig <= 0 || sig >= NSIG)
+    return GP_REAL(sigaction)(sig, act, old);
+  struct sigaction mine, was;
+  if (act && is_handler(act)) {
+    mine = *act;
+    mine.sa_sigaction = wrapper;
+    mine.sa_flags |= SA_SIGINFO;
+  }
+  int r = GP_REAL(sigaction)(sig, act && is_handler(act) ? &mine : act,
+                             &was);
+  if (r != 0)
+    return r;
+  if (old)
+    *old = known[sig] ? prog[sig] : was;
+  if (act) {
+    prog[sig] = *act;
+    known[sig] = 1;
+  }
+  return 0;
+}
+
+/* glibc's signal() calls its internal sigaction, not ours: the same BSD
+ * semantics (SA_RESTART, the signal blocked in its handler) through the
+ * hook. */
+GP_EXPORT sighandler_t signal(int sig, sighandler_t handler) {
+  struct sigaction act, old;
+  memset(&act, 0, sizeof act);
+  act.sa_handler = handler;
+  act.sa_flags = SA_RESTART;
+  sigemptyset(&act.sa_mask);
+  if (sig > 0 && sig < NSIG)
+    sigaddset(&act.sa_mask, sig);
+  if (sigaction(sig, &act, &old) != 0)
+    return SIG_ERR;
+  return old.sa_handler; /* shares its storage with sa_sigaction */
+}
+
+void gp_intr_begin(struct gp_intr *r, int always) {
+  r->coro = gp__self();
+  r->seq = __atomic_load_n(&sig_seq, __ATOMIC_ACQUIRE);
+  r->always = (unsigned char)always;
+  gp__list_push(&waits, &r->link);
+}
+
+void gp_intr_end(struct gp_intr *r) { gp__list_del(&r->link); }
+
+/* Interrupts one coroutine for a signal that arrived as number seq. */
+static void interrupt_one(uint32_t seq, int restart) {
+  struct gp_intr *pick = NULL;
+  for (gp_list *l = waits.next; l != &waits; l = l->next) {
+    struct gp_intr *r = GP_CONTAINER(l, struct gp_intr, link);
+    if ((int32_t)(seq - r->seq) <= 0 || (restart && !r->always))
+      continue; /* began after the signal, or restarts */
+    if (pick == NULL || gp__coro_is_main(r->coro))
+      pick = r;
+    if (gp__coro_is_main(r->coro))
+      break;
+  }
+  if (pick)
+    gp__unpark(pick->coro, -EINTR);
+}
+
+/* Runs in the hub after a wrapper woke it. */
+static void dispatch(void) {
+  for (int sig = 1; sig < NSIG; sig++) {
+    uint32_t seq = __atomic_exchange_n(&pending[sig], 0, __ATOMIC_ACQ_REL);
+    if (seq)
+      interrupt_one(seq, (prog[sig].sa_flags & SA_RESTART) != 0);
+  }
+}
+
+__attribute__((constructor(102))) static void signal_init(void) {
+  gp__set_wake_fn(dispatch);
+}
