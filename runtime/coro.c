@@ -142,3 +142,11 @@ uintptr_t gp__coro_handle(gp_coro *c) { return c->handle; }
 int gp__coro_id(gp_coro *c) { return c->id; }
 int gp__coro_is_main(gp_coro *c) { return c->is_main; }
 char *gp__coro_name(gp_coro *c) { return c->name; }
+
+void gp__coro_stack(gp_coro *c, void **lo, size_t *size) {
+  *lo = c->stack ? (char *)c->stack + gp__page_size() : NULL;
+  *size = c->stack ? c->stack_size : 0;
+}
+
+int gp__coro_ended(gp_coro *c) { return c->state == GP_DEAD; }
+int gp__coro_detached(gp_coro *c) { return c->detached; }

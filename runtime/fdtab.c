@@ -18,6 +18,7 @@
 #include <sys/epoll.h>
 
 #include "coro.h"
+#include "real.h"
 
 #define CHUNK 1024
 
@@ -146,7 +147,7 @@ void gp__netpoll_dispatch(void) {
   struct epoll_event evs[128];
   int n;
   do {
-    n = epoll_wait(epfd, evs, 128, 0);
+    n = GP_REAL(epoll_wait)(epfd, evs, 128, 0);
     for (int i = 0; i < n; i++) {
       int fd = (int)(uint32_t)evs[i].data.u64;
       struct fdent *e = ent(fd, 0);

@@ -70,6 +70,13 @@ gp_coro *gp__coro_from_handle(uintptr_t h);
 uintptr_t gp__coro_handle(gp_coro *c);
 /* An id that never equals a real thread id: mutex owner words hold it. */
 int gp__coro_id(gp_coro *c);
+/* The usable stack of c: lowest address and size (0 for the main one,
+ * which runs on the process's own stack). */
+void gp__coro_stack(gp_coro *c, void **lo, size_t *size);
+/* 1 once c has ended (it may wait for its joiner). */
+int gp__coro_ended(gp_coro *c);
+/* 1 when c was created detached or detached since. */
+int gp__coro_detached(gp_coro *c);
 /* The name given by pthread_setname_np (16 bytes with the NUL). */
 char *gp__coro_name(gp_coro *c);
 

@@ -10,6 +10,8 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sched.h>
+#include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -77,7 +79,25 @@
                                   const struct timespec *))                 \
   X(int, pthread_cond_signal, (pthread_cond_t *))                           \
   X(int, pthread_cond_broadcast, (pthread_cond_t *))                       \
-  X(int, sigaction, (int, const struct sigaction *, struct sigaction *))
+  X(int, sigaction, (int, const struct sigaction *, struct sigaction *))    \
+  X(int, epoll_wait, (int, struct epoll_event *, int, int))                 \
+  X(int, epoll_pwait, (int, struct epoll_event *, int, int,                 \
+                       const sigset_t *))                                   \
+  X(int, epoll_pwait2, (int, struct epoll_event *, int,                     \
+                        const struct timespec *, const sigset_t *))         \
+  X(int, pthread_clockjoin_np, (pthread_t, void **, clockid_t,              \
+                                const struct timespec *))                   \
+  X(int, pthread_kill, (pthread_t, int))                                    \
+  X(int, pthread_sigqueue, (pthread_t, int, const union sigval))            \
+  X(int, pthread_cancel, (pthread_t))                                       \
+  X(int, pthread_getattr_np, (pthread_t, pthread_attr_t *))                 \
+  X(int, pthread_setaffinity_np, (pthread_t, size_t, const cpu_set_t *))    \
+  X(int, pthread_getaffinity_np, (pthread_t, size_t, cpu_set_t *))          \
+  X(int, pthread_setschedparam, (pthread_t, int,                            \
+                                 const struct sched_param *))               \
+  X(int, pthread_getschedparam, (pthread_t, int *, struct sched_param *))   \
+  X(int, pthread_setschedprio, (pthread_t, int))                            \
+  X(int, pthread_getcpuclockid, (pthread_t, clockid_t *))
 
 /* Symbols with several versions, resolved with dlvsym at this version. */
 #define GP_REAL_VERSIONED(name)                                             \
