@@ -58,10 +58,18 @@ int gp__spawn(void *(*fn)(void *), void *arg, size_t stack_size,
   return 0;
 }
 
+static void (*exit_fn)(gp_coro *c);
+
+void gp__set_exit_fn(void (*fn)(gp_coro *c)) { exit_fn = fn; }
+
 void gp__exit(void *retval) {
   gp__current->retval = retval;
+  if (exit_fn)
+    exit_fn(gp__current);
   gp__sched_exit();
 }
+
+void **gp__coro_local(gp_coro *c) { return &c->local; }
 
 void gp__coro_release_stack(gp_coro *c) {
   if (c->stack) {

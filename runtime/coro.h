@@ -38,6 +38,7 @@ struct gp_coro {
   uv_timer_t timer;        /* deadline of the current park */
   int timer_init;          /* timer has been initialised */
   char name[16];           /* pthread_setname_np */
+  void *local;             /* the shim's per-coroutine data */
 };
 
 /* sched.c */

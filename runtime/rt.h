@@ -63,8 +63,12 @@ int gp__spawn(void *(*fn)(void *), void *arg, size_t stack_size,
  * -ETIMEDOUT, -EBUSY when deadline is 0 and c still runs. */
 int gp__join(gp_coro *c, void **retval, int64_t deadline);
 int gp__detach(gp_coro *c);
-/* Ends the running coroutine with retval; never returns. */
+/* Ends the running coroutine with retval; never returns. Runs the exit
+ * function (gp__set_exit_fn) first, in the ending coroutine. */
 __attribute__((noreturn)) void gp__exit(void *retval);
+void gp__set_exit_fn(void (*fn)(gp_coro *c));
+/* One pointer per coroutine that the shim owns (NULL at spawn). */
+void **gp__coro_local(gp_coro *c);
 /* The coroutine whose handle is h, or NULL when h names none. */
 gp_coro *gp__coro_from_handle(uintptr_t h);
 uintptr_t gp__coro_handle(gp_coro *c);

@@ -14,4 +14,9 @@ if [ -n "$extra" ] || [ -n "$missing" ]; then
   [ -n "$missing" ] && echo "gpatch: in $map but not exported: $missing" >&2
   exit 1
 fi
+if ! sh "$(dirname "$0")/gen-exports.sh" | cmp -s - "$map"; then
+  echo "gpatch: $map is not what scripts/gen-exports.sh makes of shim/*.c;" \
+       "run: sh scripts/gen-exports.sh > $map" >&2
+  exit 1
+fi
 echo "exports: $(printf '%s\n' "$have" | wc -l) symbols, all listed in $map"

@@ -97,7 +97,11 @@
                                  const struct sched_param *))               \
   X(int, pthread_getschedparam, (pthread_t, int *, struct sched_param *))   \
   X(int, pthread_setschedprio, (pthread_t, int))                            \
-  X(int, pthread_getcpuclockid, (pthread_t, clockid_t *))
+  X(int, pthread_getcpuclockid, (pthread_t, clockid_t *))                  \
+  X(int, pthread_key_create, (pthread_key_t *, void (*)(void *)))          \
+  X(int, pthread_key_delete, (pthread_key_t))                               \
+  X(void *, pthread_getspecific, (pthread_key_t))                           \
+  X(int, pthread_setspecific, (pthread_key_t, const void *))
 
 /* Symbols with several versions, resolved with dlvsym at this version. */
 #define GP_REAL_VERSIONED(name)                                             \
