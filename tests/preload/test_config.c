@@ -1,0 +1,101 @@
+/* Configuration: GPATCH_PATCH selects the patched families and
+ * GPATCH_STACK_SIZE the coroutine stack size; a malformed value stops the
+ * program with status 2 and a gpatch: message before its main runs.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "harness.h"
+
+/* Runs config_probe preloaded with one extra environment entry. */
+static void probe(struct gp_run *r, const char *setting) {
+  gp_run_ok(r, 1, GP_ARGV(setting), 30, "config_probe", GP_ARGV("4"));
+}
+
+/* Checks a setting is refused: status 2, main never ran, and stderr starts
+ * with "gpatch:" and names what is wrong; for GPATCH_PATCH it lists the
+ * known families. */
+static void check_refused(const char *setting, int lists_families) {
+  static const char *const families[] = { "thread", "sync", "sleep",
+                                          "socket", "poll" };
+  struct gp_run r;
+  size_t i;
+
+  if (!gp_preload_wanted())
+    cr_skip_test("GPATCH_TEST_NATIVE_ONLY is set");
+  cr_assert_eq(gp_run(&r, 1, GP_ARGV(setting), 30, "config_probe",
+                      GP_ARGV("4")), 0,
+               "cannot start config_probe (or libgpatch.so is missing)");
+  gp_expect_exit(&r, 2);
+  cr_expect(strstr(r.out, "main=1") == NULL, "main ran; %s", gp_describe(&r));
+  cr_expect(strncmp(r.err, "gpatch:", 7) == 0,
+            "stderr does not start with gpatch:; %s", gp_describe(&r));
+  for (i = 0; lists_families && i < sizeof families / sizeof families[0];
+       i++)
+    cr_expect(strstr(r.err, families[i]) != NULL,
+              "the message does not list %s; %s", families[i],
+              gp_describe(&r));
+  gp_run_free(&r);
+}
+
+/* Checks a setting is accepted and runs on expect_threads OS threads. */
+static void check_runs(const char *setting, long expect_threads) {
+  struct gp_run r;
+
+  if (!gp_preload_wanted())
+    cr_skip_test("GPATCH_TEST_NATIVE_ONLY is set");
+  probe(&r, setting);
+  GP_EXPECT_VAL(&r, "main", ==, 1);
+  GP_EXPECT_VAL(&r, "threads", ==, expect_threads);
+  GP_EXPECT_VAL(&r, "done", ==, 1);
+  gp_run_free(&r);
+}
+
+Test(config, native_probe_runs_on_five_threads) {
+  struct gp_run r;
+
+  gp_run_ok(&r, 0, NULL, 30, "config_probe", GP_ARGV("4"));
+  GP_EXPECT_VAL(&r, "threads", ==, 5);
+  GP_EXPECT_VAL(&r, "done", ==, 1);
+  gp_run_free(&r);
+}
+
+Test(config, patch_unknown_family_exits_2) {
+  check_refused("GPATCH_PATCH=bogus", 1);
+}
+
+Test(config, patch_empty_item_exits_2) {
+  check_refused("GPATCH_PATCH=all,,sleep", 1);
+}
+
+Test(config, patch_trailing_comma_exits_2) {
+  check_refused("GPATCH_PATCH=sleep,", 1);
+}
+
+Test(config, patch_unknown_removal_exits_2) {
+  check_refused("GPATCH_PATCH=all,-bogus", 1);
+}
+
+Test(config, patch_all_without_thread_runs_natively) {
+  check_runs("GPATCH_PATCH=all,-thread", 5);
+}
+
+Test(config, patch_thread_and_sync_runs_on_one_thread) {
+  check_runs("GPATCH_PATCH=thread,sync", 1);
+}
+
+Test(config, patch_all_runs_on_one_thread) {
+  check_runs("GPATCH_PATCH=all", 1);
+}
+
+Test(config, stack_size_malformed_exits_2) {
+  check_refused("GPATCH_STACK_SIZE=bogus", 0);
+}
+
+Test(config, stack_size_bad_suffix_exits_2) {
+  check_refused("GPATCH_STACK_SIZE=64X", 0);
+}
+
+Test(config, stack_size_64k_runs) {
+  check_runs("GPATCH_STACK_SIZE=64K", 1);
+}
