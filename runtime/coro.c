@@ -14,6 +14,7 @@ void gp__set_default_stack(size_t bytes) { default_stack = bytes; }
 size_t gp__default_stack(void) { return default_stack; }
 
 static void trampoline(void) {
+  gp__sched_resumed();
   gp_coro *c = gp__current;
   errno = 0;
   gp__tls.inside = 0; /* program code from here on */
@@ -29,19 +30,42 @@ static size_t round_stack(size_t size) {
   return (size + page - 1) / page * page;
 }
 
+/* Freed records, kept for the next spawn (their timer stays initialised,
+ * so a record that had one is never freed while the loop runs). */
+static gp_list spare = {&spare, &spare};
+static size_t nspare;
+#define SPARE_MAX 4096
+
+static gp_coro *new_record(void) {
+  gp_list *l = gp__list_pop(&spare);
+  if (l == NULL)
+    return calloc(1, sizeof(gp_coro));
+  nspare--;
+  gp_coro *c = GP_CONTAINER(l, gp_coro, link);
+  uv_timer_t timer = c->timer;
+  int timer_init = c->timer_init;
+  gp_ctx ctx = c->ctx;
+  memset(c, 0, sizeof *c);
+  c->timer = timer; /* an inactive handle stays valid where it is */
+  c->timer_init = timer_init;
+  c->ctx.uc = ctx.uc;
+  return c;
+}
+
+int gp__switch_select(int ucontext) { return gp__ctx_select(ucontext); }
+
 int gp__spawn(void *(*fn)(void *), void *arg, size_t stack_size,
               int detached, gp_coro **out) {
-  int err;
   GP_ASSERT(gp__rt_started());
-  gp_coro *c = calloc(1, sizeof *c);
+  gp_coro *c = new_record();
   if (c == NULL)
     return -EAGAIN; /* what pthread_create reports for lack of resources */
   c->stack_size = round_stack(stack_size);
-  err = gp__stack_alloc(c->stack_size, &c->stack);
-  if (err) {
-    free(c);
-    return -EAGAIN;
-  }
+  if (gp__stack_alloc(c->stack_size, &c->stack) != 0)
+    goto error_record;
+  if (gp__ctx_make(&c->ctx, (char *)c->stack + gp__page_size(),
+                   c->stack_size, trampoline) != 0)
+    goto error_stack;
   c->magic = GP_CORO_MAGIC;
   c->id = next_id++;
   if (next_id == 0x7fffffff)
@@ -50,12 +74,18 @@ int gp__spawn(void *(*fn)(void *), void *arg, size_t stack_size,
   c->fn = fn;
   c->arg = arg;
   c->detached = detached ? 1 : 0;
-  gp__ctx_make(&c->ctx, (char *)c->stack + gp__page_size(), c->stack_size,
-               trampoline);
+  c->sigmask = gp__current ? gp__current->sigmask : gp__hub_mask;
   gp__live_add(1);
   gp__ready(c);
   *out = c;
   return 0;
+error_stack:
+  gp__stack_free(c->stack, c->stack_size);
+error_record:
+  c->state = GP_DEAD;
+  c->stack = NULL;
+  gp__coro_free(c);
+  return -EAGAIN;
 }
 
 static void (*exit_fn)(gp_coro *c);
@@ -79,7 +109,9 @@ void gp__coro_release_stack(gp_coro *c) {
 }
 
 static void free_record(uv_handle_t *h) {
-  free(GP_CONTAINER(h, gp_coro, timer));
+  gp_coro *c = GP_CONTAINER(h, gp_coro, timer);
+  gp__ctx_free(&c->ctx);
+  free(c);
 }
 
 void gp__coro_free(gp_coro *c) {
@@ -88,10 +120,15 @@ void gp__coro_free(gp_coro *c) {
     return; /* lives in static storage */
   gp__coro_release_stack(c);
   c->magic = 0;
-  if (c->timer_init)
+  if (nspare < SPARE_MAX) {
+    gp__list_push(&spare, &c->link);
+    nspare++;
+  } else if (c->timer_init) {
     uv_close((uv_handle_t *)&c->timer, free_record);
-  else
+  } else {
+    gp__ctx_free(&c->ctx);
     free(c);
+  }
 }
 
 int gp__join(gp_coro *c, void **retval, int64_t deadline) {

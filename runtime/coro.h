@@ -37,19 +37,33 @@ struct gp_coro {
   unsigned is_main : 1;    /* runs on the process's original stack */
   uv_timer_t timer;        /* deadline of the current park */
   int timer_init;          /* timer has been initialised */
+  uint64_t sigmask;        /* signal mask while it runs (assembly switch) */
   char name[16];           /* pthread_setname_np */
   void *local;             /* the shim's per-coroutine data */
 };
 
-/* sched.c */
+/* sched.c and hub.c */
 extern gp_coro *gp__current;
+extern gp_ctx gp__hub_ctx;
+extern uint64_t gp__hub_mask;
 gp_coro *gp__main_coro(void);
 void gp__live_add(int n);
 uv_loop_t *gp__loop(void);
-/* Makes a new coroutine ready (called by spawn). */
+/* Makes a coroutine ready (spawn, unpark, yield). */
 void gp__ready(gp_coro *c);
-/* The hub's side of a coroutine's end: called by gp__exit. */
+size_t gp__ready_count(void);
+gp_coro *gp__pop_ready(void);
+/* Direct switches allowed before going back to the hub. */
+void gp__set_budget(size_t n);
+/* The hub runs c (and those it hands over to) until one comes back. */
+void gp__run(gp_coro *c);
+/* Called first by a context that was just switched to. */
+void gp__sched_resumed(void);
+/* The coroutine's end: called by gp__exit. */
 __attribute__((noreturn)) void gp__sched_exit(void);
+/* Signal masks: the kernel's now; the first mask of the hub. */
+uint64_t gp__sigmask_read(void);
+void gp__sched_init_mask(uint64_t m);
 /* coro.c: frees a record and its stack (the stack is released by the hub
  * when the coroutine ends). */
 void gp__coro_release_stack(gp_coro *c);

@@ -1,19 +1,29 @@
 /* ctx.h: machine contexts. ctx.c is the only file that knows how a context
- * is built and switched (ucontext today). */
+ * is built and switched: a few lines of assembly on x86-64 and aarch64
+ * that save only what the ABI makes callee-saved, or ucontext (selectable,
+ * and the only choice elsewhere). */
 #ifndef GP_CTX_H
 #define GP_CTX_H
 
 #include <stddef.h>
 
-/* Room for a ucontext_t; ctx.c checks that it fits. */
 typedef struct gp_ctx {
-  _Alignas(16) unsigned char opaque[1024];
+  void *sp; /* saved stack pointer (assembly switch) */
+  void *uc; /* a ucontext_t, allocated on first use (ucontext switch) */
 } gp_ctx;
 
+/* Selects the switch: 1 for ucontext, 0 for the assembly switch where the
+ * machine has one. Call before any context is made. Returns the choice in
+ * effect (1 when only ucontext exists). */
+int gp__ctx_select(int ucontext);
+/* 1 when the ucontext switch is in use (it also switches signal masks). */
+int gp__ctx_is_ucontext(void);
 /* Builds a context that runs entry() on the stack [stack, stack + size).
- * entry must never return. */
-void gp__ctx_make(gp_ctx *c, void *stack, size_t size, void (*entry)(void));
+ * entry must never return. Returns 0 or -ENOMEM. */
+int gp__ctx_make(gp_ctx *c, void *stack, size_t size, void (*entry)(void));
 /* Saves the running context in from and resumes to. */
 void gp__ctx_switch(gp_ctx *from, gp_ctx *to);
+/* Releases what gp__ctx_make allocated. */
+void gp__ctx_free(gp_ctx *c);
 
 #endif

@@ -46,6 +46,13 @@ void gp__yield(void);
  * the hub then calls the function given to gp__set_wake_fn. */
 void gp__hub_wake(void);
 void gp__set_wake_fn(void (*fn)(void));
+/* Records the signal mask the running coroutine (or the hub) has just
+ * installed, so that switches keep it. */
+void gp__sigmask_note(void);
+/* Selects the context switch: 1 for ucontext, 0 for the assembly one
+ * where the machine has it. Before the runtime starts. Returns the
+ * choice in effect. */
+int gp__switch_select(int ucontext);
 /* 1 for the coroutine that runs on the process's original thread. */
 int gp__coro_is_main(gp_coro *c);
 

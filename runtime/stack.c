@@ -23,7 +23,7 @@
 #define MADV_GUARD_INSTALL 102
 #endif
 
-#define CACHE_MAX 64
+#define CACHE_MAX 1024
 
 static void *cache[CACHE_MAX];
 static size_t cache_len;

@@ -18,7 +18,7 @@ static int coop_epoll(int ep, struct epoll_event *ev, int max,
                       int64_t deadline, const sigset_t *mask) {
   int saved = errno;
   sigset_t old;
-  if (mask && pthread_sigmask(SIG_SETMASK, mask, &old) != 0)
+  if (mask && gp_set_mask(SIG_SETMASK, mask, &old) != 0)
     return -1;
   int r;
   for (;;) {
@@ -35,7 +35,7 @@ static int coop_epoll(int ep, struct epoll_event *ev, int max,
     }
   }
   if (mask)
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    gp_set_mask(SIG_SETMASK, &old, NULL);
   if (r >= 0)
     errno = saved;
   return r;

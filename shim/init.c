@@ -1,6 +1,7 @@
 /* init.c: the constructor: resolves real symbols and reads GPATCH_*. */
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -36,6 +37,12 @@ void gp__init(void) {
     }
     gp__config.stack_size = sz;
   }
+  v = secure_getenv("GPATCH_SWITCH");
+  if (v && strcmp(v, "asm") != 0 && strcmp(v, "ucontext") != 0) {
+    gp__log("GPATCH_SWITCH='%s': expected 'asm' or 'ucontext'", v);
+    _exit(2);
+  }
+  gp__switch_select(v && strcmp(v, "ucontext") == 0);
   gp__set_default_stack(gp__config.stack_size);
   pthread_atfork(NULL, NULL, atfork_child);
 }

@@ -2,6 +2,7 @@
 #ifndef GP_INTR_H
 #define GP_INTR_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "rt.h"
@@ -18,5 +19,9 @@ struct gp_intr {
  * record is in, a signal's handler may unpark the coroutine with -EINTR. */
 void gp_intr_begin(struct gp_intr *r, int always);
 void gp_intr_end(struct gp_intr *r);
+
+/* pthread_sigmask that also records the new mask as the running
+ * coroutine's (every switch installs the next coroutine's mask). */
+int gp_set_mask(int how, const sigset_t *set, sigset_t *old);
 
 #endif

@@ -24,7 +24,7 @@ static int coop_poll(struct pollfd *fds, nfds_t n, int64_t deadline,
                      const sigset_t *mask) {
   int saved = errno;
   sigset_t old;
-  if (mask && pthread_sigmask(SIG_SETMASK, mask, &old) != 0)
+  if (mask && gp_set_mask(SIG_SETMASK, mask, &old) != 0)
     return -1;
   gp_fdwait stack[STACK_WAITS];
   gp_fdwait *w = n <= STACK_WAITS ? stack : calloc(n, sizeof *w);
@@ -70,7 +70,7 @@ static int coop_poll(struct pollfd *fds, nfds_t n, int64_t deadline,
     free(w);
 out:
   if (mask)
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    gp_set_mask(SIG_SETMASK, &old, NULL);
   if (r >= 0)
     errno = saved;
   return r;

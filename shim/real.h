@@ -101,7 +101,9 @@
   X(int, pthread_key_create, (pthread_key_t *, void (*)(void *)))          \
   X(int, pthread_key_delete, (pthread_key_t))                               \
   X(void *, pthread_getspecific, (pthread_key_t))                           \
-  X(int, pthread_setspecific, (pthread_key_t, const void *))
+  X(int, pthread_setspecific, (pthread_key_t, const void *))                \
+  X(int, pthread_sigmask, (int, const sigset_t *, sigset_t *))              \
+  X(int, sigprocmask, (int, const sigset_t *, sigset_t *))
 
 /* Symbols with several versions, resolved with dlvsym at this version. */
 #define GP_REAL_VERSIONED(name)                                             \

@@ -85,6 +85,35 @@ GP_EXPORT sighandler_t signal(int sig, sighandler_t handler) {
   return old.sa_handler; /* shares its storage with sa_sigaction */
 }
 
+/* The mask lives per coroutine: after a change on the scheduler thread,
+ * the runtime records it for the running coroutine. */
+static void note_mask(void) {
+  if (!gp__tls.sched)
+    return;
+  int inside = gp__tls.inside;
+  gp__tls.inside = 1;
+  gp__sigmask_note();
+  gp__tls.inside = (unsigned char)inside;
+}
+
+int gp_set_mask(int how, const sigset_t *set, sigset_t *old) {
+  int r = GP_REAL(pthread_sigmask)(how, set, old);
+  if (r == 0 && set)
+    note_mask();
+  return r;
+}
+
+GP_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old) {
+  return gp_set_mask(how, set, old);
+}
+
+GP_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old) {
+  int r = GP_REAL(sigprocmask)(how, set, old);
+  if (r == 0 && set)
+    note_mask();
+  return r;
+}
+
 void gp_intr_begin(struct gp_intr *r, int always) {
   r->coro = gp__self();
   r->seq = __atomic_load_n(&sig_seq, __ATOMIC_ACQUIRE);

@@ -1,0 +1,148 @@
+/* hub.c: the hub and the libuv loop it owns.
+ *
+ * The main coroutine runs on the process's original stack. The hub is a
+ * context of its own: each pass gives the ready coroutines a budget of
+ * direct switches (at least one turn each), then polls the loop, without
+ * blocking while some coroutine is ready and blocking until the next fd
+ * event, timer or wake-up when none is. So a few coroutines that keep
+ * yielding never starve I/O and timers, and a busy process pays for a loop
+ * poll only once per pass.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "coro.h"
+#include "real.h"
+
+__thread struct gp_tls gp__tls __attribute__((tls_model("initial-exec")));
+
+/* Direct switches per pass, at least: amortises the loop's poll when two
+ * coroutines hand off to each other. */
+#define MIN_BUDGET 128
+#define HUB_STACK (1024 * 1024)
+
+static gp_coro main_coro;      /* the process's original thread */
+static size_t live;            /* coroutines not yet ended */
+static uv_loop_t loop;
+static uv_poll_t netpoll;      /* our epoll set, one fd in libuv's loop */
+static int netpoll_on;         /* netpoll is started */
+static int started;
+static uv_async_t wake_async;  /* gp__hub_wake: signal-safe wake-up */
+static void (*wake_fn)(void);  /* runs in the hub after a wake-up */
+
+uv_loop_t *gp__loop(void) { return &loop; }
+size_t gp__live(void) { return live; }
+void gp__live_add(int n) { live += (size_t)n; }
+int gp__rt_started(void) { return started; }
+gp_coro *gp__main_coro(void) { return started ? &main_coro : NULL; }
+
+static void on_netpoll(uv_poll_t *h, int status, int events) {
+  (void)h, (void)status, (void)events;
+  gp__netpoll_dispatch();
+}
+
+/* Watches the epoll set only while some coroutine waits on an fd, so that
+ * an empty loop means nothing can wake anyone. */
+static void netpoll_update(void) {
+  int want = gp__netpoll_waiters() > 0;
+  if (want && !netpoll_on)
+    GP_ASSERT(uv_poll_start(&netpoll, UV_READABLE, on_netpoll) == 0);
+  else if (!want && netpoll_on)
+    uv_poll_stop(&netpoll);
+  netpoll_on = want;
+}
+
+/* Nothing is ready and nothing in the loop can make anything ready: every
+ * coroutine waits on another one. A native process would hang; so does
+ * this one, but it says so once and sleeps until a signal. */
+static void deadlocked(void) {
+  gp__log("deadlock: %zu coroutine(s) wait on each other and nothing can "
+          "wake them",
+          live);
+  for (;;) {
+    pause();
+    uv_run(&loop, UV_RUN_NOWAIT); /* a handler may have woken the hub */
+    if (gp__ready_count() > 0)
+      return;
+  }
+}
+
+static void on_wake(uv_async_t *a) {
+  (void)a;
+  if (wake_fn)
+    wake_fn();
+}
+
+void gp__set_wake_fn(void (*fn)(void)) { wake_fn = fn; }
+
+void gp__hub_wake(void) {
+  if (__atomic_load_n(&started, __ATOMIC_ACQUIRE))
+    uv_async_send(&wake_async);
+}
+
+static void hub_main(void) {
+  gp__sched_resumed();
+  for (;;) {
+    size_t n = gp__ready_count();
+    if (n > 0) {
+      gp__set_budget((n > MIN_BUDGET ? n : MIN_BUDGET) - 1);
+      gp__run(gp__pop_ready());
+    }
+    if (live == 0)
+      exit(0); /* the last thread ended after main's pthread_exit */
+    netpoll_update();
+    if (gp__ready_count() > 0)
+      uv_run(&loop, UV_RUN_NOWAIT);
+    else if (uv_loop_alive(&loop))
+      uv_run(&loop, UV_RUN_ONCE);
+    else
+      deadlocked();
+  }
+}
+
+int gp__rt_start(uintptr_t main_handle) {
+  if (started)
+    return 0;
+  int err = uv_loop_init(&loop);
+  if (err)
+    return err;
+  err = uv_poll_init(&loop, &netpoll, gp__netpoll_fd());
+  if (err)
+    goto error_loop;
+  err = uv_async_init(&loop, &wake_async, on_wake);
+  if (err)
+    goto error_poll;
+  uv_unref((uv_handle_t *)&wake_async); /* it alone keeps nobody waiting */
+  void *base;
+  err = gp__stack_alloc(HUB_STACK, &base);
+  if (err)
+    goto error_async;
+  err = gp__ctx_make(&gp__hub_ctx, (char *)base + gp__page_size(),
+                     HUB_STACK, hub_main);
+  if (err)
+    goto error_stack;
+  main_coro.magic = GP_CORO_MAGIC;
+  main_coro.id = (int)syscall(SYS_gettid);
+  main_coro.state = GP_RUNNING;
+  main_coro.is_main = 1;
+  main_coro.handle = main_handle;
+  gp__sched_init_mask(gp__sigmask_read());
+  main_coro.sigmask = gp__hub_mask;
+  gp__current = &main_coro;
+  live = 1;
+  gp__tls.sched = 1;
+  __atomic_store_n(&started, 1, __ATOMIC_RELEASE);
+  return 0;
+error_stack:
+  gp__stack_free(base, HUB_STACK);
+error_async:
+  uv_close((uv_handle_t *)&wake_async, NULL);
+error_poll:
+  uv_close((uv_handle_t *)&netpoll, NULL);
+  uv_run(&loop, UV_RUN_NOWAIT);
+error_loop:
+  uv_loop_close(&loop);
+  return err;
+}
