@@ -9,7 +9,7 @@
  * write), that recv(MSG_DONTWAIT) on a blocking socket does too, and that
  * F_GETFL shows exactly the flags the program set, before and after use.
  * Then it clears O_NONBLOCK again and checks a read blocks until another
- * thread writes 50 ms later.  Prints key=value lines; *_flags values are
+ * thread writes 100 ms later.  Prints key=value lines; *_flags values are
  * F_GETFL results, *_errno values errno numbers, threads the OS thread
  * count while both threads run.
  */
@@ -74,7 +74,7 @@ static void report(const char *name, long rc) {
 
 static void *late_writer(void *arg) {
   (void)arg;
-  usleep(50000);
+  usleep(100000);
   if (write(client_fd, "late", 4) != 4)
     fprintf(stderr, "nonblock: late write failed\n");
   return NULL;

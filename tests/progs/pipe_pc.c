@@ -3,7 +3,7 @@
  *   pipe_pc pipe|socketpair COUNT SIZE
  *
  * The consumer starts reading at once and so waits for the producer, which
- * first sleeps 50 ms, then writes COUNT messages of SIZE bytes each with
+ * first sleeps 100 ms, then writes COUNT messages of SIZE bytes each with
  * one blocking write() per message (a SIZE above the 64 KiB pipe buffer
  * makes the producer wait for the consumer too).  The consumer reads with
  * blocking read() calls of at most 4 KiB until it has every byte.  A third
@@ -97,7 +97,7 @@ static void *producer(void *arg) {
 
   (void)arg;
   gate_arrive();
-  usleep(50000);
+  usleep(100000);
   for (m = 0; buf != NULL && m < count; m++) {
     ssize_t n;
 

@@ -9,7 +9,7 @@
  *   timeout   a 200 ms timeout returns 0 after about 200 ms (timeout_ms),
  *             and the ticker ran meanwhile (ticked: 10 ticks or more)
  *   ready     three threads wait on three pipes (one with no timeout, two
- *             with 10 s); main writes to them 100 ms later, one by one;
+ *             with 10 s); main writes to them 150 ms later, one by one;
  *             each wakes with its pipe readable (ready_rcs, ready_ins,
  *             ready_ms the longest wait, ready_first_ms the first)
  *   now       a pipe that already holds data is ready at once (now_rc)
@@ -157,7 +157,7 @@ int main(int argc, char **argv) {
     pthread_create(&w[i], NULL, waiter, (void *)(intptr_t)i);
   }
   threads = threads_now();
-  usleep(100000);
+  usleep(150000);
   for (i = 2; i >= 0; i--) {
     if (write(ready_pipes[i][1], "x", 1) != 1)
       return 1;

@@ -232,13 +232,38 @@ static int mode_recursive(void) {
 /* errorcheck and normal: what another thread gets from a held mutex. */
 static int other_unlock, other_trylock, other_later;
 
+static pthread_mutex_t other_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t other_cv = PTHREAD_COND_INITIALIZER;
+static int other_done, other_released;
+
 /* Tries to unlock (error-checking mutexes only: a default mutex would
- * simply be unlocked) and to trylock the mutex main holds. */
+ * simply be unlocked) and to trylock the mutex main holds, then stays
+ * alive until main has counted the threads. */
 static void *held_other(void *arg) {
   if (arg != NULL)
     other_unlock = pthread_mutex_unlock(target);
   other_trylock = pthread_mutex_trylock(target);
+  pthread_mutex_lock(&other_mu);
+  other_done = 1;
+  pthread_cond_broadcast(&other_cv);
+  while (!other_released)
+    pthread_cond_wait(&other_cv, &other_mu);
+  pthread_mutex_unlock(&other_mu);
   return NULL;
+}
+
+/* Waits for held_other's checks, counts the threads and lets it end. */
+static int held_other_threads(void) {
+  int threads;
+
+  pthread_mutex_lock(&other_mu);
+  while (!other_done)
+    pthread_cond_wait(&other_cv, &other_mu);
+  threads = threads_now();
+  other_released = 1;
+  pthread_cond_broadcast(&other_cv);
+  pthread_mutex_unlock(&other_mu);
+  return threads;
 }
 
 static void *free_other(void *arg) {
@@ -258,8 +283,9 @@ static void errorcheck_on(pthread_mutex_t *m, const char *prefix, int ec) {
   lock = pthread_mutex_lock(m);
   if (ec)
     relock = pthread_mutex_lock(m);
+  other_done = other_released = 0;
   t = start(held_other, ec ? m : NULL);
-  printf("threads=%d\n", threads_now());
+  printf("threads=%d\n", held_other_threads());
   pthread_join(t, NULL);
   unlock = pthread_mutex_unlock(m);
   again = ec ? pthread_mutex_unlock(m) : 0;

@@ -11,8 +11,9 @@
  * clockjoin  pthread_clockjoin_np on CLOCK_MONOTONIC, the same
  * self_join  joining oneself gives EDEADLK, in main and in a thread
  * nested     a thread created from a thread created from a thread
- * exit_main  main calls pthread_exit while its threads still run: the
- *            process exits 0 after the last one, output and atexit complete
+ * exit_main  main calls pthread_exit while its threads still run (each
+ *            joining the previous one): the process exits 0 after the last
+ *            one, its output and atexit handler complete
  *
  * Results are key=value lines; threads is the OS thread count while all
  * the mode's threads are alive; *_ms values are timings.
@@ -100,7 +101,7 @@ static void start(pthread_t *t, void *(*fn)(void *), intptr_t arg) {
   }
 }
 
-/* join: thread i waits (5 - i) * 30 ms, notes when it finished and hands
+/* join: thread i waits (5 - i) * 40 ms, notes when it finished and hands
  * back 10 * i, by return for even i and by pthread_exit for odd i. */
 static int finish_seq;
 static char finish_order[8];
@@ -109,7 +110,7 @@ static void *join_worker(void *arg) {
   intptr_t i = (intptr_t)arg;
 
   gate_arrive();
-  usleep((5 - i) * 30000);
+  usleep((5 - i) * 40000);
   pthread_mutex_lock(&gate_mu);
   finish_order[finish_seq++] = (char)('0' + i);
   pthread_mutex_unlock(&gate_mu);
@@ -321,7 +322,11 @@ static int mode_nested(void) {
   return 0;
 }
 
-/* exit_main: workers finish 50, 100 and 150 ms after main is gone. */
+/* exit_main: worker 0 ends 50 ms after main is gone, worker i joins worker
+ * i - 1 before it ends, so their lines come in a fixed order. */
+static pthread_t exit_tids[3];
+static int main_printed;
+
 static void at_exit(void) {
   printf("atexit=1\n");
 }
@@ -330,21 +335,32 @@ static void *exit_worker(void *arg) {
   intptr_t i = (intptr_t)arg;
 
   gate_arrive();
-  usleep((i + 1) * 50000);
+  if (i == 0) {
+    pthread_mutex_lock(&gate_mu);
+    while (!main_printed)
+      pthread_cond_wait(&gate_cv, &gate_mu);
+    pthread_mutex_unlock(&gate_mu);
+    usleep(50000);
+  } else if (pthread_join(exit_tids[i - 1], NULL) != 0) {
+    printf("worker%ld_join_failed=1\n", (long)i);
+  }
   printf("worker%ld=1\n", (long)i);
   return NULL;
 }
 
 static int mode_exit_main(void) {
-  pthread_t t;
   intptr_t i;
   int threads;
 
   atexit(at_exit);
   for (i = 0; i < 3; i++)
-    start(&t, exit_worker, i);
+    start(&exit_tids[i], exit_worker, i);
   threads = gate_release(3);
   printf("threads=%d\nmain_exit=1\n", threads);
+  pthread_mutex_lock(&gate_mu);
+  main_printed = 1;
+  pthread_cond_broadcast(&gate_cv);
+  pthread_mutex_unlock(&gate_mu);
   pthread_exit(NULL);
 }
 
