@@ -69,11 +69,19 @@ $(BUILD)/tests/preload_%: tests/preload/%.c $(TESTLIB_SRC) tests/lib/harness.h |
 	$(CC) -std=gnu11 -D_GNU_SOURCE $(CFLAGS) $(WARN) -Itests/lib $< $(TESTLIB_SRC) \
 	  -o $@ -lcriterion -pthread
 
+$(BUILD)/bench/uv_echo: scripts/bench/uv_echo.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror $< -o $@ -luv
+
 check-exports: $(LIB)
 	@sh scripts/check-exports.sh $(LIB) shim/exports.map
 
 run: all
 	@sh scripts/demo.sh $(BUILD)
+
+# Speed and memory, shim against its baselines, side by side in one run.
+bench: all $(BUILD)/bench/uv_echo
+	@sh scripts/bench.sh $(BUILD) $(if $(QUICK),quick,full)
 
 test: all check-exports $(UNIT_BIN) $(PRELOAD_BIN)
 	@sh scripts/run-tests.sh $(BUILD) $(UNIT_BIN) $(PRELOAD_BIN)

@@ -43,7 +43,6 @@ struct gp_coro {
 };
 
 /* sched.c and hub.c */
-extern gp_coro *gp__current;
 extern gp_ctx gp__hub_ctx;
 extern uint64_t gp__hub_mask;
 gp_coro *gp__main_coro(void);

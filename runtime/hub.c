@@ -20,11 +20,10 @@ __thread struct gp_tls gp__tls __attribute__((tls_model("initial-exec")));
 
 /* Direct switches per pass, at least: amortises the loop's poll when two
  * coroutines hand off to each other. */
-#define MIN_BUDGET 128
+#define MIN_BUDGET 512
 #define HUB_STACK (1024 * 1024)
 
 static gp_coro main_coro;      /* the process's original thread */
-static size_t live;            /* coroutines not yet ended */
 static uv_loop_t loop;
 static uv_poll_t netpoll;      /* our epoll set, one fd in libuv's loop */
 static int netpoll_on;         /* netpoll is started */
@@ -33,8 +32,8 @@ static uv_async_t wake_async;  /* gp__hub_wake: signal-safe wake-up */
 static void (*wake_fn)(void);  /* runs in the hub after a wake-up */
 
 uv_loop_t *gp__loop(void) { return &loop; }
-size_t gp__live(void) { return live; }
-void gp__live_add(int n) { live += (size_t)n; }
+size_t gp__nlive;
+void gp__live_add(int n) { gp__nlive += (size_t)n; }
 int gp__rt_started(void) { return started; }
 gp_coro *gp__main_coro(void) { return started ? &main_coro : NULL; }
 
@@ -60,7 +59,7 @@ static void netpoll_update(void) {
 static void deadlocked(void) {
   gp__log("deadlock: %zu coroutine(s) wait on each other and nothing can "
           "wake them",
-          live);
+          gp__nlive);
   for (;;) {
     pause();
     uv_run(&loop, UV_RUN_NOWAIT); /* a handler may have woken the hub */
@@ -90,7 +89,7 @@ static void hub_main(void) {
       gp__set_budget((n > MIN_BUDGET ? n : MIN_BUDGET) - 1);
       gp__run(gp__pop_ready());
     }
-    if (live == 0)
+    if (gp__nlive == 0)
       exit(0); /* the last thread ended after main's pthread_exit */
     netpoll_update();
     if (gp__ready_count() > 0)
@@ -131,7 +130,8 @@ int gp__rt_start(uintptr_t main_handle) {
   gp__sched_init_mask(gp__sigmask_read());
   main_coro.sigmask = gp__hub_mask;
   gp__current = &main_coro;
-  live = 1;
+  gp__current_id = main_coro.id;
+  gp__nlive = 1;
   gp__tls.sched = 1;
   __atomic_store_n(&started, 1, __ATOMIC_RELEASE);
   return 0;

@@ -30,10 +30,15 @@ extern __thread struct gp_tls gp__tls __attribute__((tls_model("initial-exec")))
  * handle (what pthread_self returns there) is main_handle. Idempotent. */
 int gp__rt_start(uintptr_t main_handle);
 int gp__rt_started(void);
+/* Read on every hook: plain globals, so the checks inline. */
+extern gp_coro *gp__current; /* running coroutine; NULL in the hub */
+extern int gp__current_id;   /* gp__coro_id(gp__current) */
+extern size_t gp__nlive;     /* coroutines not yet ended */
+
 /* The running coroutine, or NULL before the runtime starts. */
-gp_coro *gp__self(void);
+static inline gp_coro *gp__self(void) { return gp__current; }
 /* Coroutines that have not ended (the main one included). */
-size_t gp__live(void);
+static inline size_t gp__live(void) { return gp__nlive; }
 /* Parks the running coroutine until gp__unpark() or the deadline (GP_NEVER
  * for none). Returns the code given to gp__unpark, or -ETIMEDOUT. */
 int gp__park(int64_t deadline);

@@ -16,6 +16,7 @@
 #include "coro.h"
 
 gp_coro *gp__current;            /* running coroutine; NULL in the hub */
+int gp__current_id;
 gp_ctx gp__hub_ctx;              /* the hub's context */
 uint64_t gp__hub_mask;           /* the hub's signal mask */
 static gp_list ready = {&ready, &ready};
@@ -23,8 +24,8 @@ static size_t nready;
 static size_t budget;            /* direct switches left in this pass */
 static uint64_t cur_mask;        /* the signal mask installed now */
 static gp_coro *ended;           /* its stack is freed after the switch */
+static int *errno_at;            /* &errno of the scheduler thread */
 
-gp_coro *gp__self(void) { return gp__current; }
 size_t gp__ready_count(void) { return nready; }
 void gp__set_budget(size_t n) { budget = n; }
 
@@ -50,7 +51,10 @@ void gp__sigmask_note(void) {
     gp__hub_mask = cur_mask;
 }
 
-void gp__sched_init_mask(uint64_t m) { gp__hub_mask = cur_mask = m; }
+void gp__sched_init_mask(uint64_t m) {
+  gp__hub_mask = cur_mask = m;
+  errno_at = &errno; /* a call each time otherwise: errno is a macro */
+}
 
 /* Whatever runs first after a switch calls this: frees the stack of the
  * coroutine that ended and switched away. */
@@ -70,8 +74,9 @@ static void switch_to(gp_coro *from, gp_coro *to) {
   gp_ctx *fc = from ? &from->ctx : &gp__hub_ctx;
   gp_ctx *tc = to ? &to->ctx : &gp__hub_ctx;
   if (from)
-    from->saved_errno = errno;
+    from->saved_errno = *errno_at;
   gp__current = to;
+  gp__current_id = to ? to->id : 0;
   if (!gp__ctx_is_ucontext()) {
     uint64_t m = to ? to->sigmask : gp__hub_mask;
     if (m != cur_mask)
@@ -80,7 +85,7 @@ static void switch_to(gp_coro *from, gp_coro *to) {
   gp__ctx_switch(fc, tc);
   gp__sched_resumed();
   if (from)
-    errno = from->saved_errno;
+    *errno_at = from->saved_errno;
 }
 
 void gp__ready(gp_coro *c) {

@@ -31,121 +31,22 @@ for p in "$server" "$client"; do
 done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gpatch-demo.XXXXXX")
-server_pid=""
-old_somaxconn=""
-old_backlog=""
 notes=""
-
-# Whether process $1 exists and is not a zombie waiting to be reaped.
-alive() {
-  st=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" \
-         2>/dev/null) || return 1
-  [ -n "$st" ] && [ "$st" != Z ]
-}
-
-# Stops the current server: SIGTERM, up to 3 s of grace, then SIGKILL. Sets
-# server_killed to yes when SIGKILL was needed, and reaps the process.
-stop_server() {
-  server_killed=no
-  [ -n "$server_pid" ] || return 0
-  kill -TERM "$server_pid" 2>/dev/null || true
-  i=0
-  while alive "$server_pid" && [ $i -lt 30 ]; do
-    sleep 0.1
-    i=$((i + 1))
-  done
-  if alive "$server_pid"; then
-    kill -KILL "$server_pid" 2>/dev/null || true
-    server_killed=yes
-  fi
-  wait "$server_pid" 2>/dev/null || true
-  server_pid=""
-}
+# shellcheck source=scripts/serverlib.sh
+. "$(dirname "$0")/serverlib.sh"
 
 # Runs at every exit: kills a server left running, puts the sysctls back
 # and removes the scratch directory.
 # shellcheck disable=SC2317 # Invoked through the trap.
 cleanup() {
   set +e
-  if [ -n "$server_pid" ]; then
-    kill -KILL "$server_pid" 2>/dev/null
-    wait "$server_pid" 2>/dev/null
-  fi
-  if [ -n "$old_somaxconn" ]; then
-    (echo "$old_somaxconn" > /proc/sys/net/core/somaxconn) 2>/dev/null
-  fi
-  if [ -n "$old_backlog" ]; then
-    (echo "$old_backlog" > /proc/sys/net/core/netdev_max_backlog) 2>/dev/null
-  fi
+  serverlib_cleanup
   rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-# Raises /proc/sys/$1 to at least $2 and prints the old value, or prints
-# nothing when it was already large enough or cannot be written.
-raise_sysctl() {
-  old=$(cat "/proc/sys/$1" 2>/dev/null) || return 0
-  [ "$old" -lt "$2" ] 2>/dev/null || return 0
-  if (echo "$2" > "/proc/sys/$1") 2>/dev/null; then
-    echo "$old"
-  fi
-}
-
-# Loopback drops SYNs when a thousand connects arrive at once and these are
-# small; raise them for the run when we may.
-if [ "$(id -u)" = 0 ]; then
-  old_somaxconn=$(raise_sysctl net/core/somaxconn 8192)
-  old_backlog=$(raise_sysctl net/core/netdev_max_backlog 16384)
-fi
-# shellcheck disable=SC3045 # dash, bash and busybox all have ulimit -H -n.
-ulimit -n "$(ulimit -H -n)" 2>/dev/null || true
-
-# Whether something already listens on TCP port $1 (false when ss is absent;
-# the server then fails to bind and another port is tried).
-port_busy() {
-  command -v ss >/dev/null 2>&1 || return 1
-  ss -ltn "sport = :$1" 2>/dev/null | tail -n +2 | grep -q .
-}
-
-# Waits up to about 5 s until the server answers one round trip. Fails
-# early when the server process exits.
-wait_ready() {
-  i=0
-  while [ $i -lt 10 ]; do
-    alive "$server_pid" || return 1
-    if timeout 5 "$client" -p "$port" -c 1 -n 1 -t 1 >/dev/null 2>&1; then
-      return 0
-    fi
-    sleep 0.2
-    i=$((i + 1))
-  done
-  return 1
-}
-
-# Starts the server, with LD_PRELOAD=$1 when $1 is not empty, on a free port
-# in 20000-29999, and waits until it answers. Sets server_pid and port.
-# Returns 1 when it never answered.
-start_server() {
-  tries=0
-  while [ $tries -lt 8 ]; do
-    port=$((20000 + ($$ * 7 + tries * 1237 + ${#1} * 101) % 10000))
-    tries=$((tries + 1))
-    port_busy "$port" && continue
-    if [ -n "$1" ]; then
-      LD_PRELOAD=$1 "$server" "$port" >"$tmp/server.out" 2>"$tmp/server.err" &
-    else
-      "$server" "$port" >"$tmp/server.out" 2>"$tmp/server.err" &
-    fi
-    server_pid=$!
-    wait_ready && return 0
-    stop_server
-    # Only a port clash is worth another try.
-    grep -q 'bind' "$tmp/server.err" || return 1
-  done
-  return 1
-}
+serverlib_setup
 
 # Runs the workload against one server; $1 names the run (native or
 # gpatch), $2 is the LD_PRELOAD value. Sets ${1}_line to the client's
@@ -153,7 +54,7 @@ start_server() {
 run_one() {
   line=""
   echo "running the $1 server ..."
-  if start_server "$2"; then
+  if start_server "$2" "$server"; then
     # shellcheck disable=SC2034 # Read through the eval below.
     line=$(timeout $((client_timeout + 30)) "$client" -p "$port" \
              -c "$conns" -n "$rounds" -s "$size" -t "$client_timeout" \

@@ -103,7 +103,9 @@
   X(void *, pthread_getspecific, (pthread_key_t))                           \
   X(int, pthread_setspecific, (pthread_key_t, const void *))                \
   X(int, pthread_sigmask, (int, const sigset_t *, sigset_t *))              \
-  X(int, sigprocmask, (int, const sigset_t *, sigset_t *))
+  X(int, sigprocmask, (int, const sigset_t *, sigset_t *))                 \
+  X(int, pthread_cond_clockwait, (pthread_cond_t *, pthread_mutex_t *,      \
+                                  clockid_t, const struct timespec *))
 
 /* Symbols with several versions, resolved with dlvsym at this version. */
 #define GP_REAL_VERSIONED(name)                                             \

@@ -2,7 +2,7 @@
  *
  * The objects are the program's memory, in glibc's layout, often set by a
  * static initialiser. A cooperative mutex uses glibc's own fields:
- *   __lock   0 free, 1 held
+ *   __lock   0 free, 1 held, 2 held and waiters may be queued
  *   __owner  the holder's id (a real tid for the main thread, so a mutex
  *            locked natively before the first thread was created unlocks
  *            cooperatively)
@@ -28,12 +28,23 @@
 #define COND_MONOTONIC 2u     /* __wrefs bit 1: CLOCK_MONOTONIC */
 
 /* May m take the cooperative path? */
-static int coop_mutex(pthread_mutex_t *m) {
-  return gp_coop(GP_FAM_SYNC) && gp__self() != NULL &&
+static inline int coop_mutex(pthread_mutex_t *m) {
+  return gp_coop(GP_FAM_SYNC) && gp__current != NULL &&
          (m->__data.__kind & KIND_REAL) == 0;
 }
 
-static int self_id(void) { return gp__coro_id(gp__self()); }
+static int self_id(void) { return gp__current_id; }
+
+/* The uncontended case, inline in the hooks: takes a free mutex. */
+static inline int take_free(struct __pthread_mutex_s *d) {
+  if (d->__lock != 0)
+    return 0;
+  d->__lock = 1;
+  d->__owner = gp__current_id;
+  d->__count = (d->__kind & KIND_TYPE) == PTHREAD_MUTEX_RECURSIVE;
+  d->__nusers++;
+  return 1;
+}
 
 /* Takes m for the running coroutine, parking until deadline when another
  * holds it. Returns 0, EDEADLK, EAGAIN (recursion overflow), EBUSY
@@ -42,13 +53,8 @@ static int lock(pthread_mutex_t *m, int64_t deadline) {
   struct __pthread_mutex_s *d = &m->__data;
   int me = self_id();
   int type = d->__kind & KIND_TYPE;
-  if (d->__lock == 0) {
-    d->__lock = 1;
-    d->__owner = me;
-    d->__count = type == PTHREAD_MUTEX_RECURSIVE;
-    d->__nusers++;
+  if (take_free(d))
     return 0;
-  }
   if (d->__owner == me) {
     if (type == PTHREAD_MUTEX_RECURSIVE) {
       if (d->__count + 1 == 0)
@@ -62,6 +68,7 @@ static int lock(pthread_mutex_t *m, int64_t deadline) {
   }
   if (deadline == 0)
     return EBUSY;
+  d->__lock = 2; /* unlock must look for waiters */
   gp_waiter w;
   gp__wq_add(&w, m);
   int r = gp__wq_park(&w, deadline);
@@ -81,7 +88,7 @@ static int unlock(pthread_mutex_t *m) {
     return 0;
   if (d->__lock == 0)
     return 0; /* unlocking a free normal mutex: undefined, harmless here */
-  gp_coro *next = gp__wq_wake_one(m);
+  gp_coro *next = d->__lock == 2 ? gp__wq_wake_one(m) : NULL;
   if (next) {
     d->__owner = gp__coro_id(next);
     d->__count = type == PTHREAD_MUTEX_RECURSIVE;
@@ -105,6 +112,8 @@ static int unlock(pthread_mutex_t *m) {
   } while (0)
 
 GP_EXPORT int pthread_mutex_lock(pthread_mutex_t *m) {
+  if (coop_mutex(m) && take_free(&m->__data))
+    return 0;
   GP_MUTEX_HOOK(GP_REAL(pthread_mutex_lock)(m), lock(m, GP_NEVER));
 }
 
@@ -125,6 +134,14 @@ GP_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m,
 }
 
 GP_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m) {
+  struct __pthread_mutex_s *d = &m->__data;
+  if (coop_mutex(m) && d->__lock == 1 && d->__owner == gp__current_id &&
+      (d->__kind & KIND_TYPE) != PTHREAD_MUTEX_RECURSIVE) {
+    d->__lock = 0; /* held by us, nobody queued: the uncontended case */
+    d->__owner = 0;
+    d->__nusers--;
+    return 0;
+  }
   GP_MUTEX_HOOK(GP_REAL(pthread_mutex_unlock)(m), unlock(m));
 }
 
@@ -170,6 +187,21 @@ GP_EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
     return EINVAL;
   clockid_t clk = (c->__data.__wrefs & COND_MONOTONIC) ? CLOCK_MONOTONIC
                                                        : CLOCK_REALTIME;
+  gp_enter();
+  int64_t deadline = gp_deadline_abs(clk, abs);
+  int r = cond_wait(c, m, deadline == 0 ? 1 : deadline);
+  gp_leave();
+  return r;
+}
+
+GP_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m,
+                                     clockid_t clk,
+                                     const struct timespec *abs) {
+  if (!coop_cond(c, m))
+    return GP_REAL(pthread_cond_clockwait)(c, m, clk, abs);
+  if (!gp_ts_valid(abs) ||
+      (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC))
+    return EINVAL;
   gp_enter();
   int64_t deadline = gp_deadline_abs(clk, abs);
   int r = cond_wait(c, m, deadline == 0 ? 1 : deadline);
