@@ -88,3 +88,40 @@ test: all check-exports $(UNIT_BIN) $(PRELOAD_BIN)
 
 clean:
 	rm -rf $(BUILD)
+
+# make install [PREFIX=/usr/local] [DESTDIR=staging root]: the library, the
+# gpatch launcher, its man page and a pkg-config file.  The launcher's
+# copy is told where the library is, relative to itself (so it also works
+# from a DESTDIR staging tree) and absolute.  make uninstall removes exactly
+# these files (not the directories).  The version is defined once, on the
+# version= line of scripts/gpatch.
+VERSION       = $(shell sed -n 's/^version=//p' scripts/gpatch)
+PREFIX       ?= /usr/local
+BINDIR       ?= $(PREFIX)/bin
+LIBDIR       ?= $(PREFIX)/lib
+MANDIR       ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+LIBREL        = $(shell realpath -m -s --relative-to=$(BINDIR) $(LIBDIR))
+INSTALLED     = $(BINDIR)/gpatch $(LIBDIR)/libgpatch.so \
+                $(MANDIR)/man1/gpatch.1 $(PKGCONFIGDIR)/gpatch.pc
+
+.PHONY: install uninstall
+
+install: $(LIB) scripts/gpatch scripts/gpatch.1 scripts/gpatch.pc.in
+	@mkdir -p $(BUILD)/install
+	sed -e 's|^librel=.*|librel=$(LIBREL)|' -e 's|^libdir=.*|libdir=$(LIBDIR)|' \
+	  scripts/gpatch > $(BUILD)/install/gpatch
+	sed -e '/^\.TH /s|"gpatch"|"gpatch $(VERSION)"|' scripts/gpatch.1 \
+	  > $(BUILD)/install/gpatch.1
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@BINDIR@|$(BINDIR)|' \
+	  -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	  scripts/gpatch.pc.in > $(BUILD)/install/gpatch.pc
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/libgpatch.so
+	install -m 755 $(BUILD)/install/gpatch $(DESTDIR)$(BINDIR)/gpatch
+	install -m 644 $(BUILD)/install/gpatch.1 $(DESTDIR)$(MANDIR)/man1/gpatch.1
+	install -m 644 $(BUILD)/install/gpatch.pc $(DESTDIR)$(PKGCONFIGDIR)/gpatch.pc
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
