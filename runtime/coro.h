@@ -7,6 +7,9 @@
 #include "ctx.h"
 #include "rt.h"
 
+/* Internal: no symbol declared here is exported (no GOT indirection). */
+#pragma GCC visibility push(hidden)
+
 #define GP_CORO_MAGIC 0x67706372u /* "gpcr" */
 
 /* Life of a coroutine: READY -> RUNNING -> (PARKED -> READY ->)... DEAD. */
@@ -75,5 +78,7 @@ size_t gp__page_size(void);
 int gp__netpoll_fd(void);
 void gp__netpoll_dispatch(void);
 size_t gp__netpoll_waiters(void);
+
+#pragma GCC visibility pop
 
 #endif

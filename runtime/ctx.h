@@ -7,6 +7,9 @@
 
 #include <stddef.h>
 
+/* Internal: no symbol declared here is exported (no GOT indirection). */
+#pragma GCC visibility push(hidden)
+
 typedef struct gp_ctx {
   void *sp; /* saved stack pointer (assembly switch) */
   void *uc; /* a ucontext_t, allocated on first use (ucontext switch) */
@@ -25,5 +28,7 @@ int gp__ctx_make(gp_ctx *c, void *stack, size_t size, void (*entry)(void));
 void gp__ctx_switch(gp_ctx *from, gp_ctx *to);
 /* Releases what gp__ctx_make allocated. */
 void gp__ctx_free(gp_ctx *c);
+
+#pragma GCC visibility pop
 
 #endif

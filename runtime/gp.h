@@ -10,6 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Internal: no symbol declared here is exported (no GOT indirection). */
+#pragma GCC visibility push(hidden)
+
 #define GP_EXPORT __attribute__((visibility("default")))
 #define GP_LIKELY(x) __builtin_expect(!!(x), 1)
 #define GP_UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -69,5 +72,7 @@ static inline gp_list *gp__list_pop(gp_list *l) {
  * this clock; GP_NEVER means no deadline. */
 #define GP_NEVER INT64_MAX
 int64_t gp__now(void);
+
+#pragma GCC visibility pop
 
 #endif

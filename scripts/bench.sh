@@ -54,7 +54,8 @@ stats() {
   sort -g | awk '{ v[NR] = $1 }
     END { if (NR == 0) { print "n/a n/a n/a"; exit }
           m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-          printf "%.4g %.4g %.4g\n", m, v[1], v[NR] }'
+          printf "%s %s %s\n", fmt(m), fmt(v[1]), fmt(v[NR]) }
+    function fmt(x) { return x >= 1000 ? sprintf("%.0f", x) : sprintf("%.3g", x) }'
 }
 
 # Runs "$@" $reps times (under LD_PRELOAD=$lib when $preload is 1) and

@@ -4,6 +4,9 @@
 
 #include <stddef.h>
 
+/* Internal: no symbol declared here is exported (no GOT indirection). */
+#pragma GCC visibility push(hidden)
+
 /* Call families, as GPATCH_PATCH names them. */
 enum {
   GP_FAM_THREAD = 1 << 0, /* pthread_create, join, exit, self, ... */
@@ -32,5 +35,7 @@ int gp__parse_size(const char *s, size_t *out);
 void gp__init(void);
 /* The family names, in order, for messages and --list. */
 const char *gp__family_name(unsigned bit);
+
+#pragma GCC visibility pop
 
 #endif

@@ -11,6 +11,9 @@
 
 #include <sys/uio.h>
 
+/* Internal: no symbol declared here is exported (no GOT indirection). */
+#pragma GCC visibility push(hidden)
+
 enum {
   GP_KIND_UNKNOWN = 0,
   GP_KIND_SOCK,   /* MSG_DONTWAIT forms */
@@ -50,5 +53,7 @@ int gp_iovs_init(struct gp_iovs *v, const struct iovec *iov, int cnt);
 void gp_iovs_advance(struct gp_iovs *v, size_t n);
 void gp_iovs_free(struct gp_iovs *v);
 size_t gp_iovs_len(const struct iovec *iov, int cnt);
+
+#pragma GCC visibility pop
 
 #endif

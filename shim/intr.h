@@ -7,6 +7,9 @@
 
 #include "rt.h"
 
+/* Internal: no symbol declared here is exported (no GOT indirection). */
+#pragma GCC visibility push(hidden)
+
 /* One interruptible wait; lives on the waiting coroutine's stack. */
 struct gp_intr {
   gp_list link;          /* in signal.c's list of waits */
@@ -23,5 +26,7 @@ void gp_intr_end(struct gp_intr *r);
 /* pthread_sigmask that also records the new mask as the running
  * coroutine's (every switch installs the next coroutine's mask). */
 int gp_set_mask(int how, const sigset_t *set, sigset_t *old);
+
+#pragma GCC visibility pop
 
 #endif
