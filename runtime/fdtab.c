@@ -8,6 +8,11 @@
  * wait, and removed when it is closed: a wait costs no system call. The
  * hooks try the operation first and wait only after it would block, so an
  * edge can never be missed; a stale edge only makes them try once more.
+ * Edges also clear the fd's "seen empty" hints: a hook that saw a socket
+ * empty (EAGAIN, or a short read) parks at once on its next call instead of
+ * asking the kernel again, unless an edge came meanwhile. An edge that
+ * arrives before the hook parks is still in the epoll set's ready list, so
+ * the park ends as soon as the hub dispatches it.
  *
  * The table is a directory of fixed chunks, so entries never move (waiter
  * lists point into them) and it grows with the fds the process uses.
@@ -26,7 +31,8 @@ struct fdent {
   gp_list waiters;        /* gp_fdwait records of parked coroutines */
   uint32_t gen;           /* bumped when the fd is closed: stale events */
   unsigned char added;    /* in the epoll set */
-  unsigned char kind;     /* the shim's cached fd kind (0: unknown) */
+  unsigned char empty;    /* GP_IN/GP_OUT seen empty, no edge since */
+  struct gp_fdinfo info;  /* the shim's, reset on forget */
 };
 
 static struct fdent **dir;
@@ -72,15 +78,31 @@ static struct fdent *ent(int fd, int create) {
   return &dir[d][(size_t)fd % CHUNK];
 }
 
+struct gp_fdinfo *gp__fd_info(int fd) {
+  struct fdent *e = ent(fd, 1);
+  return e ? &e->info : NULL;
+}
+
 int gp__fd_kind(int fd) {
   struct fdent *e = ent(fd, 0);
-  return e ? e->kind : 0;
+  return e ? e->info.kind : 0;
 }
 
 void gp__fd_set_kind(int fd, int kind) {
   struct fdent *e = ent(fd, 1);
   if (e)
-    e->kind = (unsigned char)kind;
+    e->info.kind = (unsigned char)kind;
+}
+
+int gp__fd_maybe_ready(int fd, unsigned dir) {
+  struct fdent *e = ent(fd, 0);
+  return e == NULL || !(e->empty & dir);
+}
+
+void gp__fd_seen_empty(int fd, unsigned dir) {
+  struct fdent *e = ent(fd, 1);
+  if (e)
+    e->empty |= (unsigned char)dir;
 }
 
 /* Adds fd to the epoll set. -EPERM: fd cannot be polled (regular file);
@@ -161,6 +183,7 @@ void gp__netpoll_dispatch(void) {
         mask |= GP_OUT;
       if (ev & (EPOLLPRI | EPOLLERR))
         mask |= GP_PRI;
+      e->empty &= (unsigned char)~mask; /* an edge: worth trying again */
       wake(e, mask, 0);
     }
   } while (n == 128);
@@ -174,6 +197,7 @@ void gp__fd_forget(int fd) {
   if (e->added && epfd >= 0)
     epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
   e->added = 0;
-  e->kind = 0;
+  e->empty = 0;
+  memset(&e->info, 0, sizeof e->info);
   e->gen++;
 }

@@ -30,6 +30,8 @@ static int netpoll_on;         /* netpoll is started */
 static int started;
 static uv_async_t wake_async;  /* gp__hub_wake: signal-safe wake-up */
 static void (*wake_fn)(void);  /* runs in the hub after a wake-up */
+#define MAX_WAKE_FNS 4
+static void (*wake_fns[MAX_WAKE_FNS])(void); /* gp__add_wake_fn, in order */
 
 uv_loop_t *gp__loop(void) { return &loop; }
 size_t gp__nlive;
@@ -60,21 +62,34 @@ static void deadlocked(void) {
   gp__log("deadlock: %zu coroutine(s) wait on each other and nothing can "
           "wake them",
           gp__nlive);
-  for (;;) {
-    pause();
-    uv_run(&loop, UV_RUN_NOWAIT); /* a handler may have woken the hub */
-    if (gp__ready_count() > 0)
-      return;
-  }
+  /* Only a signal handler can help now (a sem_post, an EINTR), through
+   * gp__hub_wake. The wake-up handle is unreferenced, and libuv does not
+   * poll a loop that has no referenced handle: reference it while we
+   * wait for it. (pause() would miss a handler that ran just before.) */
+  uv_ref((uv_handle_t *)&wake_async);
+  while (gp__ready_count() == 0)
+    uv_run(&loop, UV_RUN_ONCE);
+  uv_unref((uv_handle_t *)&wake_async);
 }
 
 static void on_wake(uv_async_t *a) {
   (void)a;
   if (wake_fn)
     wake_fn();
+  for (int i = 0; i < MAX_WAKE_FNS && wake_fns[i]; i++)
+    wake_fns[i]();
 }
 
 void gp__set_wake_fn(void (*fn)(void)) { wake_fn = fn; }
+
+int gp__add_wake_fn(void (*fn)(void)) {
+  for (int i = 0; i < MAX_WAKE_FNS; i++)
+    if (wake_fns[i] == NULL) {
+      wake_fns[i] = fn;
+      return 0;
+    }
+  return -ENOSPC;
+}
 
 void gp__hub_wake(void) {
   if (__atomic_load_n(&started, __ATOMIC_ACQUIRE))

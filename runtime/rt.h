@@ -13,6 +13,9 @@
 
 #include "gp.h"
 
+/* Internal: no symbol declared here is exported (no GOT indirection). */
+#pragma GCC visibility push(hidden)
+
 typedef struct gp_coro gp_coro;
 
 /* Per-OS-thread state read by every hook: may this call go cooperative?
@@ -51,6 +54,9 @@ void gp__yield(void);
  * the hub then calls the function given to gp__set_wake_fn. */
 void gp__hub_wake(void);
 void gp__set_wake_fn(void (*fn)(void));
+/* Adds one more function the hub calls after every wake-up, after the one
+ * of gp__set_wake_fn (for constructors; up to 4). Returns 0 or -ENOSPC. */
+int gp__add_wake_fn(void (*fn)(void));
 /* Records the signal mask the running coroutine (or the hub) has just
  * installed, so that switches keep it. */
 void gp__sigmask_note(void);
@@ -122,10 +128,30 @@ int gp__wait_fd(int fd, unsigned events, int64_t deadline);
  * forgets its registration. Call before the real close. */
 void gp__fd_forget(int fd);
 
-/* A small tag the shim keeps per fd (0 until set; reset by
- * gp__fd_forget). The runtime does not interpret it. */
+/* What the shim caches about an fd. The runtime stores it in the fd's
+ * entry without reading it, and zeroes it in gp__fd_forget. */
+struct gp_fdinfo {
+  unsigned char kind;     /* the shim's fd kind (0: not known yet) */
+  unsigned char cached;   /* the fields below are known */
+  unsigned char nonblock; /* the program made the fd non-blocking */
+  unsigned char stream;   /* a stream socket: a short read empties it */
+  uint32_t epoch;         /* when the fields below were read */
+  int64_t rcvtimeo;       /* SO_RCVTIMEO in ns, 0 for none */
+  int64_t sndtimeo;       /* SO_SNDTIMEO in ns, 0 for none */
+};
+
+/* The info of fd (created on first use); NULL for a negative fd. */
+struct gp_fdinfo *gp__fd_info(int fd);
 int gp__fd_kind(int fd);
 void gp__fd_set_kind(int fd, int kind);
+
+/* Readiness hints, from the edges of the runtime's epoll set. 0 when the
+ * program's last try on fd for dir (GP_IN/GP_OUT) found it empty (or
+ * full) and no edge arrived since: another try would only say EAGAIN, so
+ * the caller may park at once. 1 otherwise (also for an unknown fd). */
+int gp__fd_maybe_ready(int fd, unsigned dir);
+/* The caller saw fd empty (or full) for dir: EAGAIN, or a short read. */
+void gp__fd_seen_empty(int fd, unsigned dir);
 
 /* ---- wait queues on addresses (sync.c) ---- */
 
@@ -145,5 +171,7 @@ int gp__wq_park(gp_waiter *w, int64_t deadline);
 gp_coro *gp__wq_wake_one(const void *addr);
 /* Wakes up to n coroutines parked on addr; returns how many. */
 int gp__wq_wake(const void *addr, int n);
+
+#pragma GCC visibility pop
 
 #endif

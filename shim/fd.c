@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <sys/ioctl.h>
 
 #include "fdkind.h"
 #include "guard.h"
@@ -68,6 +69,8 @@ GP_EXPORT int dup3(int oldfd, int newfd, int flags) {
 /* fcntl's third argument is an int or a pointer; passing it on as a
  * pointer-sized value is what glibc itself does. */
 static int do_fcntl(int (*real)(int, int, ...), int fd, int cmd, void *arg) {
+  if (cmd == F_SETFL)
+    gp_fd_flags_changed();
   int r = real(fd, cmd, arg);
   if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
     copied(fd, r);
@@ -88,4 +91,14 @@ GP_EXPORT int fcntl64(int fd, int cmd, ...) {
   void *arg = va_arg(ap, void *);
   va_end(ap);
   return do_fcntl(GP_REAL(fcntl64), fd, cmd, arg);
+}
+
+GP_EXPORT int ioctl(int fd, unsigned long req, ...) {
+  va_list ap;
+  va_start(ap, req);
+  void *arg = va_arg(ap, void *);
+  va_end(ap);
+  if (req == FIONBIO)
+    gp_fd_flags_changed();
+  return GP_REAL(ioctl)(fd, req, arg);
 }

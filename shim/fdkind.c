@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <stdint.h>
 
 #include "fdkind.h"
 #include "guard.h"
@@ -40,9 +41,54 @@ void gp_fd_created(int fd, int kind) {
   gp__tls.inside = (unsigned char)inside;
 }
 
-int gp_fd_nonblock(int fd) {
+/* Bumped by every call that may change an fd's O_NONBLOCK or socket
+ * timeouts (fcntl F_SETFL, ioctl FIONBIO, setsockopt): the per-fd caches
+ * are then read again. A change through a dup of the fd, or by another
+ * process sharing the file, is caught the same way or at the next epoch. */
+static uint32_t flags_epoch = 1;
+
+void gp_fd_flags_changed(void) {
+  __atomic_add_fetch(&flags_epoch, 1, __ATOMIC_RELAXED);
+}
+
+static int64_t timeo_ns(int fd, int opt) {
+  struct timeval tv = {0, 0};
+  socklen_t len = sizeof tv;
+  if (getsockopt(fd, SOL_SOCKET, opt, &tv, &len) != 0)
+    return 0;
+  return (int64_t)tv.tv_sec * 1000000000 + (int64_t)tv.tv_usec * 1000;
+}
+
+/* The fd's cached flags, read again when the epoch moved. */
+static struct gp_fdinfo *flags_of(int fd) {
+  struct gp_fdinfo *in = gp__fd_info(fd);
+  uint32_t epoch = __atomic_load_n(&flags_epoch, __ATOMIC_RELAXED);
+  if (in == NULL || (in->cached && in->epoch == epoch))
+    return in;
   int fl = GP_REAL(fcntl)(fd, F_GETFL);
-  return fl >= 0 && (fl & O_NONBLOCK);
+  in->nonblock = fl >= 0 && (fl & O_NONBLOCK);
+  in->rcvtimeo = in->sndtimeo = 0;
+  int type = 0;
+  socklen_t len = sizeof type;
+  if (in->kind == GP_KIND_SOCK) {
+    in->rcvtimeo = timeo_ns(fd, SO_RCVTIMEO);
+    in->sndtimeo = timeo_ns(fd, SO_SNDTIMEO);
+    in->stream = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+                 type == SOCK_STREAM;
+  }
+  in->epoch = epoch;
+  in->cached = 1;
+  return in;
+}
+
+int gp_fd_nonblock(int fd) {
+  struct gp_fdinfo *in = flags_of(fd);
+  return in && in->nonblock;
+}
+
+int gp_fd_stream(int fd) {
+  struct gp_fdinfo *in = flags_of(fd);
+  return in && in->stream;
 }
 
 int gp_fd_ready(int fd, short events) {
@@ -50,21 +96,15 @@ int gp_fd_ready(int fd, short events) {
   return GP_REAL(poll)(&p, 1, 0) != 0;
 }
 
-static int64_t sock_deadline(int fd, int opt) {
-  struct timeval tv = {0, 0};
-  socklen_t len = sizeof tv;
-  if (opt == 0 || getsockopt(fd, SOL_SOCKET, opt, &tv, &len) != 0 ||
-      (tv.tv_sec == 0 && tv.tv_usec == 0))
-    return GP_NEVER; /* POSIX: no timeout, and {0, 0} means forever */
-  return gp__now() + (int64_t)tv.tv_sec * 1000000000 +
-         (int64_t)tv.tv_usec * 1000;
-}
-
 int gp_fd_block(int fd, unsigned dir, int opt, int64_t *deadline) {
   if (*deadline == 0) {
-    if (gp_fd_nonblock(fd))
+    struct gp_fdinfo *in = flags_of(fd);
+    if (in && in->nonblock)
       return -EAGAIN;
-    *deadline = sock_deadline(fd, opt);
+    int64_t t = !in || !opt ? 0 : opt == SO_RCVTIMEO ? in->rcvtimeo
+                                                      : in->sndtimeo;
+    /* POSIX: no timeout, and {0, 0} means forever. */
+    *deadline = t > 0 ? gp__now() + t : GP_NEVER;
   }
   /* A socket with a timeout is interrupted even with SA_RESTART. */
   struct gp_intr in;

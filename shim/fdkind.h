@@ -27,8 +27,13 @@ enum {
 int gp_fd_kind(int fd);
 /* Records what a hook created (socket, pipe, dup...) at fd. */
 void gp_fd_created(int fd, int kind);
-/* 1 when the program itself made fd non-blocking. */
+/* 1 when the program itself made fd non-blocking (cached per fd). */
 int gp_fd_nonblock(int fd);
+/* 1 for a stream socket (cached per fd). */
+int gp_fd_stream(int fd);
+/* A call may have changed some fd's O_NONBLOCK or socket timeouts: the
+ * cached values are read again on next use. */
+void gp_fd_flags_changed(void);
 
 /* The result of a would-block attempt: parks the caller on fd for dir
  * (GP_IN/GP_OUT) until ready, the socket timeout opt (SO_RCVTIMEO,

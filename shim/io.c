@@ -16,6 +16,26 @@
 #include "guard.h"
 #include "real.h"
 
+/* Whether a socket is known to have nothing for dir (GP_IN: no data,
+ * GP_OUT: no room) since the program's last try, with no edge since: a try
+ * would only fail with EAGAIN, so the caller parks at once (errno is set
+ * to EAGAIN). Never for a program that asked not to block. */
+static int known_empty(int fd, int kind, unsigned dir, int flags) {
+  if (kind != GP_KIND_SOCK || (flags & MSG_DONTWAIT) ||
+      gp__fd_maybe_ready(fd, dir) || gp_fd_nonblock(fd))
+    return 0;
+  errno = EAGAIN;
+  return 1;
+}
+
+/* Records what a receive on a socket showed: EAGAIN, or a short read on
+ * a stream socket (not a peek), means no data is left. */
+static void note_in(int fd, ssize_t r, size_t want, int flags) {
+  if (r < 0 ? errno == EAGAIN
+            : (size_t)r < want && !(flags & MSG_PEEK) && gp_fd_stream(fd))
+    gp__fd_seen_empty(fd, GP_IN);
+}
+
 /* One attempt that cannot block, or a real call for fds that never wait.
  * sock: the fd is a socket (use the message call with MSG_DONTWAIT). */
 static ssize_t try_in(int fd, int kind, struct msghdr *m, int flags,
@@ -47,7 +67,11 @@ static ssize_t xfer_in(int fd, struct msghdr *m, int flags, int sock) {
   int failed = 0;
   for (;;) {
     int kind = gp_fd_kind(fd);
-    ssize_t r = try_in(fd, kind, &cur, flags, sock);
+    ssize_t r = known_empty(fd, kind, GP_IN, flags)
+                    ? -1
+                    : try_in(fd, kind, &cur, flags, sock);
+    if (kind == GP_KIND_SOCK)
+      note_in(fd, r, gp_iovs_len(cur.msg_iov, (int)cur.msg_iovlen), flags);
     if (r < 0 && errno == ENOTSOCK && kind == GP_KIND_SOCK) {
       gp__fd_set_kind(fd, GP_KIND_UNKNOWN); /* stale: learn it again */
       continue;
@@ -137,7 +161,12 @@ static ssize_t xfer_out(int fd, struct msghdr *m, int flags, int sock) {
   int failed = 0;
   for (;;) {
     int kind = gp_fd_kind(fd);
-    ssize_t r = try_out(fd, kind, &cur, flags, sock);
+    size_t want = gp_iovs_len(cur.msg_iov, (int)cur.msg_iovlen);
+    ssize_t r = known_empty(fd, kind, GP_OUT, flags)
+                    ? -1
+                    : try_out(fd, kind, &cur, flags, sock);
+    if (kind == GP_KIND_SOCK && (r < 0 ? errno == EAGAIN : (size_t)r < want))
+      gp__fd_seen_empty(fd, GP_OUT); /* the send buffer is full */
     if (r < 0 && errno == ENOTSOCK && kind == GP_KIND_SOCK) {
       gp__fd_set_kind(fd, GP_KIND_UNKNOWN);
       continue;

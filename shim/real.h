@@ -19,6 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Internal: no symbol declared here is exported (no GOT indirection). */
+#pragma GCC visibility push(hidden)
+
 #define GP_REAL_LIST(X)                                                     \
   X(ssize_t, read, (int, void *, size_t))                                   \
   X(ssize_t, write, (int, const void *, size_t))                            \
@@ -74,6 +77,9 @@
   X(int, pthread_mutex_timedlock, (pthread_mutex_t *,                       \
                                    const struct timespec *))                \
   X(int, pthread_mutex_unlock, (pthread_mutex_t *))                         \
+  X(int, pthread_mutex_destroy, (pthread_mutex_t *))                        \
+  X(int, ioctl, (int, unsigned long, ...))                                  \
+  X(int, setsockopt, (int, int, int, const void *, socklen_t))              \
   X(int, pthread_cond_wait, (pthread_cond_t *, pthread_mutex_t *))          \
   X(int, pthread_cond_timedwait, (pthread_cond_t *, pthread_mutex_t *,      \
                                   const struct timespec *))                 \
@@ -105,7 +111,30 @@
   X(int, pthread_sigmask, (int, const sigset_t *, sigset_t *))              \
   X(int, sigprocmask, (int, const sigset_t *, sigset_t *))                 \
   X(int, pthread_cond_clockwait, (pthread_cond_t *, pthread_mutex_t *,      \
-                                  clockid_t, const struct timespec *))
+                                  clockid_t, const struct timespec *))      \
+  X(int, pthread_rwlock_rdlock, (pthread_rwlock_t *))                       \
+  X(int, pthread_rwlock_tryrdlock, (pthread_rwlock_t *))                    \
+  X(int, pthread_rwlock_timedrdlock, (pthread_rwlock_t *,                   \
+                                      const struct timespec *))             \
+  X(int, pthread_rwlock_clockrdlock, (pthread_rwlock_t *, clockid_t,        \
+                                      const struct timespec *))             \
+  X(int, pthread_rwlock_wrlock, (pthread_rwlock_t *))                       \
+  X(int, pthread_rwlock_trywrlock, (pthread_rwlock_t *))                    \
+  X(int, pthread_rwlock_timedwrlock, (pthread_rwlock_t *,                   \
+                                      const struct timespec *))             \
+  X(int, pthread_rwlock_clockwrlock, (pthread_rwlock_t *, clockid_t,        \
+                                      const struct timespec *))             \
+  X(int, pthread_rwlock_unlock, (pthread_rwlock_t *))                       \
+  /* sem_t * as void *: <semaphore.h> is not needed here */                 \
+  X(int, sem_wait, (void *))                                                \
+  X(int, sem_trywait, (void *))                                             \
+  X(int, sem_timedwait, (void *, const struct timespec *))                  \
+  X(int, sem_clockwait, (void *, clockid_t, const struct timespec *))       \
+  X(int, sem_post, (void *))                                                \
+  X(int, pthread_barrier_wait, (pthread_barrier_t *))                       \
+  X(int, pthread_once, (pthread_once_t *, void (*)(void)))                  \
+  X(int, pthread_spin_lock, (pthread_spinlock_t *))                         \
+  X(int, pthread_spin_trylock, (pthread_spinlock_t *))
 
 /* Symbols with several versions, resolved with dlvsym at this version. */
 #define GP_REAL_VERSIONED(name)                                             \
@@ -130,5 +159,7 @@ void gp__real_init(void);
                                     : (gp__real_init(), gp__real.name))
 
 #define gp__real_write GP_REAL(write)
+
+#pragma GCC visibility pop
 
 #endif

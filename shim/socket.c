@@ -111,3 +111,13 @@ GP_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len) {
   gp_leave();
   return r;
 }
+
+/* Socket timeouts are cached per fd (fdkind.c): a change invalidates. */
+GP_EXPORT int setsockopt(int fd, int level, int opt, const void *val,
+                         socklen_t len) {
+  if (level == SOL_SOCKET &&
+      (opt == SO_RCVTIMEO_OLD || opt == SO_SNDTIMEO_OLD ||
+       opt == SO_RCVTIMEO_NEW || opt == SO_SNDTIMEO_NEW))
+    gp_fd_flags_changed();
+  return GP_REAL(setsockopt)(fd, level, opt, val, len);
+}

@@ -6,8 +6,10 @@
  *   __owner  the holder's id (a real tid for the main thread, so a mutex
  *            locked natively before the first thread was created unlocks
  *            cooperatively)
- *   __count  recursion depth of a recursive mutex
- *   __nusers held count, which glibc's pthread_mutex_destroy checks (EBUSY)
+ *   __count  recursion depth of a recursive mutex (0 for other kinds)
+ * pthread_mutex_destroy answers EBUSY for a held one, as glibc does (glibc
+ * looks at __nusers, which the cooperative path leaves alone: one write
+ * less on every lock and unlock).
  *   __kind   kept as glibc stores it
  * Waiters queue on the object's address in the runtime. Unlock hands the
  * mutex straight to the first waiter (FIFO, no barging).
@@ -41,8 +43,8 @@ static inline int take_free(struct __pthread_mutex_s *d) {
     return 0;
   d->__lock = 1;
   d->__owner = gp__current_id;
-  d->__count = (d->__kind & KIND_TYPE) == PTHREAD_MUTEX_RECURSIVE;
-  d->__nusers++;
+  if ((d->__kind & KIND_TYPE) == PTHREAD_MUTEX_RECURSIVE)
+    d->__count = 1;
   return 1;
 }
 
@@ -97,7 +99,6 @@ static int unlock(pthread_mutex_t *m) {
   d->__lock = 0;
   d->__owner = 0;
   d->__count = 0;
-  d->__nusers--;
   return 0;
 }
 
@@ -139,10 +140,15 @@ GP_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m) {
       (d->__kind & KIND_TYPE) != PTHREAD_MUTEX_RECURSIVE) {
     d->__lock = 0; /* held by us, nobody queued: the uncontended case */
     d->__owner = 0;
-    d->__nusers--;
     return 0;
   }
   GP_MUTEX_HOOK(GP_REAL(pthread_mutex_unlock)(m), unlock(m));
+}
+
+GP_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m) {
+  if (coop_mutex(m) && m->__data.__lock != 0)
+    return EBUSY;
+  return GP_REAL(pthread_mutex_destroy)(m);
 }
 
 /* May c (with its mutex m) take the cooperative path? */
