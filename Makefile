@@ -39,7 +39,8 @@ endif
 
 DEPS_PKGS := gcc make pkg-config libuv1-dev libcriterion-dev
 
-.PHONY: all deps run test test-unit test-preload clean check-exports bench
+.PHONY: all deps run test test-unit test-preload clean check-exports bench \
+        check-aarch64
 
 all: deps $(LIB) $(PROGS)
 
@@ -72,6 +73,15 @@ $(BUILD)/tests/preload_%: tests/preload/%.c $(TESTLIB_SRC) tests/lib/harness.h |
 $(BUILD)/bench/uv_echo: scripts/bench/uv_echo.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror $< -o $@ -luv
+
+# The context switch of the other architecture, under qemu-user (needs
+# gcc-aarch64-linux-gnu and qemu-user; not part of make test).
+check-aarch64:
+	@sh scripts/deps.sh gcc-aarch64-linux-gnu qemu-user
+	@mkdir -p $(BUILD)
+	aarch64-linux-gnu-gcc -std=gnu11 -D_GNU_SOURCE -O2 -static -Iruntime \
+	  tests/unit/ctx_selftest.c runtime/ctx.c -o $(BUILD)/ctx_selftest.aarch64
+	qemu-aarch64 $(BUILD)/ctx_selftest.aarch64
 
 check-exports: $(LIB)
 	@sh scripts/check-exports.sh $(LIB) shim/exports.map
