@@ -1,0 +1,90 @@
+/* sync_once: pthread_once with a slow routine called by many threads.
+ *
+ *   sync_once THREADS [nested]
+ *
+ * Every thread calls pthread_once on one control whose routine sleeps
+ * 100 ms (so the others arrive while it runs) and then sets a flag. The
+ * routine runs once (runs=1) and every caller returns only after it is
+ * done (saw_done=THREADS). A second control is run by main before any
+ * thread exists and is then done for everyone (early_runs=1). With
+ * "nested", main runs the slow routine itself and the routine creates the
+ * threads: they wait for main's call to finish. Prints
+ * key=value lines; threads is the OS thread count while they wait.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { MAX_THREADS = 256 };
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static pthread_once_t early = PTHREAD_ONCE_INIT;
+static int runs, early_runs, done, saw_done;
+
+static void slow_init(void) {
+  __atomic_fetch_add(&runs, 1, __ATOMIC_SEQ_CST);
+  usleep(100000);
+  __atomic_store_n(&done, 1, __ATOMIC_SEQ_CST);
+}
+
+static void early_init(void) { early_runs++; }
+
+static int nthreads, nested;
+static pthread_t t[MAX_THREADS];
+static void *worker(void *arg);
+
+/* The nested form: the routine starts the threads, which call
+ * pthread_once on the control whose routine is still running. */
+static void creating_init(void) {
+  for (int i = 0; i < nthreads; i++)
+    pthread_create(&t[i], NULL, worker, NULL);
+  slow_init();
+}
+
+static void *worker(void *arg) {
+  (void)arg;
+  pthread_once(&once, nested ? creating_init : slow_init);
+  if (__atomic_load_n(&done, __ATOMIC_SEQ_CST))
+    __atomic_fetch_add(&saw_done, 1, __ATOMIC_SEQ_CST);
+  pthread_once(&early, early_init);
+  return NULL;
+}
+
+static int threads_now(void) {
+  char line[256];
+  int n = -1;
+  FILE *f = fopen("/proc/self/status", "r");
+  while (f && fgets(line, sizeof line, f))
+    if (strncmp(line, "Threads:", 8) == 0)
+      n = atoi(line + 8);
+  if (f)
+    fclose(f);
+  return n;
+}
+
+int main(int argc, char **argv) {
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  int n = nthreads = argc > 1 ? atoi(argv[1]) : 0;
+  nested = argc > 2 && strcmp(argv[2], "nested") == 0;
+  if (n < 1 || n > MAX_THREADS)
+    return 2;
+  pthread_once(&early, early_init);
+  int threads = -1;
+  if (nested) {
+    pthread_once(&once, creating_init);
+  } else {
+    for (int i = 0; i < n; i++)
+      pthread_create(&t[i], NULL, worker, NULL);
+    usleep(50000);
+    threads = threads_now();
+  }
+  for (int i = 0; i < n; i++)
+    pthread_join(t[i], NULL);
+  if (threads >= 0)
+    printf("threads=%d\n", threads);
+  printf("runs=%d\nsaw_done=%d\nearly_runs=%d\n", runs,
+         saw_done, early_runs);
+  return runs == 1 && saw_done == n && early_runs == 1 ? 0 : 1;
+}
