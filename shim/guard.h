@@ -11,11 +11,18 @@
 #ifndef GP_GUARD_H
 #define GP_GUARD_H
 
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
 #include "config.h"
 #include "rt.h"
 
 static inline int gp_coop(unsigned family) {
-  return gp__tls.sched && !gp__tls.inside && (gp__config.families & family);
+  /* sched == 1 and inside == 0, read as one 16-bit word. */
+  uint16_t st;
+  memcpy(&st, &gp__tls, sizeof st);
+  return st == (uint16_t)GP_TLS_COOP && (gp__config.families & family);
 }
 
 static inline void gp_enter(void) { gp__tls.inside = 1; }

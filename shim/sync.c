@@ -30,9 +30,10 @@
 #define COND_MONOTONIC 2u     /* __wrefs bit 1: CLOCK_MONOTONIC */
 
 /* May m take the cooperative path? */
+/* (On the scheduler thread outside runtime code a coroutine always runs:
+ * only the hub has none, and the hub runs as runtime code.) */
 static inline int coop_mutex(pthread_mutex_t *m) {
-  return gp_coop(GP_FAM_SYNC) && gp__current != NULL &&
-         (m->__data.__kind & KIND_REAL) == 0;
+  return gp_coop(GP_FAM_SYNC) && (m->__data.__kind & KIND_REAL) == 0;
 }
 
 static int self_id(void) { return gp__current_id; }
@@ -112,10 +113,19 @@ static int unlock(pthread_mutex_t *m) {
     return r_;                                                              \
   } while (0)
 
-GP_EXPORT int pthread_mutex_lock(pthread_mutex_t *m) {
-  if (coop_mutex(m) && take_free(&m->__data))
-    return 0;
+/* The slow paths are out of line, so the fast ones need no stack frame. */
+__attribute__((noinline)) static int lock_slow(pthread_mutex_t *m) {
   GP_MUTEX_HOOK(GP_REAL(pthread_mutex_lock)(m), lock(m, GP_NEVER));
+}
+
+__attribute__((noinline)) static int unlock_slow(pthread_mutex_t *m) {
+  GP_MUTEX_HOOK(GP_REAL(pthread_mutex_unlock)(m), unlock(m));
+}
+
+GP_EXPORT int pthread_mutex_lock(pthread_mutex_t *m) {
+  if (GP_LIKELY(coop_mutex(m) && take_free(&m->__data)))
+    return 0;
+  return lock_slow(m);
 }
 
 GP_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m) {
@@ -142,7 +152,7 @@ GP_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m) {
     d->__owner = 0;
     return 0;
   }
-  GP_MUTEX_HOOK(GP_REAL(pthread_mutex_unlock)(m), unlock(m));
+  return unlock_slow(m);
 }
 
 GP_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m) {
