@@ -37,7 +37,7 @@ ifeq ($(SANITIZE),1)
               -fno-sanitize-recover=undefined
 endif
 
-DEPS_PKGS := gcc make pkg-config libuv1-dev libcriterion-dev
+DEPS_PKGS := gcc make pkg-config libuv1-dev libcriterion-dev valgrind
 
 .PHONY: all deps run test test-unit test-preload clean check-exports bench \
         check-aarch64
