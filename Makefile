@@ -20,7 +20,9 @@ LIB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(RT_SRC) $(SHIM_SRC))
 LIB      := $(BUILD)/libgpatch.so
 
 PROG_SRC := $(wildcard tests/progs/*.c)
-PROGS    := $(patsubst tests/progs/%.c,$(BUILD)/progs/%,$(PROG_SRC))
+PROG_CXX := $(wildcard tests/progs/*.cc)
+PROGS    := $(patsubst tests/progs/%.c,$(BUILD)/progs/%,$(PROG_SRC)) \
+            $(patsubst tests/progs/%.cc,$(BUILD)/progs/%,$(PROG_CXX))
 
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 PRELOAD_SRC := $(wildcard tests/preload/test_*.c)
@@ -37,7 +39,7 @@ ifeq ($(SANITIZE),1)
               -fno-sanitize-recover=undefined
 endif
 
-DEPS_PKGS := gcc make pkg-config libuv1-dev libcriterion-dev valgrind
+DEPS_PKGS := gcc g++ make pkg-config libuv1-dev libcriterion-dev valgrind
 
 .PHONY: all deps run test test-unit test-preload clean check-exports bench \
         check-aarch64
@@ -59,6 +61,10 @@ $(LIB): $(LIB_OBJ) shim/exports.map
 $(BUILD)/progs/%: tests/progs/%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror $< -o $@ -pthread
+
+$(BUILD)/progs/%: tests/progs/%.cc | deps
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++20 -O2 -g -Wall -Wextra -Werror $< -o $@ -pthread
 
 $(BUILD)/tests/unit_%: tests/unit/%.c $(UNIT_LINK_SRC) $(wildcard runtime/*.h shim/*.h) | deps
 	@mkdir -p $(dir $@)

@@ -138,7 +138,7 @@ int gp__rt_start(uintptr_t main_handle) {
   if (err)
     goto error_stack;
   main_coro.magic = GP_CORO_MAGIC;
-  main_coro.id = (int)syscall(SYS_gettid);
+  main_coro.id = (int)GP_REAL(syscall)(SYS_gettid);
   main_coro.state = GP_RUNNING;
   main_coro.is_main = 1;
   main_coro.handle = main_handle;

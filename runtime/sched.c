@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "coro.h"
+#include "real.h"
 
 gp_coro *gp__current;            /* running coroutine; NULL in the hub */
 int gp__current_id;
@@ -30,14 +31,14 @@ size_t gp__ready_count(void) { return nready; }
 void gp__set_budget(size_t n) { budget = n; }
 
 static void set_mask(uint64_t m) {
-  GP_ASSERT(syscall(SYS_rt_sigprocmask, SIG_SETMASK, &m, NULL, sizeof m) ==
+  GP_ASSERT(GP_REAL(syscall)(SYS_rt_sigprocmask, SIG_SETMASK, &m, NULL, sizeof m) ==
             0);
   cur_mask = m;
 }
 
 uint64_t gp__sigmask_read(void) {
   uint64_t m = 0;
-  GP_ASSERT(syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &m, sizeof m) == 0);
+  GP_ASSERT(GP_REAL(syscall)(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &m, sizeof m) == 0);
   return m;
 }
 

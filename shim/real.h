@@ -78,6 +78,7 @@
                                    const struct timespec *))                \
   X(int, pthread_mutex_unlock, (pthread_mutex_t *))                         \
   X(int, pthread_mutex_destroy, (pthread_mutex_t *))                        \
+  X(long, syscall, (long, ...))                                             \
   X(int, ioctl, (int, unsigned long, ...))                                  \
   X(int, setsockopt, (int, int, int, const void *, socklen_t))              \
   X(int, pthread_cond_wait, (pthread_cond_t *, pthread_mutex_t *))          \

@@ -1,0 +1,20 @@
+/* libstdc++'s threads and waits (std::thread, mutex, condition_variable,
+ * shared_mutex, async, and the futex-based atomic wait, semaphore, latch
+ * and barrier) behave as natively, on one OS thread. */
+#include <criterion/criterion.h>
+
+#include "harness.h"
+
+Test(cxx, std_threads_and_futex_waits) {
+  struct gp_run n, p;
+  int pre = gp_both(&n, &p, 30, "cxx_sync", NULL, 9, NULL);
+  GP_EXPECT_VAL(&n, "counter", ==, 4000);
+  if (pre) {
+    GP_EXPECT_VAL(&p, "counter", ==, 4000);
+    GP_EXPECT_VAL(&p, "phases", ==, 3);
+    GP_EXPECT_VAL(&p, "sem_got", ==, 8);
+    GP_EXPECT_VAL(&p, "async", ==, 42);
+    gp_run_free(&p);
+  }
+  gp_run_free(&n);
+}
