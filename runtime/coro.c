@@ -54,17 +54,24 @@ static gp_coro *new_record(void) {
 
 int gp__switch_select(int ucontext) { return gp__ctx_select(ucontext); }
 
-int gp__spawn(void *(*fn)(void *), void *arg, size_t stack_size,
-              int detached, gp_coro **out) {
+/* Creates a coroutine on the stack [lo, lo + size) when lo is given (the
+ * program's own: no guard, never freed), else on a new one of size. */
+static int spawn(void *(*fn)(void *), void *arg, void *lo, size_t size,
+                 int detached, gp_coro **out) {
   GP_ASSERT(gp__rt_started());
   gp_coro *c = new_record();
   if (c == NULL)
     return -EAGAIN; /* what pthread_create reports for lack of resources */
-  c->stack_size = round_stack(stack_size);
-  if (gp__stack_alloc(c->stack_size, &c->stack) != 0)
-    goto error_record;
-  if (gp__ctx_make(&c->ctx, (char *)c->stack + gp__page_size(),
-                   c->stack_size, trampoline) != 0)
+  if (lo) {
+    c->own_stack = lo;
+    c->stack_size = size;
+  } else {
+    c->stack_size = round_stack(size);
+    if (gp__stack_alloc(c->stack_size, &c->stack) != 0)
+      goto error_record;
+    lo = (char *)c->stack + gp__page_size();
+  }
+  if (gp__ctx_make(&c->ctx, lo, c->stack_size, trampoline) != 0)
     goto error_stack;
   c->magic = GP_CORO_MAGIC;
   c->id = next_id++;
@@ -80,12 +87,25 @@ int gp__spawn(void *(*fn)(void *), void *arg, size_t stack_size,
   *out = c;
   return 0;
 error_stack:
-  gp__stack_free(c->stack, c->stack_size);
+  if (c->stack)
+    gp__stack_free(c->stack, c->stack_size);
 error_record:
   c->state = GP_DEAD;
   c->stack = NULL;
   gp__coro_free(c);
   return -EAGAIN;
+}
+
+int gp__spawn(void *(*fn)(void *), void *arg, size_t stack_size,
+              int detached, gp_coro **out) {
+  return spawn(fn, arg, NULL, stack_size, detached, out);
+}
+
+int gp__spawn_on(void *(*fn)(void *), void *arg, void *lo, size_t size,
+                 int detached, gp_coro **out) {
+  if (lo == NULL || size < 4096)
+    return -EINVAL;
+  return spawn(fn, arg, lo, size, detached, out);
 }
 
 static void (*exit_fn)(gp_coro *c);
@@ -189,8 +209,10 @@ int gp__coro_is_main(gp_coro *c) { return c->is_main; }
 char *gp__coro_name(gp_coro *c) { return c->name; }
 
 void gp__coro_stack(gp_coro *c, void **lo, size_t *size) {
-  *lo = c->stack ? (char *)c->stack + gp__page_size() : NULL;
-  *size = c->stack ? c->stack_size : 0;
+  *lo = c->own_stack ? c->own_stack
+        : c->stack   ? (char *)c->stack + gp__page_size()
+                     : NULL;
+  *size = *lo ? c->stack_size : 0;
 }
 
 int gp__coro_ended(gp_coro *c) { return c->state == GP_DEAD; }

@@ -27,6 +27,7 @@ struct gp_coro {
   enum gp_state state;
   gp_ctx ctx;              /* saved registers while not running */
   void *stack;             /* the stack mapping (guard included), or NULL */
+  void *own_stack;         /* the program's stack (pthread_attr_setstack) */
   size_t stack_size;       /* usable bytes above the guard */
   void *(*fn)(void *);     /* entry point and its argument */
   void *arg;

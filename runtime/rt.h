@@ -80,6 +80,10 @@ size_t gp__default_stack(void);
  * bytes (0: the default). The runtime must be started. */
 int gp__spawn(void *(*fn)(void *), void *arg, size_t stack_size,
               int detached, gp_coro **out);
+/* The same on the program's own stack [lo, lo + size): no guard page, and
+ * the runtime never frees it. -EINVAL for a missing or tiny stack. */
+int gp__spawn_on(void *(*fn)(void *), void *arg, void *lo, size_t size,
+                 int detached, gp_coro **out);
 /* Waits until c ends (until deadline), stores its result in *retval and
  * frees it. -EDEADLK for self, -EINVAL when detached or already joined,
  * -ETIMEDOUT, -EBUSY when deadline is 0 and c still runs. */

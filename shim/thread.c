@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "config.h"
@@ -38,6 +39,16 @@ static size_t wanted_stack(const pthread_attr_t *attr) {
   return sz == def ? 0 : sz;
 }
 
+/* Whether the program gave its own stack (pthread_attr_setstack). glibc's
+ * getstack answers top - size, and the top is NULL when none was set, so
+ * then lo + size wraps to 0. */
+static int given_stack(const pthread_attr_t *attr) {
+  void *lo = NULL;
+  size_t size = 0;
+  pthread_attr_getstack(attr, &lo, &size);
+  return (uintptr_t)lo + size != 0;
+}
+
 GP_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr,
                              void *(*fn)(void *), void *arg) {
   if (!may_spawn())
@@ -45,12 +56,18 @@ GP_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr,
   int detached = 0;
   if (attr)
     pthread_attr_getdetachstate(attr, &detached);
+  void *lo = NULL;
+  size_t size = 0;
+  if (attr && given_stack(attr))
+    pthread_attr_getstack(attr, &lo, &size);
   gp_enter();
   int err = gp__rt_start((uintptr_t)GP_REAL(pthread_self)());
   gp_coro *c = NULL;
-  if (err == 0)
-    err = gp__spawn(fn, arg, wanted_stack(attr),
-                    detached == PTHREAD_CREATE_DETACHED, &c);
+  detached = detached == PTHREAD_CREATE_DETACHED;
+  if (err == 0 && lo)
+    err = gp__spawn_on(fn, arg, lo, size, detached, &c);
+  else if (err == 0)
+    err = gp__spawn(fn, arg, wanted_stack(attr), detached, &c);
   gp_leave();
   if (err)
     return err == -ENOMEM ? EAGAIN : -err;
