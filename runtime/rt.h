@@ -52,6 +52,13 @@ int gp__park(int64_t deadline);
 /* Makes c ready with the given wake code if it is parked; returns 1 when
  * it was parked, 0 when it was already woken (by its deadline, say). */
 int gp__unpark(gp_coro *c, int code);
+/* For objects that cannot be waited on (shared with other processes):
+ * parks for *nap ns, or until deadline if sooner, then doubles *nap (from
+ * GP_NAP_MIN up to GP_NAP_MAX). Returns 0 to try again, -ETIMEDOUT once
+ * the deadline passed, or the wake code that ended the park early. */
+#define GP_NAP_MIN 1000000LL  /* 1 ms */
+#define GP_NAP_MAX 32000000LL /* 32 ms */
+int gp__nap(int64_t *nap, int64_t deadline);
 /* Puts the running coroutine at the back of the ready queue. */
 void gp__yield(void);
 /* Wakes the hub, from any thread or signal handler (async-signal-safe);

@@ -164,6 +164,17 @@ int gp__park(int64_t deadline) {
   return c->wake;
 }
 
+int gp__nap(int64_t *nap, int64_t deadline) {
+  if (*nap < GP_NAP_MIN)
+    *nap = GP_NAP_MIN;
+  int64_t until = gp__now() + *nap;
+  int r = gp__park(until < deadline ? until : deadline);
+  *nap = *nap * 2 > GP_NAP_MAX ? GP_NAP_MAX : *nap * 2;
+  if (r == -ETIMEDOUT)
+    return until < deadline ? 0 : -ETIMEDOUT;
+  return r;
+}
+
 void gp__yield(void) {
   gp_coro *c = gp__current;
   GP_ASSERT(c != NULL && c->state == GP_RUNNING);

@@ -198,9 +198,6 @@ static int64_t deadline_of(clockid_t clk, const struct timespec *abs) {
   return deadline <= 0 ? 1 : deadline;
 }
 
-#define NAP_MIN 1000000   /* ns between tries on a process-shared lock */
-#define NAP_MAX 32000000
-
 /* May a process-shared lock be polled instead of blocking? */
 static inline int coop_shared(pthread_rwlock_t *l) {
   return l->__data.__shared != 0 && gp_coop(GP_FAM_SYNC) &&
@@ -211,15 +208,12 @@ static inline int coop_shared(pthread_rwlock_t *l) {
  * tries until deadline (see the header comment). Returns 0, ETIMEDOUT,
  * or the try form's other errors (EAGAIN). */
 static int shared_lock(pthread_rwlock_t *l, int write, int64_t deadline) {
-  int64_t nap = NAP_MIN;
+  int64_t nap = GP_NAP_MIN;
   int r;
   while ((r = write ? GP_REAL(pthread_rwlock_trywrlock)(l)
                     : GP_REAL(pthread_rwlock_tryrdlock)(l)) == EBUSY) {
-    int64_t until = gp__now() + nap;
-    if (gp__park(until < deadline ? until : deadline) == -ETIMEDOUT &&
-        until >= deadline)
+    if (gp__nap(&nap, deadline) == -ETIMEDOUT)
       return ETIMEDOUT;
-    nap = nap * 2 > NAP_MAX ? NAP_MAX : nap * 2;
   }
   return r;
 }

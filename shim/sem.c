@@ -168,9 +168,6 @@ static int down(struct gsem *g, int64_t deadline) {
   return r;
 }
 
-#define NAP_MIN 1000000   /* ns between polls of a shared semaphore */
-#define NAP_MAX 32000000
-
 /* May a wait on a process-shared semaphore poll instead of blocking? */
 static inline int coop_shared(struct gsem *g) {
   return g->private != 0 && gp_coop(GP_FAM_SYNC) && gp__current != NULL &&
@@ -183,16 +180,14 @@ static inline int coop_shared(struct gsem *g) {
 static int shared_down(sem_t *s, int64_t deadline) {
   gp_enter();
   int saved = errno, r = 0;
-  int64_t nap = NAP_MIN;
+  int64_t nap = GP_NAP_MIN;
   struct gp_intr in;
   gp_intr_begin(&in, deadline != GP_NEVER);
   while (GP_REAL(sem_trywait)(s) != 0) {
-    int64_t until = gp__now() + nap;
-    r = gp__park(until < deadline ? until : deadline);
-    if (r == -EINTR || (r == -ETIMEDOUT && until >= deadline))
+    r = gp__nap(&nap, deadline);
+    if (r == -EINTR || r == -ETIMEDOUT)
       break;
     r = 0;
-    nap = nap * 2 > NAP_MAX ? NAP_MAX : nap * 2;
   }
   gp_intr_end(&in);
   errno = saved;

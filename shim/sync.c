@@ -14,8 +14,15 @@
  * Waiters queue on the object's address in the runtime. Unlock hands the
  * mutex straight to the first waiter (FIFO, no barging).
  *
- * Robust, priority-inheritance, priority-protect and process-shared
- * mutexes, and process-shared condvars, keep the real implementation.
+ * Process-shared mutexes (glibc also marks every robust mutex so) keep
+ * the real implementation, which other processes may share: a coroutine
+ * that finds one held polls glibc's trylock, parking 1 ms doubling to
+ * 32 ms between tries, instead of blocking the OS thread. (Their owner is
+ * the OS thread's tid for every coroutine: a recursive or error-checking
+ * one held by another coroutine looks like our own.) Priority-inheritance
+ * and priority-protect mutexes private to the process are cooperative
+ * like the others: priorities mean nothing on one OS thread. Process-shared
+ * condvars keep the real implementation.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -25,7 +32,7 @@
 #include "timeutil.h"
 
 #define KIND_TYPE 3           /* PTHREAD_MUTEX_{NORMAL,RECURSIVE,ERRORCHECK} */
-#define KIND_REAL (16 | 32 | 64 | 128) /* robust, PI, PP, pshared bits */
+#define KIND_REAL 128         /* the pshared bit (robust mutexes too) */
 #define COND_SHARED 1u        /* __wrefs bit 0: process-shared */
 #define COND_MONOTONIC 2u     /* __wrefs bit 1: CLOCK_MONOTONIC */
 
@@ -113,8 +120,32 @@ static int unlock(pthread_mutex_t *m) {
     return r_;                                                              \
   } while (0)
 
+/* A mutex glibc keeps (process-shared or robust), taken by a coroutine
+ * while others run: try, and park between tries until deadline. Returns
+ * what trylock returns (0, EOWNERDEAD, ENOTRECOVERABLE...) or ETIMEDOUT. */
+static int shared_lock(pthread_mutex_t *m, int64_t deadline) {
+  gp_enter();
+  int r;
+  int64_t nap = GP_NAP_MIN;
+  while ((r = GP_REAL(pthread_mutex_trylock)(m)) == EBUSY)
+    if (gp__nap(&nap, deadline) == -ETIMEDOUT) {
+      r = ETIMEDOUT;
+      break;
+    }
+  gp_leave();
+  return r;
+}
+
+/* May a mutex glibc keeps be polled rather than block the OS thread? */
+static inline int poll_shared(pthread_mutex_t *m) {
+  return gp_coop(GP_FAM_SYNC) && (m->__data.__kind & KIND_REAL) &&
+         gp__live() > 1;
+}
+
 /* The slow paths are out of line, so the fast ones need no stack frame. */
 __attribute__((noinline)) static int lock_slow(pthread_mutex_t *m) {
+  if (poll_shared(m))
+    return shared_lock(m, GP_NEVER);
   GP_MUTEX_HOOK(GP_REAL(pthread_mutex_lock)(m), lock(m, GP_NEVER));
 }
 
@@ -141,6 +172,10 @@ static int timedlock(pthread_mutex_t *m, const struct timespec *abs) {
 
 GP_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m,
                                       const struct timespec *abs) {
+  if (poll_shared(m) && gp_ts_valid(abs)) {
+    int64_t deadline = gp_deadline_abs(CLOCK_REALTIME, abs);
+    return shared_lock(m, deadline == 0 ? 1 : deadline);
+  }
   GP_MUTEX_HOOK(GP_REAL(pthread_mutex_timedlock)(m, abs), timedlock(m, abs));
 }
 
