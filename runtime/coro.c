@@ -8,6 +8,7 @@
 #define DEFAULT_STACK (256 * 1024)
 
 static size_t default_stack = DEFAULT_STACK;
+gp_list gp__all = {&gp__all, &gp__all};
 static int next_id = 1 << 30; /* above any pid_max: never a real tid */
 
 void gp__set_default_stack(size_t bytes) { default_stack = bytes; }
@@ -82,6 +83,9 @@ static int spawn(void *(*fn)(void *), void *arg, void *lo, size_t size,
   c->arg = arg;
   c->detached = detached ? 1 : 0;
   c->sigmask = gp__current ? gp__current->sigmask : gp__hub_mask;
+  c->w_fd = -1;
+  c->w_deadline = GP_NEVER;
+  gp__list_push(&gp__all, &c->all);
   gp__live_add(1);
   gp__ready(c);
   *out = c;
@@ -140,6 +144,8 @@ void gp__coro_free(gp_coro *c) {
     return; /* lives in static storage */
   gp__coro_release_stack(c);
   c->magic = 0;
+  if (gp__list_linked(&c->all))
+    gp__list_del(&c->all);
   if (nspare < SPARE_MAX) {
     gp__list_push(&spare, &c->link);
     nspare++;
@@ -165,13 +171,16 @@ int gp__join(gp_coro *c, void **retval, int64_t deadline) {
       return -EDEADLK;
     c->joining = 1;
     c->joiner = self;
+    self->w_join = c;
     while (c->state != GP_DEAD) {
       if (gp__park(deadline) == -ETIMEDOUT && c->state != GP_DEAD) {
         c->joining = 0;
         c->joiner = NULL;
+        self->w_join = NULL;
         return -ETIMEDOUT;
       }
     }
+    self->w_join = NULL;
   }
   if (retval)
     *retval = c->retval;
@@ -217,3 +226,30 @@ void gp__coro_stack(gp_coro *c, void **lo, size_t *size) {
 
 int gp__coro_ended(gp_coro *c) { return c->state == GP_DEAD; }
 int gp__coro_detached(gp_coro *c) { return c->detached; }
+
+/* In a forked child: only self goes on. The others' records are retired
+ * (their stacks unmapped or cached, their timers stopped); what they had
+ * allocated themselves stays in the child's heap, never freed. Records
+ * of coroutines that had already ended stay, so that the child can still
+ * join them, as it could a thread that ended before the fork. */
+void gp__coro_fork(gp_coro *self) {
+  gp_list *l = gp__all.next;
+  while (l != &gp__all) {
+    gp_coro *c = GP_CONTAINER(l, gp_coro, all);
+    l = l->next;
+    if (c == self || c->state == GP_DEAD)
+      continue;
+    if (c->timer_init)
+      uv_timer_stop(&c->timer);
+    c->state = GP_DEAD;
+    c->joining = 0;
+    c->joiner = NULL;
+    c->detached = 1;
+    if (c->is_main) {
+      c->magic = 0; /* its handle names nobody now */
+      gp__list_del(&c->all);
+      continue;
+    }
+    gp__coro_free(c);
+  }
+}

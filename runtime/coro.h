@@ -44,6 +44,15 @@ struct gp_coro {
   uint64_t sigmask;        /* signal mask while it runs (assembly switch) */
   char name[16];           /* pthread_setname_np */
   void *local;             /* the shim's per-coroutine data */
+  gp_list all;             /* in the list of every record in use */
+  /* What it waits on while parked, for the dump (dump.c). */
+  const char *w_call;      /* the call, as the shim named it, or NULL */
+  int w_fd;                /* the first fd waited on, or -1 */
+  int w_nfds;              /* how many fds (0: not an fd wait) */
+  unsigned w_events;       /* GP_IN/GP_OUT/GP_PRI of the first fd */
+  const void *w_obj;       /* address waited on (wait queue), or NULL */
+  gp_coro *w_join;         /* coroutine waited for in gp__join, or NULL */
+  int64_t w_deadline;      /* deadline of the current park, or GP_NEVER */
 };
 
 /* sched.c and hub.c */
@@ -79,6 +88,18 @@ size_t gp__page_size(void);
 int gp__netpoll_fd(void);
 void gp__netpoll_dispatch(void);
 size_t gp__netpoll_waiters(void);
+
+/* Every record in use (not in the spare list), the main one included. */
+extern gp_list gp__all;
+/* After fork, in the child (fork.c calls these in this order): a new
+ * epoll set under the old number with no fd in it, empty wait queues, an
+ * empty ready queue, the records of other coroutines retired, and the
+ * loop and the hub made anew. */
+void gp__netpoll_fork(void);
+void gp__wq_fork(void);
+void gp__sched_fork(gp_coro *self);
+void gp__coro_fork(gp_coro *self);
+int gp__hub_fork(gp_coro *self);
 
 #pragma GCC visibility pop
 

@@ -18,6 +18,7 @@
  * lists point into them) and it grows with the fds the process uses.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -49,6 +50,31 @@ int gp__netpoll_fd(void) {
 }
 
 size_t gp__netpoll_waiters(void) { return nwaiters; }
+
+/* In a forked child. The epoll set is a kernel object the child shares
+ * with its parent: one EPOLL_CTL_DEL here would remove the parent's
+ * registration. So a new, empty set takes the old one's number (which
+ * the loop watches), every fd counts as not added, and the waiter lists,
+ * whose records lay on the stacks of coroutines that did not survive,
+ * start empty. */
+void gp__netpoll_fork(void) {
+  if (epfd >= 0) {
+    int fresh = epoll_create1(EPOLL_CLOEXEC);
+    GP_ASSERT(fresh >= 0);
+    GP_ASSERT(GP_REAL(dup3)(fresh, epfd, O_CLOEXEC) == epfd);
+    GP_REAL(close)(fresh);
+  }
+  for (size_t d = 0; d < dir_len; d++) {
+    if (dir[d] == NULL)
+      continue;
+    for (size_t i = 0; i < CHUNK; i++) {
+      gp__list_init(&dir[d][i].waiters);
+      dir[d][i].added = 0;
+      dir[d][i].gen++;
+    }
+  }
+  nwaiters = 0;
+}
 
 /* The entry of fd, created when create is set; NULL otherwise. */
 static struct fdent *ent(int fd, int create) {
@@ -141,7 +167,13 @@ int gp__wait_fds(gp_fdwait *w, int n, int64_t deadline) {
     gp__list_push(&ent(w[i].fd, 0)->waiters, &w[i].link);
   }
   nwaiters += (size_t)n;
+  gp_coro *self = gp__current;
+  self->w_fd = n > 0 ? w[0].fd : -1;
+  self->w_nfds = n;
+  self->w_events = n > 0 ? w[0].events : 0;
   int r = gp__park(deadline);
+  self->w_fd = -1;
+  self->w_nfds = 0;
   for (int i = 0; i < n; i++)
     unlink_waiter(&w[i]);
   return r;

@@ -29,6 +29,7 @@ static uv_poll_t netpoll;      /* our epoll set, one fd in libuv's loop */
 static int netpoll_on;         /* netpoll is started */
 static int started;
 static uv_async_t wake_async;  /* gp__hub_wake: signal-safe wake-up */
+static void *hub_stack;        /* the hub's stack mapping */
 static void (*wake_fn)(void);  /* runs in the hub after a wake-up */
 #define MAX_WAKE_FNS 4
 static void (*wake_fns[MAX_WAKE_FNS])(void); /* gp__add_wake_fn, in order */
@@ -37,7 +38,10 @@ uv_loop_t *gp__loop(void) { return &loop; }
 size_t gp__nlive;
 void gp__live_add(int n) { gp__nlive += (size_t)n; }
 int gp__rt_started(void) { return started; }
-gp_coro *gp__main_coro(void) { return started ? &main_coro : NULL; }
+/* The main coroutine; NULL in a child forked from another coroutine. */
+gp_coro *gp__main_coro(void) {
+  return started && main_coro.magic == GP_CORO_MAGIC ? &main_coro : NULL;
+}
 
 static void on_netpoll(uv_poll_t *h, int status, int events) {
   (void)h, (void)status, (void)events;
@@ -116,6 +120,23 @@ static void hub_main(void) {
   }
 }
 
+/* In a forked child, after the other modules forgot what they shared
+ * with the parent: the loop gets its own epoll backend and wake-up fd
+ * (uv_loop_fork; the handles stay, the timers of retired coroutines are
+ * stopped), and the hub starts afresh on its stack the next time self
+ * parks. libuv 1.44 leaves an async handle's pending flag as the parent
+ * had it, which would swallow every later wake-up: it is cleared here. */
+int gp__hub_fork(gp_coro *self) {
+  (void)self;
+  gp__nlive = 1;
+  int err = uv_loop_fork(&loop);
+  if (err)
+    return err;
+  wake_async.pending = 0;
+  return gp__ctx_make(&gp__hub_ctx, (char *)hub_stack + gp__page_size(),
+                      HUB_STACK, hub_main);
+}
+
 int gp__rt_start(uintptr_t main_handle) {
   if (started)
     return 0;
@@ -137,7 +158,11 @@ int gp__rt_start(uintptr_t main_handle) {
                      HUB_STACK, hub_main);
   if (err)
     goto error_stack;
+  hub_stack = base;
   main_coro.magic = GP_CORO_MAGIC;
+  main_coro.w_fd = -1;
+  main_coro.w_deadline = GP_NEVER;
+  gp__list_push(&gp__all, &main_coro.all);
   main_coro.id = (int)GP_REAL(syscall)(SYS_gettid);
   main_coro.state = GP_RUNNING;
   main_coro.is_main = 1;

@@ -77,6 +77,25 @@ void gp__sigmask_note(void);
 int gp__switch_select(int ucontext);
 /* 1 for the coroutine that runs on the process's original thread. */
 int gp__coro_is_main(gp_coro *c);
+/* The signal mask c runs with, as a bit set (bit sig - 1), when the
+ * runtime keeps it (assembly switch); 0 when unknown (ucontext). */
+uint64_t gp__coro_sigmask(gp_coro *c);
+
+/* ---- fork (fork.c) ---- */
+
+/* In a forked child, on the thread that ran the scheduler: the calling
+ * coroutine goes on alone with a loop and an epoll set of its own. */
+int gp__rt_fork_child(void);
+
+/* ---- inspection (dump.c) ---- */
+
+/* Names the call the running coroutine is about to park in ("waitpid"),
+ * for the dump; forgotten when the park ends. call is a static string. */
+void gp__wait_note(const char *call);
+/* Writes every coroutine (id, name, state, what it waits on, deadline)
+ * to fd through the real write. Call from the hub or a coroutine, never
+ * from a signal handler. */
+void gp__dump(int fd);
 
 /* ---- coroutines (coro.c) ---- */
 

@@ -52,6 +52,10 @@ void gp__sigmask_note(void) {
     gp__hub_mask = cur_mask;
 }
 
+uint64_t gp__coro_sigmask(gp_coro *c) {
+  return gp__ctx_is_ucontext() ? 0 : c->sigmask;
+}
+
 void gp__sched_init_mask(uint64_t m) {
   gp__hub_mask = cur_mask = m;
   errno_at = &errno; /* a call each time otherwise: errno is a macro */
@@ -158,9 +162,12 @@ int gp__park(int64_t deadline) {
     return -ETIMEDOUT;
   c->state = GP_PARKED;
   c->wake = 0;
+  c->w_deadline = deadline;
   leave(c);
   if (timed)
     uv_timer_stop(&c->timer);
+  c->w_deadline = GP_NEVER;
+  c->w_call = NULL;
   return c->wake;
 }
 
@@ -180,6 +187,17 @@ void gp__yield(void) {
   GP_ASSERT(c != NULL && c->state == GP_RUNNING);
   gp__ready(c);
   leave(c);
+}
+
+/* In a forked child: nothing is ready, nothing ended on the way out, and
+ * self (already running) is the current coroutine. */
+void gp__sched_fork(gp_coro *self) {
+  gp__list_init(&ready);
+  nready = 0;
+  budget = 0;
+  ended = NULL;
+  gp__current = self;
+  gp__current_id = self->id;
 }
 
 void gp__sched_exit(void) {

@@ -33,7 +33,17 @@ static gp_list *bucket(const void *addr) {
 void gp__wq_add(gp_waiter *w, const void *addr) {
   w->addr = addr;
   w->coro = gp__current;
+  gp__current->w_obj = addr;
   gp__list_push(bucket(addr), &w->link);
+}
+
+/* In a forked child: the queued records lay on the stacks of coroutines
+ * that did not survive. */
+void gp__wq_fork(void) {
+  if (!ready)
+    return;
+  for (int i = 0; i < BUCKETS; i++)
+    gp__list_init(&buckets[i]);
 }
 
 int gp__wq_park(gp_waiter *w, int64_t deadline) {
@@ -49,6 +59,7 @@ int gp__wq_park(gp_waiter *w, int64_t deadline) {
     gp__list_del(&w->link);
   else
     r = 0; /* woken, even if the deadline passed meanwhile */
+  w->coro->w_obj = NULL;
   return r;
 }
 

@@ -41,6 +41,15 @@ void gp_fd_created(int fd, int kind) {
   gp__tls.inside = (unsigned char)inside;
 }
 
+void gp_fd_forget(int fd) {
+  if (fd < 0 || !gp__tls.sched)
+    return;
+  int inside = gp__tls.inside;
+  gp__tls.inside = 1;
+  gp__fd_forget(fd);
+  gp__tls.inside = (unsigned char)inside;
+}
+
 /* Bumped by every call that may change an fd's O_NONBLOCK or socket
  * timeouts (fcntl F_SETFL, ioctl FIONBIO, setsockopt): the per-fd caches
  * are then read again. A change through a dup of the fd, or by another

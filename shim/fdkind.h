@@ -27,6 +27,10 @@ enum {
 int gp_fd_kind(int fd);
 /* Records what a hook created (socket, pipe, dup...) at fd. */
 void gp_fd_created(int fd, int kind);
+/* Forgets fd in the runtime's table (waiters wake with EBADF) before the
+ * shim closes it, or lets libc close it (fclose); scheduler thread only,
+ * a no-op elsewhere. */
+void gp_fd_forget(int fd);
 /* 1 when the program itself made fd non-blocking (cached per fd). */
 int gp_fd_nonblock(int fd);
 /* 1 for a stream socket (cached per fd). */

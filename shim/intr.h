@@ -22,6 +22,20 @@ struct gp_intr {
  * record is in, a signal's handler may unpark the coroutine with -EINTR. */
 void gp_intr_begin(struct gp_intr *r, int always);
 void gp_intr_end(struct gp_intr *r);
+/* 1 when some handler ran since r began. */
+int gp_intr_caught(const struct gp_intr *r);
+/* Takes back the signals that arrived since r began, whose handler ran
+ * while the running coroutine was current, and for which no coroutine
+ * was interrupted yet (pause and sigsuspend: the signal was delivered to
+ * them). Returns how many. */
+int gp_sig_claim(const struct gp_intr *r);
+/* In a forked child: no wait, no signal noted. */
+void gp_signal_fork(void);
+/* Installs the wrapper for the dump signal sig (GPATCH_DUMP_SIGNAL).
+ * Returns 0, or -1 with errno. */
+int gp_signal_dump_init(int sig);
+/* wait.c: SIGCHLD arrived (in the hub): wakes the wait family. */
+void gp_wait_child_changed(void);
 
 /* pthread_sigmask that also records the new mask as the running
  * coroutine's (every switch installs the next coroutine's mask). */

@@ -12,10 +12,12 @@
 #include <signal.h>
 #include <sched.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -135,7 +137,18 @@
   X(int, pthread_barrier_wait, (pthread_barrier_t *))                       \
   X(int, pthread_once, (pthread_once_t *, void (*)(void)))                  \
   X(int, pthread_spin_lock, (pthread_spinlock_t *))                         \
-  X(int, pthread_spin_trylock, (pthread_spinlock_t *))
+  X(int, pthread_spin_trylock, (pthread_spinlock_t *))                      \
+  X(pid_t, wait, (int *))                                                   \
+  X(pid_t, waitpid, (pid_t, int *, int))                                    \
+  X(pid_t, wait3, (int *, int, struct rusage *))                            \
+  X(pid_t, wait4, (pid_t, int *, int, struct rusage *))                     \
+  X(int, waitid, (idtype_t, id_t, siginfo_t *, int))                        \
+  X(int, pause, (void))                                                     \
+  X(int, sigsuspend, (const sigset_t *))                                    \
+  X(int, sigwait, (const sigset_t *, int *))                                \
+  X(int, sigwaitinfo, (const sigset_t *, siginfo_t *))                      \
+  X(int, sigtimedwait, (const sigset_t *, siginfo_t *,                      \
+                        const struct timespec *))
 
 /* Symbols with several versions, resolved with dlvsym at this version. */
 #define GP_REAL_VERSIONED(name)                                             \

@@ -11,6 +11,13 @@
  * What is interrupted follows signal(7): with SA_RESTART, reads, writes,
  * accept and connect go on; poll, select, sleeps and socket calls with a
  * timeout (SO_RCVTIMEO/SO_SNDTIMEO) return EINTR whatever the flags.
+ * A coroutine whose mask blocks the signal is never picked. SIGCHLD also
+ * wakes the coroutines parked in the wait family (wait.c).
+ *
+ * GPATCH_DUMP_SIGNAL names a signal whose arrival prints every coroutine
+ * (dump.c) from the hub. The wrapper stays installed for it whatever the
+ * program sets: the program's own handler still runs, and the program's
+ * SIG_DFL or SIG_IGN for it mean "dump only".
  */
 #include <errno.h>
 #include <signal.h>
@@ -24,26 +31,62 @@ static struct sigaction prog[NSIG];   /* the program's actions */
 static unsigned char known[NSIG];     /* prog[sig] was set through us */
 static uint32_t sig_seq;              /* signals seen so far */
 static uint32_t pending[NSIG];        /* sig_seq when sig last arrived */
+static int handled_in[NSIG];          /* coroutine id current at arrival */
 static gp_list waits = {&waits, &waits}; /* gp_intr records, oldest first */
-
-static void wrapper(int sig, siginfo_t *info, void *uc) {
-  int saved = errno;
-  struct sigaction *a = &prog[sig];
-  if (a->sa_flags & SA_SIGINFO)
-    a->sa_sigaction(sig, info, uc);
-  else
-    a->sa_handler(sig);
-  if (a->sa_flags & SA_RESETHAND)
-    a->sa_handler = SIG_DFL; /* the kernel reset the wrapper likewise */
-  uint32_t seq = __atomic_add_fetch(&sig_seq, 1, __ATOMIC_ACQ_REL);
-  __atomic_store_n(&pending[sig], seq, __ATOMIC_RELEASE);
-  gp__hub_wake();
-  errno = saved;
-}
+static int dump_sig;                  /* GPATCH_DUMP_SIGNAL, or 0 */
+static int dump_wanted;               /* the dump signal arrived */
 
 static int is_handler(const struct sigaction *a) {
   return (a->sa_flags & SA_SIGINFO) ||
          (a->sa_handler != SIG_DFL && a->sa_handler != SIG_IGN);
+}
+
+/* Before the runtime runs, the dump has nothing to list: say so here
+ * (write is async-signal-safe). */
+static void dump_early(void) {
+  static const char msg[] = "gpatch: dump: no coroutines yet (the program "
+                            "has created no thread)\n";
+  GP_REAL(write)(2, msg, sizeof msg - 1);
+}
+
+static void wrapper(int sig, siginfo_t *info, void *uc) {
+  int saved = errno;
+  struct sigaction *a = &prog[sig];
+  int handled = is_handler(a);
+  if (handled && (a->sa_flags & SA_SIGINFO))
+    a->sa_sigaction(sig, info, uc);
+  else if (handled)
+    a->sa_handler(sig);
+  if (handled && (a->sa_flags & SA_RESETHAND))
+    a->sa_handler = SIG_DFL; /* the kernel reset the wrapper likewise */
+  if (sig == dump_sig) {
+    __atomic_store_n(&dump_wanted, 1, __ATOMIC_RELEASE);
+    if (!gp__rt_started())
+      dump_early();
+  }
+  if (handled) {
+    __atomic_store_n(&handled_in[sig], gp__tls.sched ? gp__current_id : -1,
+                     __ATOMIC_RELAXED);
+    uint32_t seq = __atomic_add_fetch(&sig_seq, 1, __ATOMIC_ACQ_REL);
+    __atomic_store_n(&pending[sig], seq, __ATOMIC_RELEASE);
+  }
+  gp__hub_wake();
+  errno = saved;
+}
+
+/* The action installed in the kernel for act: the wrapper for a handler
+ * (and always for the dump signal), else act itself. */
+static const struct sigaction *kernel_action(int sig,
+                                             const struct sigaction *act,
+                                             struct sigaction *mine) {
+  if (act == NULL || (!is_handler(act) && sig != dump_sig))
+    return act;
+  *mine = *act;
+  mine->sa_sigaction = wrapper;
+  mine->sa_flags |= SA_SIGINFO;
+  if (!is_handler(act)) /* the dump alone: disturb no call */
+    mine->sa_flags = (mine->sa_flags & ~SA_RESETHAND) | SA_RESTART;
+  return mine;
 }
 
 GP_EXPORT int sigaction(int sig, const struct sigaction *act,
@@ -51,13 +94,7 @@ GP_EXPORT int sigaction(int sig, const struct sigaction *act,
   if (sig <= 0 || sig >= NSIG)
     return GP_REAL(sigaction)(sig, act, old);
   struct sigaction mine, was;
-  if (act && is_handler(act)) {
-    mine = *act;
-    mine.sa_sigaction = wrapper;
-    mine.sa_flags |= SA_SIGINFO;
-  }
-  int r = GP_REAL(sigaction)(sig, act && is_handler(act) ? &mine : act,
-                             &was);
+  int r = GP_REAL(sigaction)(sig, kernel_action(sig, act, &mine), &was);
   if (r != 0)
     return r;
   if (old)
@@ -123,13 +160,44 @@ void gp_intr_begin(struct gp_intr *r, int always) {
 
 void gp_intr_end(struct gp_intr *r) { gp__list_del(&r->link); }
 
-/* Interrupts one coroutine for a signal that arrived as number seq. */
-static void interrupt_one(uint32_t seq, int restart) {
+int gp_intr_caught(const struct gp_intr *r) {
+  return __atomic_load_n(&sig_seq, __ATOMIC_ACQUIRE) != r->seq;
+}
+
+int gp_sig_claim(const struct gp_intr *r) {
+  int n = 0;
+  for (int sig = 1; sig < NSIG; sig++) {
+    uint32_t seq = __atomic_load_n(&pending[sig], __ATOMIC_ACQUIRE);
+    if (seq == 0 || (int32_t)(seq - r->seq) <= 0 ||
+        __atomic_load_n(&handled_in[sig], __ATOMIC_RELAXED) !=
+            gp__current_id)
+      continue;
+    if (__atomic_compare_exchange_n(&pending[sig], &seq, 0, 0,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+      n++;
+  }
+  return n;
+}
+
+void gp_signal_fork(void) {
+  gp__list_init(&waits);
+  for (int sig = 1; sig < NSIG; sig++)
+    pending[sig] = 0;
+  dump_wanted = 0;
+}
+
+static int blocks(gp_coro *c, int sig) {
+  return (gp__coro_sigmask(c) >> (sig - 1)) & 1;
+}
+
+/* Interrupts one coroutine for signal sig, which arrived as number seq. */
+static void interrupt_one(int sig, uint32_t seq, int restart) {
   struct gp_intr *pick = NULL;
   for (gp_list *l = waits.next; l != &waits; l = l->next) {
     struct gp_intr *r = GP_CONTAINER(l, struct gp_intr, link);
-    if ((int32_t)(seq - r->seq) <= 0 || (restart && !r->always))
-      continue; /* began after the signal, or restarts */
+    if ((int32_t)(seq - r->seq) <= 0 || (restart && !r->always) ||
+        blocks(r->coro, sig))
+      continue; /* began after the signal, restarts, or masks it */
     if (pick == NULL || gp__coro_is_main(r->coro))
       pick = r;
     if (gp__coro_is_main(r->coro))
@@ -144,8 +212,23 @@ static void dispatch(void) {
   for (int sig = 1; sig < NSIG; sig++) {
     uint32_t seq = __atomic_exchange_n(&pending[sig], 0, __ATOMIC_ACQ_REL);
     if (seq)
-      interrupt_one(seq, (prog[sig].sa_flags & SA_RESTART) != 0);
+      interrupt_one(sig, seq, (prog[sig].sa_flags & SA_RESTART) != 0);
+    if (seq && sig == SIGCHLD)
+      gp_wait_child_changed();
   }
+  if (__atomic_exchange_n(&dump_wanted, 0, __ATOMIC_ACQ_REL))
+    gp__dump(2);
+}
+
+int gp_signal_dump_init(int sig) {
+  struct sigaction now;
+  if (GP_REAL(sigaction)(sig, NULL, &now) != 0)
+    return -1;
+  dump_sig = sig;
+  prog[sig] = now;
+  known[sig] = 1;
+  struct sigaction mine;
+  return GP_REAL(sigaction)(sig, kernel_action(sig, &now, &mine), NULL);
 }
 
 __attribute__((constructor(102))) static void signal_init(void) {
