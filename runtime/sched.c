@@ -125,11 +125,18 @@ static void leave(gp_coro *c) {
 /* The hub runs c until it comes back to the hub. */
 void gp__run(gp_coro *c) { switch_to(NULL, c); }
 
+/* In the hub, unpark runs from a loop callback: uv_stop makes the poll
+ * that follows in the same uv_run pass non-blocking. (uv_run runs the
+ * expired timers first and then polls with the next timer's timeout, or
+ * forever: a coroutine its timer made ready would wait for an unrelated
+ * event.) */
 int gp__unpark(gp_coro *c, int code) {
   if (c->state != GP_PARKED)
     return 0;
   c->wake = code;
   gp__ready(c);
+  if (gp__current == NULL)
+    uv_stop(gp__loop());
   return 1;
 }
 
