@@ -70,6 +70,7 @@ void gp__netpoll_fork(void) {
     for (size_t i = 0; i < CHUNK; i++) {
       gp__list_init(&dir[d][i].waiters);
       dir[d][i].added = 0;
+      dir[d][i].empty = 0; /* no edge can be missed: try again first */
       dir[d][i].gen++;
     }
   }
@@ -219,6 +220,25 @@ void gp__netpoll_dispatch(void) {
       wake(e, mask, 0);
     }
   } while (n == 128);
+}
+
+void gp__fd_forget_range(int first, int last) {
+  if (first < 0)
+    first = 0;
+  for (size_t d = (size_t)first / CHUNK; d < dir_len; d++) {
+    if (dir[d] == NULL)
+      continue;
+    for (size_t i = 0; i < CHUNK; i++) {
+      size_t fd = d * CHUNK + i;
+      if (fd < (size_t)first)
+        continue;
+      if (fd > (size_t)last)
+        return;
+      struct fdent *e = &dir[d][i];
+      if (e->added || e->info.kind || !gp__list_empty(&e->waiters))
+        gp__fd_forget((int)fd);
+    }
+  }
 }
 
 void gp__fd_forget(int fd) {

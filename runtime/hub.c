@@ -9,7 +9,9 @@
  * poll only once per pass.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -35,6 +37,70 @@ static void (*wake_fn)(void);  /* runs in the hub after a wake-up */
 static void (*wake_fns[MAX_WAKE_FNS])(void); /* gp__add_wake_fn, in order */
 
 uv_loop_t *gp__loop(void) { return &loop; }
+
+/* The fds the runtime owns: the netpoll set, the loop's backend, wake-up
+ * and signal fds, and whatever else libuv opened while the loop was made
+ * (its global signal lock pipe): found by comparing the open fds below
+ * PROBE before and after. A program that closes every fd (a daemon)
+ * must not close these; see gp__fd_private. */
+#define PROBE 256
+#define MAX_PRIVATE 16
+static int private_fds[MAX_PRIVATE];
+static int nprivate;
+static int extra_fds[MAX_PRIVATE]; /* the libuv fds found by the probe */
+static int nextra;
+
+static void probe_open(unsigned char *open) {
+  for (int fd = 0; fd < PROBE; fd++)
+    open[fd] = GP_REAL(fcntl)(fd, F_GETFD) >= 0;
+}
+
+static void mark_private(int fd) {
+  if (fd < 0 || nprivate == MAX_PRIVATE || gp__fd_private(fd))
+    return;
+  __atomic_store_n(&private_fds[nprivate], fd, __ATOMIC_RELAXED);
+  __atomic_store_n(&nprivate, nprivate + 1, __ATOMIC_RELEASE);
+}
+
+/* Marks the fds the loop and netpoll use now, and the extra ones. */
+static void mark_all_private(void) {
+  __atomic_store_n(&nprivate, 0, __ATOMIC_RELEASE);
+  mark_private(gp__netpoll_fd());
+  mark_private(loop.backend_fd);
+  mark_private(loop.async_io_watcher.fd);
+  mark_private(loop.async_wfd);
+  mark_private(loop.signal_pipefd[0]);
+  mark_private(loop.signal_pipefd[1]);
+  for (int i = 0; i < nextra; i++)
+    mark_private(extra_fds[i]);
+}
+
+/* After the loop is made: the fds that appeared, less the known ones. */
+static void find_extra(const unsigned char *before) {
+  unsigned char after[PROBE];
+  probe_open(after);
+  mark_all_private();
+  for (int fd = 0; fd < PROBE && nextra < MAX_PRIVATE; fd++)
+    if (after[fd] && !before[fd] && !gp__fd_private(fd))
+      extra_fds[nextra++] = fd;
+  mark_all_private();
+}
+
+int gp__fd_privates(int *fds, int max) {
+  int n = __atomic_load_n(&nprivate, __ATOMIC_ACQUIRE);
+  int k = 0;
+  for (int i = 0; i < n && k < max; i++)
+    fds[k++] = __atomic_load_n(&private_fds[i], __ATOMIC_RELAXED);
+  return k;
+}
+
+int gp__fd_private(int fd) {
+  int n = __atomic_load_n(&nprivate, __ATOMIC_ACQUIRE);
+  for (int i = 0; i < n; i++)
+    if (__atomic_load_n(&private_fds[i], __ATOMIC_RELAXED) == fd)
+      return 1;
+  return 0;
+}
 size_t gp__nlive;
 void gp__live_add(int n) { gp__nlive += (size_t)n; }
 int gp__rt_started(void) { return started; }
@@ -133,6 +199,10 @@ int gp__hub_fork(gp_coro *self) {
   if (err)
     return err;
   wake_async.pending = 0;
+  /* New backend and wake-up fds; libuv's own child handler (run after
+   * this one) makes its lock pipe again, in practice on the same
+   * numbers, which were just freed. */
+  mark_all_private();
   return gp__ctx_make(&gp__hub_ctx, (char *)hub_stack + gp__page_size(),
                       HUB_STACK, hub_main);
 }
@@ -140,6 +210,8 @@ int gp__hub_fork(gp_coro *self) {
 int gp__rt_start(uintptr_t main_handle) {
   if (started)
     return 0;
+  unsigned char before[PROBE];
+  probe_open(before);
   int err = uv_loop_init(&loop);
   if (err)
     return err;
@@ -150,6 +222,7 @@ int gp__rt_start(uintptr_t main_handle) {
   if (err)
     goto error_poll;
   uv_unref((uv_handle_t *)&wake_async); /* it alone keeps nobody waiting */
+  find_extra(before);
   void *base;
   err = gp__stack_alloc(HUB_STACK, &base);
   if (err)

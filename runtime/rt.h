@@ -176,6 +176,14 @@ struct gp_fdinfo {
 
 /* The info of fd (created on first use); NULL for a negative fd. */
 struct gp_fdinfo *gp__fd_info(int fd);
+/* 1 when fd is one of the runtime's own (its epoll sets, libuv's wake-up
+ * and signal fds). Safe from any thread. */
+int gp__fd_private(int fd);
+/* Stores up to max of the runtime's own fds in fds; returns how many. */
+int gp__fd_privates(int *fds, int max);
+/* Forgets the fds first..last (wakes their waiters with -EBADF): a
+ * close_range is about to close them. */
+void gp__fd_forget_range(int first, int last);
 int gp__fd_kind(int fd);
 void gp__fd_set_kind(int fd, int kind);
 

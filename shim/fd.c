@@ -4,6 +4,8 @@
  * a new fd number starts with a clean entry. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/close_range.h>
 #include <stdarg.h>
 #include <sys/ioctl.h>
 
@@ -21,9 +23,62 @@ static void forget(int fd) {
   gp__tls.inside = (unsigned char)inside;
 }
 
+/* The runtime's own fds (epoll sets, libuv's wake-up and signal fds) are
+ * not the program's: to it they are not open, so closing one fails with
+ * EBADF, as it would natively. (A daemon closes every fd it did not
+ * open; the runtime must keep its own.) */
 GP_EXPORT int close(int fd) {
+  if (GP_UNLIKELY(gp__fd_private(fd))) {
+    errno = EBADF;
+    return -1;
+  }
   forget(fd);
   return GP_REAL(close)(fd);
+}
+
+/* close_range without the runtime's fds: the real call on each stretch
+ * between them. */
+static int close_ranges(unsigned first, unsigned last, int flags) {
+  if (first > last) {
+    errno = EINVAL;
+    return -1;
+  }
+  if (!(flags & CLOSE_RANGE_CLOEXEC) && gp__tls.sched) {
+    int inside = gp__tls.inside;
+    gp__tls.inside = 1;
+    gp__fd_forget_range((int)first, last > INT_MAX ? INT_MAX : (int)last);
+    gp__tls.inside = (unsigned char)inside;
+  }
+  int priv[16];
+  int n = gp__fd_privates(priv, 16);
+  for (int i = 1; i < n; i++) /* a few: insertion sort */
+    for (int j = i; j > 0 && priv[j - 1] > priv[j]; j--) {
+      int t = priv[j];
+      priv[j] = priv[j - 1];
+      priv[j - 1] = t;
+    }
+  unsigned from = first;
+  for (int i = 0; i < n; i++) {
+    unsigned p = (unsigned)priv[i];
+    if (p < from || p > last)
+      continue;
+    if (p > from && GP_REAL(close_range)(from, p - 1, flags) != 0)
+      return -1;
+    if (p == last)
+      return 0;
+    from = p + 1;
+  }
+  return GP_REAL(close_range)(from, last, flags);
+}
+
+GP_EXPORT int close_range(unsigned first, unsigned last, int flags) {
+  return close_ranges(first, last, flags);
+}
+
+GP_EXPORT void closefrom(int lowfd) {
+  if (lowfd < 0)
+    lowfd = 0;
+  close_ranges((unsigned)lowfd, ~0u, 0);
 }
 
 GP_EXPORT int pipe(int fds[2]) {

@@ -143,6 +143,7 @@
   X(pid_t, wait3, (int *, int, struct rusage *))                            \
   X(pid_t, wait4, (pid_t, int *, int, struct rusage *))                     \
   X(int, waitid, (idtype_t, id_t, siginfo_t *, int))                        \
+  X(int, close_range, (unsigned, unsigned, int))                            \
   X(int, pause, (void))                                                     \
   X(int, sigsuspend, (const sigset_t *))                                    \
   X(int, sigwait, (const sigset_t *, int *))                                \
