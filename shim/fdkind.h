@@ -9,6 +9,7 @@
 #ifndef GP_FDKIND_H
 #define GP_FDKIND_H
 
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 /* Internal: no symbol declared here is exported (no GOT indirection). */
@@ -47,6 +48,14 @@ void gp_fd_flags_changed(void);
  * -EBADF when another coroutine closed fd, -EINTR when a signal
  * interrupted the wait, -EPERM when fd cannot be polled. */
 int gp_fd_block(int fd, unsigned dir, int opt, int64_t *deadline);
+
+/* accept4 that never blocks and leaves the fd's flags alone (io_uring,
+ * see accept_nb.c): the new fd, -EAGAIN when no connection is waiting,
+ * another -errno as accept4 gives it, or -ENOSYS when io_uring cannot be
+ * used (the caller polls, then accepts). */
+int gp_accept_nb(int fd, struct sockaddr *addr, socklen_t *len, int flags);
+/* In a forked child: drops the parent's ring. */
+void gp_accept_nb_fork(void);
 
 /* 1 when fd, polled for events (POLLIN/POLLOUT), is ready now. */
 int gp_fd_ready(int fd, short events);

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <unistd.h>
 
+#include "fdkind.h"
 #include "guard.h"
 #include "intr.h"
 #include "proc.h"
@@ -29,6 +30,7 @@ void gp_fork_child(void) {
   int inside = gp__tls.inside;
   gp__tls.inside = 1;
   gp_signal_fork();
+  gp_accept_nb_fork();
   int err = gp__rt_fork_child();
   gp__tls.inside = (unsigned char)inside;
   if (err) {

@@ -23,24 +23,37 @@ GP_EXPORT int socketpair(int domain, int type, int protocol, int sv[2]) {
   return r;
 }
 
-/* accept4 as the blocking call: wait until the listening socket is
- * readable, then accept. (poll first: accept has no per-call
- * non-blocking flag, and the program's flags stay as they are.) */
+/* One accept that cannot block: the new fd, or -errno (-EAGAIN when no
+ * connection waits). poll first: cheap when many coroutines woke for one
+ * connection. Then the non-blocking accept; without io_uring the plain
+ * one, which blocks the process if another process sharing the socket
+ * took the connection since the poll. */
+static int accept_once(int fd, struct sockaddr *addr, socklen_t *len,
+                       int flags) {
+  if (!gp_fd_ready(fd, POLLIN))
+    return -EAGAIN;
+  int r = gp_accept_nb(fd, addr, len, flags);
+  if (r != -ENOSYS)
+    return r;
+  r = GP_REAL(accept4)(fd, addr, len, flags);
+  return r >= 0 ? r : -errno;
+}
+
+/* accept4 as the blocking call: try without blocking, and while no
+ * connection waits, park until the listening socket is readable. */
 static int coop_accept(int fd, struct sockaddr *addr, socklen_t *len,
                        int flags) {
   int saved = errno;
   int64_t deadline = 0;
   for (;;) {
-    if (gp_fd_ready(fd, POLLIN)) {
-      int r = GP_REAL(accept4)(fd, addr, len, flags);
-      if (r >= 0) {
-        errno = saved;
-        gp_fd_created(r, GP_KIND_SOCK);
-        return r;
-      }
-      if (errno != EAGAIN && errno != EWOULDBLOCK)
-        return -1;
+    int r = accept_once(fd, addr, len, flags);
+    if (r >= 0) {
+      errno = saved;
+      gp_fd_created(r, GP_KIND_SOCK);
+      return r;
     }
+    if (r != -EAGAIN && r != -EWOULDBLOCK)
+      return gp_ret(r);
     int err = gp_fd_block(fd, GP_IN, SO_RCVTIMEO, &deadline);
     if (err == -EPERM) /* not a socket: let the real call say so */
       return GP_REAL(accept4)(fd, addr, len, flags);
