@@ -19,10 +19,7 @@
 #include "coro.h"
 #include "real.h"
 
-void gp__wait_note(const char *call) {
-  if (gp__current)
-    gp__current->w_call = call;
-}
+const char *gp__next_call;
 
 static const char *state_name(enum gp_state s) {
   switch (s) {

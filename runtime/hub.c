@@ -104,6 +104,10 @@ int gp__fd_private(int fd) {
 size_t gp__nlive;
 void gp__live_add(int n) { gp__nlive += (size_t)n; }
 int gp__rt_started(void) { return started; }
+static gp_coro *primary; /* the main thread's coroutine (see rt.h) */
+
+gp_coro *gp__primary(void) { return primary; }
+
 /* The main coroutine; NULL in a child forked from another coroutine. */
 gp_coro *gp__main_coro(void) {
   return started && main_coro.magic == GP_CORO_MAGIC ? &main_coro : NULL;
@@ -193,7 +197,7 @@ static void hub_main(void) {
  * parks. libuv 1.44 leaves an async handle's pending flag as the parent
  * had it, which would swallow every later wake-up: it is cleared here. */
 int gp__hub_fork(gp_coro *self) {
-  (void)self;
+  primary = self;
   gp__nlive = 1;
   int err = uv_loop_fork(&loop);
   if (err)
@@ -244,6 +248,7 @@ int gp__rt_start(uintptr_t main_handle) {
   main_coro.sigmask = gp__hub_mask;
   gp__current = &main_coro;
   gp__current_id = main_coro.id;
+  primary = &main_coro;
   gp__nlive = 1;
   gp__tls.sched = 1;
   __atomic_store_n(&started, 1, __ATOMIC_RELEASE);

@@ -77,6 +77,10 @@ void gp__sigmask_note(void);
 int gp__switch_select(int ucontext);
 /* 1 for the coroutine that runs on the process's original thread. */
 int gp__coro_is_main(gp_coro *c);
+/* The coroutine that stands for the process's main thread (the kernel's
+ * first choice for a process-directed signal): the main coroutine, or in
+ * a child forked from another coroutine, that one. NULL before start. */
+gp_coro *gp__primary(void);
 /* The signal mask c runs with, as a bit set (bit sig - 1), when the
  * runtime keeps it (assembly switch); 0 when unknown (ucontext). */
 uint64_t gp__coro_sigmask(gp_coro *c);
@@ -90,8 +94,10 @@ int gp__rt_fork_child(void);
 /* ---- inspection (dump.c) ---- */
 
 /* Names the call the running coroutine is about to park in ("waitpid"),
- * for the dump; forgotten when the park ends. call is a static string. */
-void gp__wait_note(const char *call);
+ * for the dump: the next park takes it, and gp_leave forgets a name that
+ * no park took. call is a static string. */
+extern const char *gp__next_call;
+static inline void gp__wait_note(const char *call) { gp__next_call = call; }
 /* Writes every coroutine (id, name, state, what it waits on, deadline)
  * to fd through the real write. Call from the hub or a coroutine, never
  * from a signal handler. */

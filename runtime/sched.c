@@ -170,6 +170,8 @@ int gp__park(int64_t deadline) {
   c->state = GP_PARKED;
   c->wake = 0;
   c->w_deadline = deadline;
+  c->w_call = gp__next_call;
+  gp__next_call = NULL;
   leave(c);
   if (timed)
     uv_timer_stop(&c->timer);

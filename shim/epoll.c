@@ -27,6 +27,7 @@ static int coop_epoll(int ep, struct epoll_event *ev, int max,
       break;
     struct gp_intr in;
     gp_intr_begin(&in, 1); /* epoll waits are never restarted */
+    gp__wait_note("epoll_wait");
     int err = gp__wait_fd(ep, GP_IN, deadline);
     gp_intr_end(&in);
     if (err == -EINTR || err == -EBADF) {

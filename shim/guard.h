@@ -26,7 +26,10 @@ static inline int gp_coop(unsigned family) {
 }
 
 static inline void gp_enter(void) { gp__tls.inside = 1; }
-static inline void gp_leave(void) { gp__tls.inside = 0; }
+static inline void gp_leave(void) {
+  gp__tls.inside = 0;
+  gp__next_call = NULL; /* a call named for a park that did not happen */
+}
 
 /* Turns a runtime result (0 or -errno) into the libc convention. */
 static inline int gp_ret(int r) {

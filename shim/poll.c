@@ -53,6 +53,7 @@ static int coop_poll(struct pollfd *fds, nfds_t n, int64_t deadline,
     }
     struct gp_intr in;
     gp_intr_begin(&in, 1); /* poll and select are never restarted */
+    gp__wait_note("poll");
     int err = gp__wait_fds(w, nw, deadline);
     gp_intr_end(&in);
     if (err == -EINTR) {

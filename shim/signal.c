@@ -5,9 +5,11 @@
  * with the same mask and flags. The wrapper runs the program's handler,
  * then notes the signal and wakes the hub (uv_async_send is
  * async-signal-safe); it touches nothing else. In the hub, each noted
- * signal interrupts one coroutine, as the kernel picks one thread: the
- * main coroutine when it waits in an interruptible call, else the one
- * that has waited longest. Only waits that began before the signal count.
+ * signal interrupts at most one coroutine, as the kernel picks one
+ * thread: the main coroutine when it does not block the signal (and then
+ * only if it waits in an interruptible call: a running or joining main
+ * thread takes the signal and nobody's call fails), else the one that has
+ * waited longest. Only waits that began before the signal count.
  * What is interrupted follows signal(7): with SA_RESTART, reads, writes,
  * accept and connect go on; poll, select, sleeps and socket calls with a
  * timeout (SO_RCVTIMEO/SO_SNDTIMEO) return EINTR whatever the flags.
@@ -190,18 +192,27 @@ static int blocks(gp_coro *c, int sig) {
   return (gp__coro_sigmask(c) >> (sig - 1)) & 1;
 }
 
-/* Interrupts one coroutine for signal sig, which arrived as number seq. */
+/* 1 when r may be interrupted for a signal that arrived as number seq. */
+static int eligible(const struct gp_intr *r, int sig, uint32_t seq,
+                    int restart) {
+  return (int32_t)(seq - r->seq) > 0 && (r->always || !restart) &&
+         !blocks(r->coro, sig);
+}
+
+/* Interrupts one coroutine for signal sig, which arrived as number seq,
+ * as the kernel picks a thread: the main thread when it does not block
+ * the signal (only its own wait is then interrupted, if it is in one),
+ * else the coroutine that has waited longest among those that do not. */
 static void interrupt_one(int sig, uint32_t seq, int restart) {
+  gp_coro *m = gp__primary();
+  int main_takes = m && !gp__coro_ended(m) && !blocks(m, sig);
   struct gp_intr *pick = NULL;
   for (gp_list *l = waits.next; l != &waits; l = l->next) {
     struct gp_intr *r = GP_CONTAINER(l, struct gp_intr, link);
-    if ((int32_t)(seq - r->seq) <= 0 || (restart && !r->always) ||
-        blocks(r->coro, sig))
-      continue; /* began after the signal, restarts, or masks it */
-    if (pick == NULL || gp__coro_is_main(r->coro))
-      pick = r;
-    if (gp__coro_is_main(r->coro))
-      break;
+    if ((main_takes && r->coro != m) || !eligible(r, sig, seq, restart))
+      continue;
+    pick = r;
+    break;
   }
   if (pick)
     gp__unpark(pick->coro, -EINTR);

@@ -54,6 +54,7 @@ static int coop_accept(int fd, struct sockaddr *addr, socklen_t *len,
     }
     if (r != -EAGAIN && r != -EWOULDBLOCK)
       return gp_ret(r);
+    gp__wait_note("accept");
     int err = gp_fd_block(fd, GP_IN, SO_RCVTIMEO, &deadline);
     if (err == -EPERM) /* not a socket: let the real call say so */
       return GP_REAL(accept4)(fd, addr, len, flags);

@@ -81,6 +81,7 @@ static int lock(pthread_mutex_t *m, int64_t deadline) {
   d->__lock = 2; /* unlock must look for waiters */
   gp_waiter w;
   gp__wq_add(&w, m);
+  gp__wait_note("pthread_mutex_lock");
   int r = gp__wq_park(&w, deadline);
   if (r == -ETIMEDOUT)
     return ETIMEDOUT;
@@ -214,6 +215,7 @@ static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t deadline) {
     gp__wq_park(&w, 1); /* already past: just leaves the queue */
     return r;
   }
+  gp__wait_note("pthread_cond_wait");
   r = gp__wq_park(&w, deadline);
   int lr = lock(m, GP_NEVER);
   if (lr)
