@@ -168,6 +168,20 @@ int gp__fd_maybe_ready(int fd, unsigned dir);
 /* The caller saw fd empty (or full) for dir: EAGAIN, or a short read. */
 void gp__fd_seen_empty(int fd, unsigned dir);
 
+/* ---- running functions on pool threads (work.c) ---- */
+
+/* Independent pools ("lanes"): work in one never waits for another's. */
+#define GP_WORK_LANES 4
+
+/* Runs fn(arg) on a thread of the lane's pool while the calling coroutine
+ * parks; returns once fn has returned (its results travel through arg).
+ * Returns 0, or -EAGAIN when no pool thread could be started (fn did not
+ * run). fn runs on a foreign thread, with every signal blocked: the hooks
+ * give it the real calls. The wait cannot be interrupted. */
+int gp__work_run(unsigned lane, void (*fn)(void *), void *arg);
+/* The most threads lane may start (default 16); more jobs queue. */
+void gp__work_set_limit(unsigned lane, unsigned max);
+
 /* ---- wait queues on addresses (sync.c) ---- */
 
 /* A coroutine waiting on an address; lives on the waiter's stack. */
