@@ -10,7 +10,7 @@
 struct gp_config gp__config = {GP_FAM_ALL, 256 * 1024};
 
 static const char *const names[] = {"thread", "sync", "sleep", "socket",
-                                    "poll"};
+                                    "poll", "dns"};
 #define NNAMES (sizeof names / sizeof names[0])
 
 const char *gp__family_name(unsigned bit) {
@@ -34,7 +34,7 @@ static unsigned lookup(const char *s, size_t len) {
 int gp__parse_patch(const char *s, unsigned *families, char *err,
                     size_t errlen) {
   unsigned set = (s[0] == '-') ? GP_FAM_ALL : 0;
-  const char *known = "all, thread, sync, sleep, socket, poll";
+  const char *known = "all, thread, sync, sleep, socket, poll, dns";
   if (s[0] == '\0') {
     snprintf(err, errlen, "GPATCH_PATCH is empty (known: %s)", known);
     return -1;

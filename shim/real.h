@@ -7,6 +7,7 @@
 #ifndef GP_REAL_H
 #define GP_REAL_H
 
+#include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -135,7 +136,20 @@
   X(int, pthread_barrier_wait, (pthread_barrier_t *))                       \
   X(int, pthread_once, (pthread_once_t *, void (*)(void)))                  \
   X(int, pthread_spin_lock, (pthread_spinlock_t *))                         \
-  X(int, pthread_spin_trylock, (pthread_spinlock_t *))
+  X(int, pthread_spin_trylock, (pthread_spinlock_t *))                      \
+  X(int, getaddrinfo, (const char *, const char *, const struct addrinfo *, \
+                       struct addrinfo **))                                 \
+  X(int, getnameinfo, (const struct sockaddr *, socklen_t, char *,          \
+                       socklen_t, char *, socklen_t, int))                  \
+  X(struct hostent *, gethostbyname, (const char *))                        \
+  X(struct hostent *, gethostbyname2, (const char *, int))                  \
+  X(int, gethostbyname_r, (const char *, struct hostent *, char *, size_t,  \
+                           struct hostent **, int *))                       \
+  X(int, gethostbyname2_r, (const char *, int, struct hostent *, char *,    \
+                            size_t, struct hostent **, int *))              \
+  X(struct hostent *, gethostbyaddr, (const void *, socklen_t, int))        \
+  X(int, gethostbyaddr_r, (const void *, socklen_t, int, struct hostent *,  \
+                           char *, size_t, struct hostent **, int *))
 
 /* Symbols with several versions, resolved with dlvsym at this version. */
 #define GP_REAL_VERSIONED(name)                                             \

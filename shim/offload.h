@@ -1,0 +1,29 @@
+/* offload.h: running a libc call on a pool thread (runtime/work.c) as if
+ * it ran on the calling thread.
+ */
+#ifndef GP_OFFLOAD_H
+#define GP_OFFLOAD_H
+
+/* Internal: no symbol declared here is exported (no GOT indirection). */
+#pragma GCC visibility push(hidden)
+
+/* The shim's pools: one per kind of wait, so that one never starves
+ * another (see gp_offload_init for their sizes). */
+enum {
+  GP_LANE_DNS = 0,  /* name look-ups: may wait for a name server */
+  GP_LANE_OPEN = 1, /* opens that wait for a peer (FIFOs) */
+  GP_LANE_FILE = 2, /* regular file I/O (the file family) */
+};
+
+/* Runs fn(arg) on a thread of lane while the calling coroutine parks.
+ * The pool thread starts with the caller's errno, h_errno and locale
+ * (uselocale), and the caller gets the pool thread's errno and h_errno
+ * back, as if fn had run here. Call on the scheduler thread, outside the
+ * runtime (it brackets itself with gp_enter/gp_leave). Returns 0, or -1
+ * when no pool thread could be started: fn did not run, and the caller
+ * makes the call itself. */
+int gp_offload(unsigned lane, void (*fn)(void *), void *arg);
+
+#pragma GCC visibility pop
+
+#endif
