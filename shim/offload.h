@@ -11,15 +11,16 @@
  * another (see gp_offload_init for their sizes). */
 enum {
   GP_LANE_DNS = 0,  /* name look-ups: may wait for a name server */
-  GP_LANE_OPEN = 1, /* opens that wait for a peer (FIFOs) */
+  GP_LANE_PEER = 1, /* calls that wait for another party: a FIFO's
+                       open, a terminal's reader */
   GP_LANE_FILE = 2, /* regular file I/O (the file family) */
 };
 
 /* Runs fn(arg) on a thread of lane while the calling coroutine parks.
  * The pool thread starts with the caller's errno, h_errno and locale
  * (uselocale), and the caller gets the pool thread's errno and h_errno
- * back, as if fn had run here. Call on the scheduler thread, outside the
- * runtime (it brackets itself with gp_enter/gp_leave). Returns 0, or -1
+ * back, as if fn had run here. Call on the scheduler thread from a
+ * coroutine, inside the runtime or not. Returns 0, or -1
  * when no pool thread could be started: fn did not run, and the caller
  * makes the call itself. */
 int gp_offload(unsigned lane, void (*fn)(void *), void *arg);

@@ -149,7 +149,12 @@
                             size_t, struct hostent **, int *))              \
   X(struct hostent *, gethostbyaddr, (const void *, socklen_t, int))        \
   X(int, gethostbyaddr_r, (const void *, socklen_t, int, struct hostent *,  \
-                           char *, size_t, struct hostent **, int *))
+                           char *, size_t, struct hostent **, int *))       \
+  X(int, openat, (int, const char *, int, ...))                             \
+  X(int, __open_2, (const char *, int))                                     \
+  X(int, __open64_2, (const char *, int))                                   \
+  X(int, __openat_2, (int, const char *, int))                              \
+  X(int, __openat64_2, (int, const char *, int))
 
 /* Symbols with several versions, resolved with dlvsym at this version. */
 #define GP_REAL_VERSIONED(name)                                             \
