@@ -20,6 +20,7 @@ enum {
   GP_KIND_FIFO,   /* poll, then the plain call; writes in PIPE_BUF pieces */
   GP_KIND_POLL,   /* poll, then the plain call */
   GP_KIND_PASS,   /* never waits: the real call */
+  GP_KIND_TTY,    /* a terminal: as POLL, but big writes on a pool thread */
 };
 
 /* The kind of fd, learnt once; GP_KIND_PASS when fd is not open (the real

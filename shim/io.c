@@ -14,7 +14,14 @@
 
 #include "fdkind.h"
 #include "guard.h"
+#include "offload.h"
 #include "real.h"
+
+/* A terminal write of up to this many bytes is made after poll() says
+ * the terminal is writable; a longer one may have to wait for the reader
+ * half-way (no per-call flag avoids that, and O_NONBLOCK would show in
+ * every process sharing the terminal), so it runs on a pool thread. */
+#define TTY_INLINE 512
 
 /* Whether a socket is known to have nothing for dir (GP_IN: no data,
  * GP_OUT: no room) since the program's last try, with no edge since: a try
@@ -116,12 +123,37 @@ static ssize_t xfer_in(int fd, struct msghdr *m, int flags, int sock) {
   return -1;
 }
 
+struct tty_call {
+  int fd;
+  const struct iovec *iov;
+  int cnt;
+  ssize_t r;
+};
+
+static void tty_fn(void *p) {
+  struct tty_call *c = p;
+  c->r = GP_REAL(writev)(c->fd, c->iov, c->cnt);
+}
+
+/* The whole blocking write on a pool thread (or here, when no pool
+ * thread can start). */
+static ssize_t tty_write(int fd, const struct iovec *iov, int cnt) {
+  struct tty_call c = {fd, iov, cnt, -1};
+  if (gp_offload(GP_LANE_PEER, tty_fn, &c) != 0)
+    return GP_REAL(writev)(fd, iov, cnt);
+  return c.r;
+}
+
 /* One attempt at sending; pipes take at most PIPE_BUF bytes after poll
  * says they are writable, which cannot block. */
 static ssize_t try_out(int fd, int kind, struct msghdr *m, int flags,
                        int sock) {
   if (kind == GP_KIND_SOCK)
     return GP_REAL(sendmsg)(fd, m, flags | MSG_DONTWAIT);
+  if (kind == GP_KIND_TTY && !sock &&
+      gp_iovs_len(m->msg_iov, (int)m->msg_iovlen) > TTY_INLINE &&
+      !gp_fd_nonblock(fd))
+    return tty_write(fd, m->msg_iov, (int)m->msg_iovlen);
   if (kind != GP_KIND_PASS && !gp_fd_ready(fd, POLLOUT)) {
     errno = EAGAIN;
     return -1;
