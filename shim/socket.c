@@ -7,6 +7,7 @@
 #include "fdkind.h"
 #include "guard.h"
 #include "real.h"
+#include "uring.h"
 
 GP_EXPORT int socket(int domain, int type, int protocol) {
   int fd = GP_REAL(socket)(domain, type, protocol);
@@ -23,24 +24,46 @@ GP_EXPORT int socketpair(int domain, int type, int protocol, int sv[2]) {
   return r;
 }
 
-/* accept4 as the blocking call: wait until the listening socket is
- * readable, then accept. (poll first: accept has no per-call
- * non-blocking flag, and the program's flags stay as they are.) */
+/* One accept4 that never waits, or -1 with EAGAIN. A listening socket
+ * may be shared with other processes (pre-forked servers), which can take
+ * a connection between a poll that saw it and our accept: so accept
+ * through io_uring with a per-call non-blocking flag where the kernel has
+ * one; else, once poll saw a connection, with O_NONBLOCK set for this one
+ * call and the program's flags put back at once (a process entering
+ * accept in that window would get EAGAIN). */
+static int try_accept(int fd, struct sockaddr *addr, socklen_t *len,
+                      int flags) {
+  int r;
+  if (gp_uring_accept(fd, addr, len, flags, &r))
+    return r < 0 ? gp_ret(r) : r;
+  if (!gp_fd_ready(fd, POLLIN))
+    return gp_ret(-EAGAIN);
+  int fl = GP_REAL(fcntl)(fd, F_GETFL);
+  if (fl < 0 || (fl & O_NONBLOCK))
+    return GP_REAL(accept4)(fd, addr, len, flags);
+  GP_REAL(fcntl)(fd, F_SETFL, fl | O_NONBLOCK);
+  r = GP_REAL(accept4)(fd, addr, len, flags);
+  int err = errno;
+  GP_REAL(fcntl)(fd, F_SETFL, fl);
+  errno = err;
+  return r;
+}
+
+/* accept4 as the blocking call: try, wait until the listening socket is
+ * readable (or SO_RCVTIMEO), try again. */
 static int coop_accept(int fd, struct sockaddr *addr, socklen_t *len,
                        int flags) {
   int saved = errno;
   int64_t deadline = 0;
   for (;;) {
-    if (gp_fd_ready(fd, POLLIN)) {
-      int r = GP_REAL(accept4)(fd, addr, len, flags);
-      if (r >= 0) {
-        errno = saved;
-        gp_fd_created(r, GP_KIND_SOCK);
-        return r;
-      }
-      if (errno != EAGAIN && errno != EWOULDBLOCK)
-        return -1;
+    int r = try_accept(fd, addr, len, flags);
+    if (r >= 0) {
+      errno = saved;
+      gp_fd_created(r, GP_KIND_SOCK);
+      return r;
     }
+    if (errno != EAGAIN && errno != EWOULDBLOCK)
+      return -1;
     int err = gp_fd_block(fd, GP_IN, SO_RCVTIMEO, &deadline);
     if (err == -EPERM) /* not a socket: let the real call say so */
       return GP_REAL(accept4)(fd, addr, len, flags);
