@@ -46,7 +46,7 @@ static size_t nwaiters;
 
 int gp__netpoll_fd(void) {
   if (epfd < 0) {
-    epfd = epoll_create1(EPOLL_CLOEXEC);
+    epfd = GP_REAL(epoll_create1)(EPOLL_CLOEXEC);
     GP_ASSERT(epfd >= 0);
   }
   return epfd;
@@ -193,6 +193,14 @@ void gp__netpoll_dispatch(void) {
       wake(e, mask, 0);
     }
   } while (n == 128);
+}
+
+void gp__fd_wake(int fd, unsigned events) {
+  struct fdent *e = ent(fd, 0);
+  if (e == NULL)
+    return;
+  e->empty = 0;
+  wake(e, events, 0);
 }
 
 void gp__fd_forget(int fd) {

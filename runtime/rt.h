@@ -142,6 +142,10 @@ int gp__wait_fd(int fd, unsigned events, int64_t deadline);
 /* The fd is being closed or replaced: wakes its waiters with -EBADF and
  * forgets its registration. Call before the real close. */
 void gp__fd_forget(int fd);
+/* Something the epoll set may not report happened to fd (a shutdown):
+ * wakes its waiters for events with 0 (they try their call again) and
+ * drops its readiness hints. */
+void gp__fd_wake(int fd, unsigned events);
 
 /* What the shim caches about an fd. The runtime stores it in the fd's
  * entry without reading it, and zeroes it in gp__fd_forget. */

@@ -36,10 +36,12 @@ static int known_empty(int fd, int kind, unsigned dir, int flags) {
 }
 
 /* Records what a receive on a socket showed: EAGAIN, or a short read on
- * a stream socket (not a peek), means no data is left. */
+ * a stream socket (not a peek), means no data is left. (A read of 0 is
+ * the end of file: the next read returns 0 at once too.) */
 static void note_in(int fd, ssize_t r, size_t want, int flags) {
   if (r < 0 ? errno == EAGAIN
-            : (size_t)r < want && !(flags & MSG_PEEK) && gp_fd_stream(fd))
+            : r > 0 && (size_t)r < want && !(flags & MSG_PEEK) &&
+                  gp_fd_stream(fd))
     gp__fd_seen_empty(fd, GP_IN);
 }
 

@@ -151,6 +151,14 @@
   X(int, gethostbyaddr_r, (const void *, socklen_t, int, struct hostent *,  \
                            char *, size_t, struct hostent **, int *))       \
   X(int, openat, (int, const char *, int, ...))                             \
+  X(int, shutdown, (int, int))                                              \
+  X(int, eventfd, (unsigned int, int))                                      \
+  X(int, timerfd_create, (int, int))                                        \
+  X(int, signalfd, (int, const sigset_t *, int))                            \
+  X(int, inotify_init, (void))                                              \
+  X(int, inotify_init1, (int))                                              \
+  X(int, epoll_create, (int))                                               \
+  X(int, epoll_create1, (int))                                              \
   X(int, __open_2, (const char *, int))                                     \
   X(int, __open64_2, (const char *, int))                                   \
   X(int, __openat_2, (int, const char *, int))                              \

@@ -135,6 +135,21 @@ GP_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len) {
   return r;
 }
 
+/* A shutdown wakes the calls blocked on the socket in the kernel (a send
+ * gets EPIPE, a recv 0, an accept EINVAL), but the epoll set reports no
+ * event for some (a send-side shutdown of a full socket): so the hook
+ * wakes the socket's waiters itself, to try their calls again. */
+GP_EXPORT int shutdown(int fd, int how) {
+  int r = GP_REAL(shutdown)(fd, how);
+  if (r == 0 && gp__tls.sched) {
+    unsigned char inside = gp__tls.inside;
+    gp_enter();
+    gp__fd_wake(fd, GP_IN | GP_OUT | GP_PRI);
+    gp__tls.inside = inside;
+  }
+  return r;
+}
+
 /* Socket timeouts are cached per fd (fdkind.c): a change invalidates. */
 GP_EXPORT int setsockopt(int fd, int level, int opt, const void *val,
                          socklen_t len) {
