@@ -48,6 +48,10 @@ int gp_fd_block(int fd, unsigned dir, int opt, int64_t *deadline);
 /* 1 when fd, polled for events (POLLIN/POLLOUT), is ready now. */
 int gp_fd_ready(int fd, short events);
 
+/* write(fd, buf, n) as the cooperative hook makes it (io.c): parks until
+ * everything went, the fd's timeout, or an error. Inside the runtime. */
+ssize_t gp_write_coop(int fd, const void *buf, size_t n);
+
 /* A copy of an iovec array the shim may advance as bytes move. */
 struct gp_iovs {
   struct iovec *iov;

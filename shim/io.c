@@ -276,6 +276,10 @@ static ssize_t out1(int fd, const void *buf, size_t n, int flags, int sock,
   return xfer_out(fd, &m, flags, sock);
 }
 
+ssize_t gp_write_coop(int fd, const void *buf, size_t n) {
+  return out1(fd, buf, n, 0, 0, NULL, 0);
+}
+
 static ssize_t inv(int fd, const struct iovec *iov, int cnt) {
   if (cnt < 0 || cnt > IOV_MAX)
     return gp_ret(-EINVAL);

@@ -159,6 +159,7 @@
   X(int, inotify_init1, (int))                                              \
   X(int, epoll_create, (int))                                               \
   X(int, epoll_create1, (int))                                              \
+  X(ssize_t, sendfile, (int, int, off_t *, size_t))                         \
   X(int, __open_2, (const char *, int))                                     \
   X(int, __open64_2, (const char *, int))                                   \
   X(int, __openat_2, (int, const char *, int))                              \
