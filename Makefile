@@ -39,7 +39,8 @@ ifeq ($(SANITIZE),1)
               -fno-sanitize-recover=undefined
 endif
 
-DEPS_PKGS := gcc g++ make pkg-config libuv1-dev libcriterion-dev valgrind
+DEPS_PKGS := gcc g++ make pkg-config libuv1-dev libcriterion-dev valgrind \
+             libssl-dev
 
 .PHONY: all deps run test test-unit test-preload clean check-exports bench \
         check-aarch64
@@ -60,7 +61,11 @@ $(LIB): $(LIB_OBJ) shim/exports.map
 
 $(BUILD)/progs/%: tests/progs/%.c | deps
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror $< -o $@ -pthread
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror $< -o $@ -pthread \
+	  $(PROG_LIBS)
+
+# Test programs that link more than libc.
+$(BUILD)/progs/tls_echo: PROG_LIBS := -lssl -lcrypto
 
 $(BUILD)/progs/%: tests/progs/%.cc | deps
 	@mkdir -p $(dir $@)
