@@ -68,6 +68,25 @@ static void check_slow(const struct gp_run *r) {
   gp_expect_token(r, "slow2=192.0.2.21,192.0.2.22,192.0.2.23");
 }
 
+/* exit() while a look-up waits on a pool thread ends the process at once,
+ * as natively (the pool's threads are never joined). */
+Test(dns, exit_does_not_wait_for_a_lookup) {
+  struct gp_run r;
+  int preload;
+
+  for (preload = 0; preload <= gp_preload_wanted(); preload++) {
+    gp_run_ok(&r, preload, NULL, 30, "dns_slow", GP_ARGV("3000", "exit"));
+    if (gp_kv(r.out, "skip") == 1) {
+      gp_run_free(&r);
+      cr_skip_test("cannot make a private name server");
+    }
+    GP_EXPECT_VAL(&r, "exiting", ==, 1);
+    cr_expect_lt(r.elapsed, 1.5, "exit took %.2f s; %s", r.elapsed,
+                 gp_describe(&r));
+    gp_run_free(&r);
+  }
+}
+
 Test(dns, slow_name_server_stalls_only_the_caller) {
   struct gp_run n, p;
 

@@ -1,7 +1,7 @@
 /* dns_slow: look-ups against a name server that answers late, while a
  * thread ticks.
  *
- *   dns_slow DELAY_MS
+ *   dns_slow DELAY_MS [exit]
  *
  * Before any thread starts, the program moves into mount and network
  * namespaces of its own (unshare; with a user namespace too when it is
@@ -21,6 +21,9 @@
  * address and took DELAY_MS or more), parallel (the three ran at once:
  * all done within 6 x DELAY_MS, where one after another takes 9), ticked (the ticker ran at least a
  * quarter of the ticks it could while they ran), and threads.
+ *
+ * With exit, one thread starts a slow look-up and main calls exit(0)
+ * 100 ms later, while it still waits: the process must end at once.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -291,6 +294,13 @@ int main(int argc, char **argv) {
     return 0;
   }
   pthread_create(&srv, NULL, server, NULL);
+  if (argc > 2 && strcmp(argv[2], "exit") == 0) {
+    s[0] = (struct slow){ .id = 9 };
+    pthread_create(&t[0], NULL, slow_lookups, &s[0]);
+    usleep(100000);
+    printf("exiting=1\n");
+    exit(0);
+  }
   pthread_create(&tick, NULL, ticker, NULL);
   t0 = now_ms();
   ticks0 = ticks;
