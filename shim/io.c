@@ -57,6 +57,8 @@ static ssize_t try_in(int fd, int kind, struct msghdr *m, int flags,
   }
   if (sock)
     return GP_REAL(recvmsg)(fd, m, flags);
+  if (kind == GP_KIND_PASS && (gp__config.families & GP_FAM_FILE))
+    return gp_file_rw(fd, m->msg_iov, (int)m->msg_iovlen, 0);
   return GP_REAL(readv)(fd, m->msg_iov, (int)m->msg_iovlen);
 }
 
@@ -162,6 +164,8 @@ static ssize_t try_out(int fd, int kind, struct msghdr *m, int flags,
   }
   if (sock)
     return GP_REAL(sendmsg)(fd, m, flags);
+  if (kind == GP_KIND_PASS && (gp__config.families & GP_FAM_FILE))
+    return gp_file_rw(fd, m->msg_iov, (int)m->msg_iovlen, 1);
   if (kind != GP_KIND_FIFO || gp_iovs_len(m->msg_iov, (int)m->msg_iovlen) <=
                                   PIPE_BUF)
     return GP_REAL(writev)(fd, m->msg_iov, (int)m->msg_iovlen);

@@ -4,6 +4,8 @@
 #ifndef GP_OFFLOAD_H
 #define GP_OFFLOAD_H
 
+#include <sys/uio.h>
+
 /* Internal: no symbol declared here is exported (no GOT indirection). */
 #pragma GCC visibility push(hidden)
 
@@ -24,6 +26,11 @@ enum {
  * when no pool thread could be started: fn did not run, and the caller
  * makes the call itself. */
 int gp_offload(unsigned lane, void (*fn)(void *), void *arg);
+
+/* readv (write 0) or writev (write 1) on fd from a pool thread of the
+ * FILE lane (file.c): for regular files when the file family is on.
+ * Returns what the call returned, with errno. */
+ssize_t gp_file_rw(int fd, const struct iovec *iov, int cnt, int write);
 
 #pragma GCC visibility pop
 

@@ -1,6 +1,9 @@
 /* open.c: open, open64, openat, openat64, creat, creat64 and the
  * fortified __open_2, __open64_2, __openat_2, __openat64_2.
  *
+ * With the file family on, every other open also runs on a pool thread
+ * (of the FILE lane): a path on a slow or network file system.
+ *
  * Opening a FIFO for reading only or writing only, without O_NONBLOCK,
  * waits until the other end is opened. No flag gives that wait without
  * blocking (O_NONBLOCK returns at once for a reader, ENXIO for a
@@ -52,7 +55,8 @@ static int do_open(int dirfd, const char *path, int flags, mode_t mode) {
   if (may_wait(dirfd, path, flags) &&
       gp_offload(GP_LANE_PEER, open_fn, &c) == 0)
     kind = GP_KIND_FIFO;
-  else
+  else if (!gp_coop(GP_FAM_FILE) || gp__live() <= 1 ||
+           gp_offload(GP_LANE_FILE, open_fn, &c) != 0)
     c.fd = GP_REAL(openat)(dirfd, path, flags, mode);
   if (c.fd >= 0) {
     int saved = errno;

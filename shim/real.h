@@ -160,6 +160,12 @@
   X(int, epoll_create, (int))                                               \
   X(int, epoll_create1, (int))                                              \
   X(ssize_t, sendfile, (int, int, off_t *, size_t))                         \
+  X(ssize_t, pread, (int, void *, size_t, off_t))                           \
+  X(ssize_t, pwrite, (int, const void *, size_t, off_t))                    \
+  X(ssize_t, preadv, (int, const struct iovec *, int, off_t))               \
+  X(ssize_t, pwritev, (int, const struct iovec *, int, off_t))              \
+  X(int, fsync, (int))                                                      \
+  X(int, fdatasync, (int))                                                  \
   X(int, __open_2, (const char *, int))                                     \
   X(int, __open64_2, (const char *, int))                                   \
   X(int, __openat_2, (int, const char *, int))                              \

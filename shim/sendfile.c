@@ -44,7 +44,7 @@ static ssize_t copy(int out, int in, off_t *pos, size_t count) {
   size_t done = 0;
   while (done < count) {
     size_t want = count - done < CHUNK ? count - done : CHUNK;
-    ssize_t k = pread(in, buf, want, *pos);
+    ssize_t k = GP_REAL(pread)(in, buf, want, *pos);
     if (k <= 0) {
       failed = k < 0;
       break;
