@@ -19,6 +19,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "gp.h"
+#include "real.h"
 #include "uring.h"
 
 #ifndef IORING_ACCEPT_DONTWAIT
@@ -43,7 +45,7 @@ static int run(void) {
   __atomic_store_n(ring.sq_tail, tail + 1, __ATOMIC_RELEASE);
   unsigned todo = 1;
   for (;;) {
-    long r = syscall(SYS_io_uring_enter, ring.fd, todo, 1,
+    long r = GP_REAL(syscall)(SYS_io_uring_enter, ring.fd, todo, 1,
                      IORING_ENTER_GETEVENTS, NULL, 0);
     if (r >= 0)
       todo -= (unsigned)r < todo ? (unsigned)r : todo;
@@ -76,7 +78,7 @@ static void prep_accept(int fd, struct sockaddr *addr, socklen_t *len,
 static int setup(void) {
   struct io_uring_params p;
   memset(&p, 0, sizeof p);
-  int fd = (int)syscall(SYS_io_uring_setup, 1, &p);
+  int fd = (int)GP_REAL(syscall)(SYS_io_uring_setup, 1, &p);
   if (fd < 0)
     return -1;
   size_t sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
