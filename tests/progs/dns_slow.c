@@ -9,18 +9,18 @@
  * 127.0.0.1 over /etc/resolv.conf: nothing outside the process changes.
  * When that is not permitted it prints skip=1 and why, and exits 0.
  *
- * A server thread answers DNS queries on 127.0.0.1:53: for a name under
- * slow.gpatch.test, hI-J.slow.gpatch.test, (A record 192.0.2.N with
- * N = 10 I + J + 1) after
- * DELAY_MS, for gone.gpatch.test at once with NXDOMAIN, and for AAAA with
- * no record. Three look-up threads each resolve a slow name with
+ * A server thread answers DNS queries on 127.0.0.1:53: for a name
+ * hI-J.slow.gpatch.test after DELAY_MS (A record 192.0.2.N, with N =
+ * 10 I + J + 1), for gone.gpatch.test (or any other) at once with
+ * NXDOMAIN, and for AAAA under slow.gpatch.test with no record. Three look-up threads each resolve a slow name with
  * getaddrinfo, gethostbyname_r and getaddrinfo again, all at once; then
  * one resolves gone.gpatch.test with getaddrinfo, gethostbyname and
  * gethostbyname_r. A ticker thread counts 2 ms sleeps meanwhile. Prints
  * the results and rc/h_errno codes, slow_ok (each slow look-up found its
  * address and took DELAY_MS or more), parallel (the three ran at once:
- * all done within 6 x DELAY_MS, where one after another takes 9), ticked (the ticker ran at least a
- * quarter of the ticks it could while they ran), and threads.
+ * all done within 6 x DELAY_MS, where one after another takes 9), ticked
+ * (the ticker ran at least a quarter of the ticks it could while they
+ * ran), and threads.
  *
  * With exit, one thread starts a slow look-up and main calls exit(0)
  * 100 ms later, while it still waits: the process must end at once.
