@@ -152,7 +152,8 @@ static int submit(struct lane *ln, struct job *j) {
     gp__list_del(&j->link);
     ln->queued--;
   } else {
-    err = 0; /* a running thread will take it */
+    err = 0; /* a thread of the lane will take it */
+    GP_REAL(pthread_cond_signal)(&ln->cond);
   }
   GP_REAL(pthread_mutex_unlock)(&mu);
   return err;

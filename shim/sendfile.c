@@ -22,11 +22,10 @@
 #define CHUNK (64 * 1024)
 #define MAX_RW 0x7ffff000 /* Linux moves at most this much per call */
 
-/* 1 when sendfile(out, in) may wait and the hook can do it. */
-static int may_wait(int out, int in, size_t count) {
+/* 1 when sendfile(out, in) may wait and the hook can do it. Inside the
+ * runtime. */
+static int may_wait(int out, int in) {
   struct stat st;
-  if (!gp_coop(GP_FAM_SOCKET) || gp__live() <= 1 || count == 0)
-    return 0;
   int k = gp_fd_kind(out);
   if (k == GP_KIND_PASS || gp_fd_nonblock(out))
     return 0;
@@ -85,10 +84,11 @@ static ssize_t coop_sendfile(int out, int in, off_t *offset, size_t count) {
 }
 
 GP_EXPORT ssize_t sendfile(int out, int in, off_t *offset, size_t count) {
-  if (!may_wait(out, in, count))
+  if (!gp_coop(GP_FAM_SOCKET) || gp__live() <= 1 || count == 0)
     return GP_REAL(sendfile)(out, in, offset, count);
   gp_enter();
-  ssize_t r = coop_sendfile(out, in, offset, count);
+  ssize_t r = may_wait(out, in) ? coop_sendfile(out, in, offset, count)
+                                : GP_REAL(sendfile)(out, in, offset, count);
   gp_leave();
   return r;
 }
