@@ -39,7 +39,8 @@ ifeq ($(SANITIZE),1)
               -fno-sanitize-recover=undefined
 endif
 
-DEPS_PKGS := gcc g++ make pkg-config libuv1-dev libcriterion-dev valgrind
+DEPS_PKGS := gcc g++ make pkg-config libuv1-dev libcriterion-dev valgrind \
+             libssl-dev
 
 .PHONY: all deps run test test-unit test-preload clean check-exports bench \
         check-aarch64
@@ -60,7 +61,11 @@ $(LIB): $(LIB_OBJ) shim/exports.map
 
 $(BUILD)/progs/%: tests/progs/%.c | deps
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror $< -o $@ -pthread
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror $< -o $@ -pthread \
+	  $(PROG_LIBS)
+
+# Test programs that link more than libc.
+$(BUILD)/progs/tls_echo: PROG_LIBS := -lssl -lcrypto
 
 $(BUILD)/progs/%: tests/progs/%.cc | deps
 	@mkdir -p $(dir $@)
@@ -125,13 +130,18 @@ INSTALLED     = $(BINDIR)/gpatch $(LIBDIR)/libgpatch.so \
 
 install: $(LIB) scripts/gpatch scripts/gpatch.1 scripts/gpatch.pc.in
 	@mkdir -p $(BUILD)/install
+	# Each file is written whole, then renamed: two installs at once (the
+	# launcher tests run in parallel) never copy a half-written one.
 	sed -e 's|^librel=.*|librel=$(LIBREL)|' -e 's|^libdir=.*|libdir=$(LIBDIR)|' \
-	  scripts/gpatch > $(BUILD)/install/gpatch
+	  scripts/gpatch > $(BUILD)/install/gpatch.$$$$ && \
+	  mv $(BUILD)/install/gpatch.$$$$ $(BUILD)/install/gpatch
 	sed -e '/^\.TH /s|"gpatch"|"gpatch $(VERSION)"|' scripts/gpatch.1 \
-	  > $(BUILD)/install/gpatch.1
+	  > $(BUILD)/install/gpatch.1.$$$$ && \
+	  mv $(BUILD)/install/gpatch.1.$$$$ $(BUILD)/install/gpatch.1
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@BINDIR@|$(BINDIR)|' \
 	  -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' \
-	  scripts/gpatch.pc.in > $(BUILD)/install/gpatch.pc
+	  scripts/gpatch.pc.in > $(BUILD)/install/gpatch.pc.$$$$ && \
+	  mv $(BUILD)/install/gpatch.pc.$$$$ $(BUILD)/install/gpatch.pc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
 	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(PKGCONFIGDIR)
 	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/libgpatch.so

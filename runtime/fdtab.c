@@ -12,7 +12,10 @@
  * empty (EAGAIN, or a short read) parks at once on its next call instead of
  * asking the kernel again, unless an edge came meanwhile. An edge that
  * arrives before the hook parks is still in the epoll set's ready list, so
- * the park ends as soon as the hub dispatches it.
+ * the park ends as soon as the hub dispatches it. Once an edge reported a
+ * hang-up or an error, the hints stay off: data and FIN (or RST) may come
+ * in one edge, and after a short read of the data only a try sees the
+ * end of file.
  *
  * The table is a directory of fixed chunks, so entries never move (waiter
  * lists point into them) and it grows with the fds the process uses.
@@ -33,6 +36,7 @@ struct fdent {
   uint32_t gen;           /* bumped when the fd is closed: stale events */
   unsigned char added;    /* in the epoll set */
   unsigned char empty;    /* GP_IN/GP_OUT seen empty, no edge since */
+  unsigned char hup;      /* a hang-up or error was reported: no hints */
   struct gp_fdinfo info;  /* the shim's, reset on forget */
 };
 
@@ -43,7 +47,7 @@ static size_t nwaiters;
 
 int gp__netpoll_fd(void) {
   if (epfd < 0) {
-    epfd = epoll_create1(EPOLL_CLOEXEC);
+    epfd = GP_REAL(epoll_create1)(EPOLL_CLOEXEC);
     GP_ASSERT(epfd >= 0);
   }
   return epfd;
@@ -123,7 +127,7 @@ void gp__fd_set_kind(int fd, int kind) {
 
 int gp__fd_maybe_ready(int fd, unsigned dir) {
   struct fdent *e = ent(fd, 0);
-  return e == NULL || !(e->empty & dir);
+  return e == NULL || e->hup || !(e->empty & dir);
 }
 
 void gp__fd_seen_empty(int fd, unsigned dir) {
@@ -217,6 +221,8 @@ void gp__netpoll_dispatch(void) {
       if (ev & (EPOLLPRI | EPOLLERR))
         mask |= GP_PRI;
       e->empty &= (unsigned char)~mask; /* an edge: worth trying again */
+      if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        e->hup = 1;
       wake(e, mask, 0);
     }
   } while (n == 128);
@@ -241,6 +247,14 @@ void gp__fd_forget_range(int first, int last) {
   }
 }
 
+void gp__fd_wake(int fd, unsigned events) {
+  struct fdent *e = ent(fd, 0);
+  if (e == NULL)
+    return;
+  e->empty = 0;
+  wake(e, events, 0);
+}
+
 void gp__fd_forget(int fd) {
   struct fdent *e = ent(fd, 0);
   if (e == NULL)
@@ -250,6 +264,7 @@ void gp__fd_forget(int fd) {
     epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
   e->added = 0;
   e->empty = 0;
+  e->hup = 0;
   memset(&e->info, 0, sizeof e->info);
   e->gen++;
 }

@@ -167,6 +167,10 @@ int gp__wait_fd(int fd, unsigned events, int64_t deadline);
 /* The fd is being closed or replaced: wakes its waiters with -EBADF and
  * forgets its registration. Call before the real close. */
 void gp__fd_forget(int fd);
+/* Something the epoll set may not report happened to fd (a shutdown):
+ * wakes its waiters for events with 0 (they try their call again) and
+ * drops its readiness hints. */
+void gp__fd_wake(int fd, unsigned events);
 
 /* What the shim caches about an fd. The runtime stores it in the fd's
  * entry without reading it, and zeroes it in gp__fd_forget. */
@@ -200,6 +204,20 @@ void gp__fd_set_kind(int fd, int kind);
 int gp__fd_maybe_ready(int fd, unsigned dir);
 /* The caller saw fd empty (or full) for dir: EAGAIN, or a short read. */
 void gp__fd_seen_empty(int fd, unsigned dir);
+
+/* ---- running functions on pool threads (work.c) ---- */
+
+/* Independent pools ("lanes"): work in one never waits for another's. */
+#define GP_WORK_LANES 4
+
+/* Runs fn(arg) on a thread of the lane's pool while the calling coroutine
+ * parks; returns once fn has returned (its results travel through arg).
+ * Returns 0, or -EAGAIN when no pool thread could be started (fn did not
+ * run). fn runs on a foreign thread, with every signal blocked: the hooks
+ * give it the real calls. The wait cannot be interrupted. */
+int gp__work_run(unsigned lane, void (*fn)(void *), void *arg);
+/* The most threads lane may start (default 16); more jobs queue. */
+void gp__work_set_limit(unsigned lane, unsigned max);
 
 /* ---- wait queues on addresses (sync.c) ---- */
 

@@ -14,7 +14,11 @@ enum {
   GP_FAM_SLEEP = 1 << 2,  /* sleep, usleep, nanosleep, sched_yield */
   GP_FAM_SOCKET = 1 << 3, /* sockets, pipes: accept, connect, read, ... */
   GP_FAM_POLL = 1 << 4,   /* poll, ppoll, select, pselect */
-  GP_FAM_ALL = (1 << 5) - 1,
+  GP_FAM_DNS = 1 << 5,    /* getaddrinfo, gethostbyname, ... on a pool */
+  GP_FAM_ALL = (1 << 6) - 1,
+  /* Off unless named: not part of "all" (a page-cache read is faster than
+   * a thread hop). */
+  GP_FAM_FILE = 1 << 6,   /* regular files: open, read, pread, fsync, ... */
 };
 
 struct gp_config {

@@ -1,13 +1,20 @@
 /* fd.c: calls that create, copy or close fds: pipe, pipe2, dup, dup2,
- * dup3, fcntl(F_DUPFD*), close. They keep the runtime's fd table right:
- * a closed fd wakes its waiters with EBADF and leaves the epoll set, and
- * a new fd number starts with a clean entry. */
+ * dup3, fcntl(F_DUPFD*), close, eventfd, timerfd_create, signalfd,
+ * inotify_init, inotify_init1, epoll_create, epoll_create1. They keep the
+ * runtime's fd table right: a closed fd wakes its waiters with EBADF and
+ * leaves the epoll set, and a new fd number starts with a clean entry
+ * (its number may have been closed where no hook saw it: fclose). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/close_range.h>
 #include <stdarg.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
 
 #include "fdkind.h"
 #include "guard.h"
@@ -156,4 +163,38 @@ GP_EXPORT int ioctl(int fd, unsigned long req, ...) {
   if (req == FIONBIO)
     gp_fd_flags_changed();
   return GP_REAL(ioctl)(fd, req, arg);
+}
+
+/* A new pollable fd (-1 passes through). */
+static int made(int fd) {
+  gp_fd_created(fd, GP_KIND_POLL);
+  return fd;
+}
+
+GP_EXPORT int eventfd(unsigned int count, int flags) {
+  return made(GP_REAL(eventfd)(count, flags));
+}
+
+GP_EXPORT int timerfd_create(int clock, int flags) {
+  return made(GP_REAL(timerfd_create)(clock, flags));
+}
+
+/* fd -1 makes a new signalfd; another fd is changed in place. */
+GP_EXPORT int signalfd(int fd, const sigset_t *mask, int flags) {
+  int r = GP_REAL(signalfd)(fd, mask, flags);
+  return fd == -1 ? made(r) : r;
+}
+
+GP_EXPORT int inotify_init(void) { return made(GP_REAL(inotify_init)()); }
+
+GP_EXPORT int inotify_init1(int flags) {
+  return made(GP_REAL(inotify_init1)(flags));
+}
+
+GP_EXPORT int epoll_create(int size) {
+  return made(GP_REAL(epoll_create)(size));
+}
+
+GP_EXPORT int epoll_create1(int flags) {
+  return made(GP_REAL(epoll_create1)(flags));
 }

@@ -14,6 +14,13 @@
 #include "intr.h"
 #include "real.h"
 
+/* 1 for a terminal; errno kept. */
+static int tty(int fd) {
+  int saved = errno, r = isatty(fd);
+  errno = saved;
+  return r;
+}
+
 int gp_fd_kind(int fd) {
   int k = gp__fd_kind(fd);
   if (k != GP_KIND_UNKNOWN)
@@ -25,7 +32,8 @@ int gp_fd_kind(int fd) {
   case S_IFSOCK: k = GP_KIND_SOCK; break;
   case S_IFIFO: k = GP_KIND_FIFO; break;
   case S_IFREG: case S_IFDIR: case S_IFBLK: k = GP_KIND_PASS; break;
-  default: k = GP_KIND_POLL; break; /* ttys, eventfd, timerfd, ... */
+  case S_IFCHR: k = tty(fd) ? GP_KIND_TTY : GP_KIND_POLL; break;
+  default: k = GP_KIND_POLL; break; /* eventfd, timerfd, signalfd, ... */
   }
   gp__fd_set_kind(fd, k);
   return k;

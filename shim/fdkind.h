@@ -21,6 +21,7 @@ enum {
   GP_KIND_FIFO,   /* poll, then the plain call; writes in PIPE_BUF pieces */
   GP_KIND_POLL,   /* poll, then the plain call */
   GP_KIND_PASS,   /* never waits: the real call */
+  GP_KIND_TTY,    /* a terminal: as POLL, but big writes on a pool thread */
 };
 
 /* The kind of fd, learnt once; GP_KIND_PASS when fd is not open (the real
@@ -59,6 +60,10 @@ void gp_accept_nb_fork(void);
 
 /* 1 when fd, polled for events (POLLIN/POLLOUT), is ready now. */
 int gp_fd_ready(int fd, short events);
+
+/* write(fd, buf, n) as the cooperative hook makes it (io.c): parks until
+ * everything went, the fd's timeout, or an error. Inside the runtime. */
+ssize_t gp_write_coop(int fd, const void *buf, size_t n);
 
 /* A copy of an iovec array the shim may advance as bytes move. */
 struct gp_iovs {

@@ -14,7 +14,14 @@
 
 #include "fdkind.h"
 #include "guard.h"
+#include "offload.h"
 #include "real.h"
+
+/* A terminal write of up to this many bytes is made after poll() says
+ * the terminal is writable; a longer one may have to wait for the reader
+ * half-way (no per-call flag avoids that, and O_NONBLOCK would show in
+ * every process sharing the terminal), so it runs on a pool thread. */
+#define TTY_INLINE 512
 
 /* Whether a socket is known to have nothing for dir (GP_IN: no data,
  * GP_OUT: no room) since the program's last try, with no edge since: a try
@@ -29,10 +36,12 @@ static int known_empty(int fd, int kind, unsigned dir, int flags) {
 }
 
 /* Records what a receive on a socket showed: EAGAIN, or a short read on
- * a stream socket (not a peek), means no data is left. */
+ * a stream socket (not a peek), means no data is left. (A read of 0 is
+ * the end of file: the next read returns 0 at once too.) */
 static void note_in(int fd, ssize_t r, size_t want, int flags) {
   if (r < 0 ? errno == EAGAIN
-            : (size_t)r < want && !(flags & MSG_PEEK) && gp_fd_stream(fd))
+            : r > 0 && (size_t)r < want && !(flags & MSG_PEEK) &&
+                  gp_fd_stream(fd))
     gp__fd_seen_empty(fd, GP_IN);
 }
 
@@ -48,6 +57,8 @@ static ssize_t try_in(int fd, int kind, struct msghdr *m, int flags,
   }
   if (sock)
     return GP_REAL(recvmsg)(fd, m, flags);
+  if (kind == GP_KIND_PASS && (gp__config.families & GP_FAM_FILE))
+    return gp_file_rw(fd, m->msg_iov, (int)m->msg_iovlen, 0);
   return GP_REAL(readv)(fd, m->msg_iov, (int)m->msg_iovlen);
 }
 
@@ -116,18 +127,45 @@ static ssize_t xfer_in(int fd, struct msghdr *m, int flags, int sock) {
   return -1;
 }
 
+struct tty_call {
+  int fd;
+  const struct iovec *iov;
+  int cnt;
+  ssize_t r;
+};
+
+static void tty_fn(void *p) {
+  struct tty_call *c = p;
+  c->r = GP_REAL(writev)(c->fd, c->iov, c->cnt);
+}
+
+/* The whole blocking write on a pool thread (or here, when no pool
+ * thread can start). */
+static ssize_t tty_write(int fd, const struct iovec *iov, int cnt) {
+  struct tty_call c = {fd, iov, cnt, -1};
+  if (gp_offload(GP_LANE_PEER, tty_fn, &c) != 0)
+    return GP_REAL(writev)(fd, iov, cnt);
+  return c.r;
+}
+
 /* One attempt at sending; pipes take at most PIPE_BUF bytes after poll
  * says they are writable, which cannot block. */
 static ssize_t try_out(int fd, int kind, struct msghdr *m, int flags,
                        int sock) {
   if (kind == GP_KIND_SOCK)
     return GP_REAL(sendmsg)(fd, m, flags | MSG_DONTWAIT);
+  if (kind == GP_KIND_TTY && !sock &&
+      gp_iovs_len(m->msg_iov, (int)m->msg_iovlen) > TTY_INLINE &&
+      !gp_fd_nonblock(fd))
+    return tty_write(fd, m->msg_iov, (int)m->msg_iovlen);
   if (kind != GP_KIND_PASS && !gp_fd_ready(fd, POLLOUT)) {
     errno = EAGAIN;
     return -1;
   }
   if (sock)
     return GP_REAL(sendmsg)(fd, m, flags);
+  if (kind == GP_KIND_PASS && (gp__config.families & GP_FAM_FILE))
+    return gp_file_rw(fd, m->msg_iov, (int)m->msg_iovlen, 1);
   if (kind != GP_KIND_FIFO || gp_iovs_len(m->msg_iov, (int)m->msg_iovlen) <=
                                   PIPE_BUF)
     return GP_REAL(writev)(fd, m->msg_iov, (int)m->msg_iovlen);
@@ -240,6 +278,10 @@ static ssize_t out1(int fd, const void *buf, size_t n, int flags, int sock,
   struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1,
                      .msg_name = (void *)to, .msg_namelen = to ? tolen : 0};
   return xfer_out(fd, &m, flags, sock);
+}
+
+ssize_t gp_write_coop(int fd, const void *buf, size_t n) {
+  return out1(fd, buf, n, 0, 0, NULL, 0);
 }
 
 static ssize_t inv(int fd, const struct iovec *iov, int cnt) {

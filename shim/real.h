@@ -7,6 +7,7 @@
 #ifndef GP_REAL_H
 #define GP_REAL_H
 
+#include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -149,7 +150,40 @@
   X(int, sigwait, (const sigset_t *, int *))                                \
   X(int, sigwaitinfo, (const sigset_t *, siginfo_t *))                      \
   X(int, sigtimedwait, (const sigset_t *, siginfo_t *,                      \
-                        const struct timespec *))
+                        const struct timespec *))                   \
+  X(int, getaddrinfo, (const char *, const char *, const struct addrinfo *, \
+                       struct addrinfo **))                                 \
+  X(int, getnameinfo, (const struct sockaddr *, socklen_t, char *,          \
+                       socklen_t, char *, socklen_t, int))                  \
+  X(struct hostent *, gethostbyname, (const char *))                        \
+  X(struct hostent *, gethostbyname2, (const char *, int))                  \
+  X(int, gethostbyname_r, (const char *, struct hostent *, char *, size_t,  \
+                           struct hostent **, int *))                       \
+  X(int, gethostbyname2_r, (const char *, int, struct hostent *, char *,    \
+                            size_t, struct hostent **, int *))              \
+  X(struct hostent *, gethostbyaddr, (const void *, socklen_t, int))        \
+  X(int, gethostbyaddr_r, (const void *, socklen_t, int, struct hostent *,  \
+                           char *, size_t, struct hostent **, int *))       \
+  X(int, openat, (int, const char *, int, ...))                             \
+  X(int, shutdown, (int, int))                                              \
+  X(int, eventfd, (unsigned int, int))                                      \
+  X(int, timerfd_create, (int, int))                                        \
+  X(int, signalfd, (int, const sigset_t *, int))                            \
+  X(int, inotify_init, (void))                                              \
+  X(int, inotify_init1, (int))                                              \
+  X(int, epoll_create, (int))                                               \
+  X(int, epoll_create1, (int))                                              \
+  X(ssize_t, sendfile, (int, int, off_t *, size_t))                         \
+  X(ssize_t, pread, (int, void *, size_t, off_t))                           \
+  X(ssize_t, pwrite, (int, const void *, size_t, off_t))                    \
+  X(ssize_t, preadv, (int, const struct iovec *, int, off_t))               \
+  X(ssize_t, pwritev, (int, const struct iovec *, int, off_t))              \
+  X(int, fsync, (int))                                                      \
+  X(int, fdatasync, (int))                                                  \
+  X(int, __open_2, (const char *, int))                                     \
+  X(int, __open64_2, (const char *, int))                                   \
+  X(int, __openat_2, (int, const char *, int))                              \
+  X(int, __openat64_2, (int, const char *, int))
 
 /* Symbols with several versions, resolved with dlvsym at this version. */
 #define GP_REAL_VERSIONED(name)                                             \

@@ -25,9 +25,11 @@ GP_EXPORT int socketpair(int domain, int type, int protocol, int sv[2]) {
 
 /* One accept that cannot block: the new fd, or -errno (-EAGAIN when no
  * connection waits). poll first: cheap when many coroutines woke for one
- * connection. Then the non-blocking accept; without io_uring the plain
- * one, which blocks the process if another process sharing the socket
- * took the connection since the poll. */
+ * connection. Then the per-call non-blocking accept of io_uring. Without
+ * io_uring, O_NONBLOCK for this one accept4, the program's flags put back
+ * at once: another process sharing the socket that enters accept in that
+ * window gets EAGAIN, which is the lesser evil (a plain accept would block
+ * this whole process if another one took the connection since the poll). */
 static int accept_once(int fd, struct sockaddr *addr, socklen_t *len,
                        int flags) {
   if (!gp_fd_ready(fd, POLLIN))
@@ -35,7 +37,16 @@ static int accept_once(int fd, struct sockaddr *addr, socklen_t *len,
   int r = gp_accept_nb(fd, addr, len, flags);
   if (r != -ENOSYS)
     return r;
-  r = GP_REAL(accept4)(fd, addr, len, flags);
+  int fl = GP_REAL(fcntl)(fd, F_GETFL);
+  if (fl >= 0 && !(fl & O_NONBLOCK) &&
+      GP_REAL(fcntl)(fd, F_SETFL, fl | O_NONBLOCK) == 0) {
+    r = GP_REAL(accept4)(fd, addr, len, flags);
+    int err = errno;
+    GP_REAL(fcntl)(fd, F_SETFL, fl);
+    errno = err;
+  } else {
+    r = GP_REAL(accept4)(fd, addr, len, flags);
+  }
   return r >= 0 ? r : -errno;
 }
 
@@ -123,6 +134,21 @@ GP_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len) {
   gp_enter();
   int r = coop_connect(fd, addr, len);
   gp_leave();
+  return r;
+}
+
+/* A shutdown wakes the calls blocked on the socket in the kernel (a send
+ * gets EPIPE, a recv 0, an accept EINVAL), but the epoll set reports no
+ * event for some (a send-side shutdown of a full socket): so the hook
+ * wakes the socket's waiters itself, to try their calls again. */
+GP_EXPORT int shutdown(int fd, int how) {
+  int r = GP_REAL(shutdown)(fd, how);
+  if (r == 0 && gp__tls.sched) {
+    unsigned char inside = gp__tls.inside;
+    gp_enter();
+    gp__fd_wake(fd, GP_IN | GP_OUT | GP_PRI);
+    gp__tls.inside = inside;
+  }
   return r;
 }
 

@@ -17,7 +17,8 @@ static void probe(struct gp_run *r, const char *setting) {
  * known families. */
 static void check_refused(const char *setting, int lists_families) {
   static const char *const families[] = { "thread", "sync", "sleep",
-                                          "socket", "poll" };
+                                          "socket", "poll", "dns",
+                                          "file" };
   struct gp_run r;
   size_t i;
 

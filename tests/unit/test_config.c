@@ -27,6 +27,17 @@ Test(config, patch_lists) {
   cr_assert_eq(parse_ok("-thread,-sync"),
                (unsigned)(GP_FAM_ALL & ~(GP_FAM_THREAD | GP_FAM_SYNC)));
   cr_assert_eq(parse_ok("thread,sync"), (unsigned)(GP_FAM_THREAD | GP_FAM_SYNC));
+  cr_assert_eq(parse_ok("dns"), (unsigned)GP_FAM_DNS);
+  cr_assert_eq(parse_ok("-dns"), (unsigned)(GP_FAM_ALL & ~GP_FAM_DNS));
+  cr_assert(GP_FAM_ALL & GP_FAM_DNS, "dns is part of all");
+  cr_assert_str_eq(gp__family_name(GP_FAM_DNS), "dns");
+  cr_assert_eq(parse_ok("all,file"), (unsigned)(GP_FAM_ALL | GP_FAM_FILE));
+  cr_assert_eq(parse_ok("-thread,-sync,file"),
+               (unsigned)((GP_FAM_ALL & ~(GP_FAM_THREAD | GP_FAM_SYNC)) |
+                          GP_FAM_FILE));
+  cr_assert(!(GP_FAM_ALL & GP_FAM_FILE), "file is not part of all");
+  cr_assert_eq(parse_ok("all,file,-all"), (unsigned)GP_FAM_FILE);
+  cr_assert_str_eq(gp__family_name(GP_FAM_FILE), "file");
 }
 
 Test(config, patch_errors) {
@@ -35,7 +46,9 @@ Test(config, patch_errors) {
   parse_bad("", "empty");
   parse_bad("all,-sync", "'sync' cannot be off");
   parse_bad("thread", "'sync' cannot be off");
-  parse_bad("Sleep", "known: all, thread, sync, sleep, socket, poll");
+  parse_bad("Sleep", "known: all, thread, sync, sleep, socket, poll, dns, "
+                     "file (not in all)");
+  parse_bad("DNS", "unknown family 'DNS'");
 }
 
 Test(config, sizes) {

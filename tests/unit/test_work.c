@@ -1,0 +1,103 @@
+/* Unit tests of running functions on pool threads: the caller parks while
+ * other coroutines run, a lane's limit bounds its threads, and a busy lane
+ * never delays another. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "rt.h"
+
+#define MS (1000 * 1000LL)
+
+struct nap {
+  long usec;       /* how long the job blocks its thread */
+  pid_t tid;       /* the thread that ran it */
+  int64_t took;    /* ns from submit to return, seen by the caller */
+};
+
+static int running, most; /* jobs running at once, and the peak */
+
+static void nap_fn(void *p) {
+  struct nap *n = p;
+  int now = __atomic_add_fetch(&running, 1, __ATOMIC_SEQ_CST);
+  int seen = __atomic_load_n(&most, __ATOMIC_SEQ_CST);
+  while (now > seen &&
+         !__atomic_compare_exchange_n(&most, &seen, now, 0, __ATOMIC_SEQ_CST,
+                                      __ATOMIC_SEQ_CST))
+    ;
+  n->tid = (pid_t)syscall(SYS_gettid);
+  usleep((useconds_t)n->usec); /* blocks this pool thread only */
+  __atomic_sub_fetch(&running, 1, __ATOMIC_SEQ_CST);
+}
+
+static volatile int ticks, stop;
+
+static void *ticker(void *arg) {
+  (void)arg;
+  while (!stop) {
+    gp__park(gp__now() + 2 * MS);
+    ticks++;
+  }
+  return NULL;
+}
+
+Test(work, runs_on_a_pool_thread_while_others_run) {
+  gp__rt_start(0);
+  gp_coro *t;
+  gp__spawn(ticker, NULL, 0, 0, &t);
+  struct nap n = {.usec = 100 * 1000};
+  int64_t t0 = gp__now();
+  cr_assert_eq(gp__work_run(0, nap_fn, &n), 0);
+  int64_t took = gp__now() - t0;
+  stop = 1;
+  gp__join(t, NULL, GP_NEVER);
+  cr_assert_neq(n.tid, (pid_t)syscall(SYS_gettid));
+  cr_assert_geq(took, 100 * MS);
+  cr_assert_geq(ticks, 10, "the ticker ran %d times during 100 ms", ticks);
+}
+
+struct caller {
+  unsigned lane;
+  struct nap n;
+};
+
+static void *call(void *arg) {
+  struct caller *c = arg;
+  int64_t t0 = gp__now();
+  cr_assert_eq(gp__work_run(c->lane, nap_fn, &c->n), 0);
+  c->n.took = gp__now() - t0;
+  return NULL;
+}
+
+Test(work, a_lane_runs_at_most_its_limit_at_once) {
+  gp__rt_start(0);
+  gp__work_set_limit(1, 2);
+  struct caller cs[5];
+  gp_coro *c[5];
+  for (int i = 0; i < 5; i++) {
+    cs[i] = (struct caller){.lane = 1, .n = {.usec = 40 * 1000}};
+    gp__spawn(call, &cs[i], 0, 0, &c[i]);
+  }
+  for (int i = 0; i < 5; i++)
+    gp__join(c[i], NULL, GP_NEVER);
+  cr_assert_eq(most, 2, "peak concurrency %d, limit 2", most);
+  for (int i = 0; i < 5; i++)
+    cr_assert_geq(cs[i].n.took, 40 * MS);
+}
+
+Test(work, a_busy_lane_does_not_delay_another) {
+  gp__rt_start(0);
+  gp__work_set_limit(2, 1);
+  struct caller slow = {.lane = 2, .n = {.usec = 400 * 1000}};
+  struct caller fast = {.lane = 3, .n = {.usec = 1000}};
+  gp_coro *a, *b;
+  gp__spawn(call, &slow, 0, 0, &a);
+  gp__yield(); /* slow's job is now on lane 2's only thread */
+  gp__spawn(call, &fast, 0, 0, &b);
+  gp__join(b, NULL, GP_NEVER);
+  cr_assert_lt(fast.n.took, 200 * MS, "fast took %lld ms",
+               (long long)(fast.n.took / MS));
+  gp__join(a, NULL, GP_NEVER);
+  cr_assert_geq(slow.n.took, 400 * MS);
+}
