@@ -82,11 +82,16 @@ static int spawn(void *(*fn)(void *), void *arg, void *lo, size_t size,
   c->fn = fn;
   c->arg = arg;
   c->detached = detached ? 1 : 0;
+  c->deadline = GP_NEVER;
   c->sigmask = gp__current ? gp__current->sigmask : gp__hub_mask;
   c->w_fd = -1;
   c->w_deadline = GP_NEVER;
   gp__list_push(&gp__all, &c->all);
   gp__live_add(1);
+  if (GP_UNLIKELY(gp__diag))
+    gp__diag_spawn(c);
+  GP_LOGL(GP_LOG_DEBUG, "coroutine %d spawned (stack %zu KiB)", c->id,
+          c->stack_size / 1024);
   gp__ready(c);
   *out = c;
   return 0;
@@ -112,20 +117,30 @@ int gp__spawn_on(void *(*fn)(void *), void *arg, void *lo, size_t size,
   return spawn(fn, arg, lo, size, detached, out);
 }
 
-static void (*exit_fn)(gp_coro *c);
+#define EXIT_FNS 4
+static void (*exit_fns[EXIT_FNS])(gp_coro *c);
+static int nexit_fns;
 
-void gp__set_exit_fn(void (*fn)(gp_coro *c)) { exit_fn = fn; }
+void gp__set_exit_fn(void (*fn)(gp_coro *c)) {
+  GP_ASSERT(nexit_fns < EXIT_FNS);
+  exit_fns[nexit_fns++] = fn;
+}
 
 void gp__exit(void *retval) {
   gp__current->retval = retval;
-  if (exit_fn)
-    exit_fn(gp__current);
+  for (int i = 0; i < nexit_fns; i++)
+    exit_fns[i](gp__current);
+  GP_LOGL(GP_LOG_DEBUG, "coroutine %d ended", gp__current->id);
   gp__sched_exit();
 }
 
 void **gp__coro_local(gp_coro *c) { return &c->local; }
+void **gp__coro_api(gp_coro *c) { return c->api; }
+void *gp__coro_retval(gp_coro *c) { return c->retval; }
 
 void gp__coro_release_stack(gp_coro *c) {
+  if (GP_UNLIKELY(gp__diag) && c->stack)
+    gp__diag_stack_done(c);
   if (c->stack) {
     gp__stack_free(c->stack, c->stack_size);
     c->stack = NULL;
@@ -173,11 +188,13 @@ int gp__join(gp_coro *c, void **retval, int64_t deadline) {
     c->joiner = self;
     self->w_join = c;
     while (c->state != GP_DEAD) {
-      if (gp__park(deadline) == -ETIMEDOUT && c->state != GP_DEAD) {
+      /* Negative: its deadline, or the joiner's kill or Timeout. */
+      int r = gp__park_intr_as(deadline, GP_PARK_JOIN);
+      if (r < 0 && c->state != GP_DEAD) {
         c->joining = 0;
         c->joiner = NULL;
         self->w_join = NULL;
-        return -ETIMEDOUT;
+        return r == GP_EXPIRED ? -ETIMEDOUT : r;
       }
     }
     self->w_join = NULL;

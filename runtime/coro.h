@@ -53,6 +53,11 @@ struct gp_coro {
   const void *w_obj;       /* address waited on (wait queue), or NULL */
   gp_coro *w_join;         /* coroutine waited for in gp__join, or NULL */
   int64_t w_deadline;      /* deadline of the current park, or GP_NEVER */
+  void *api[2];            /* the C API's: its task, its Timeouts */
+  int64_t deadline;        /* its Timeout (GP_NEVER: none) */
+  unsigned char killed;    /* gp__kill asked it to stop */
+  unsigned char stop;      /* killed or a Timeout on: in gp__nstop */
+  unsigned char intr;      /* parked in gp__park_intr: a kill wakes it */
 };
 
 /* sched.c and hub.c */
@@ -76,6 +81,16 @@ __attribute__((noreturn)) void gp__sched_exit(void);
 /* Signal masks: the kernel's now; the first mask of the hub. */
 uint64_t gp__sigmask_read(void);
 void gp__sched_init_mask(uint64_t m);
+/* sched.c: gp__park and gp__park_intr, counting the kind of wait. */
+int gp__park_as(int64_t deadline, int kind);
+int gp__park_intr_as(int64_t deadline, int kind);
+/* diag.c: what the runtime reports when gp__diag is on. */
+void gp__diag_switch(gp_coro *to);
+void gp__diag_park(int kind);
+void gp__diag_spawn(gp_coro *c);
+void gp__diag_stack_done(gp_coro *c);
+void gp__diag_loop(int64_t blocked_ns);
+void gp__diag_started(void);
 /* coro.c: frees a record and its stack (the stack is released by the hub
  * when the coroutine ends). */
 void gp__coro_release_stack(gp_coro *c);

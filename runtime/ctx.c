@@ -165,3 +165,15 @@ void gp__ctx_free(gp_ctx *c) {
   free(c->uc);
   c->uc = NULL;
 }
+
+uintptr_t gp__ctx_sp_of(const void *uc) {
+  const ucontext_t *u = uc;
+#if defined(__x86_64__)
+  return (uintptr_t)u->uc_mcontext.gregs[REG_RSP];
+#elif defined(__aarch64__)
+  return (uintptr_t)u->uc_mcontext.sp;
+#else
+  (void)u;
+  return 0;
+#endif
+}

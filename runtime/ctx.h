@@ -6,6 +6,7 @@
 #define GP_CTX_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Internal: no symbol declared here is exported (no GOT indirection). */
 #pragma GCC visibility push(hidden)
@@ -28,6 +29,9 @@ int gp__ctx_make(gp_ctx *c, void *stack, size_t size, void (*entry)(void));
 void gp__ctx_switch(gp_ctx *from, gp_ctx *to);
 /* Releases what gp__ctx_make allocated. */
 void gp__ctx_free(gp_ctx *c);
+/* The stack pointer saved in the machine context a signal handler gets
+ * (its third argument), or 0 on a machine this file does not know. */
+uintptr_t gp__ctx_sp_of(const void *uc);
 
 #pragma GCC visibility pop
 

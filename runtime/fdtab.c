@@ -176,7 +176,7 @@ int gp__wait_fds(gp_fdwait *w, int n, int64_t deadline) {
   self->w_fd = n > 0 ? w[0].fd : -1;
   self->w_nfds = n;
   self->w_events = n > 0 ? w[0].events : 0;
-  int r = gp__park(deadline);
+  int r = gp__park_intr_as(deadline, GP_PARK_FD);
   self->w_fd = -1;
   self->w_nfds = 0;
   for (int i = 0; i < n; i++)

@@ -29,12 +29,53 @@
 
 __attribute__((noreturn)) void gp__assert_fail(const char *expr,
                                                const char *file, int line);
-/* Prints "gpatch: " followed by the formatted message and a newline on
- * stderr, through the real write. Safe from any context but signal
- * handlers; never allocates. */
+/* Message levels (GPATCH_LOG): a message is written when its level is at
+ * or below the threshold; error messages always are. */
+enum gp_log_level {
+  GP_LOG_ERROR, /* the process is about to die, or a setting is wrong */
+  GP_LOG_WARN,  /* something the operator should know (the default) */
+  GP_LOG_INFO,  /* start-up and configuration */
+  GP_LOG_DEBUG, /* coroutine life: spawn, end, kill, Timeout */
+};
+extern unsigned char gp__log_level; /* the threshold */
+
+/* Prints "gpatch: " followed by the formatted message and a newline to
+ * the log (stderr, or GPATCH_LOG_FILE with a time, pid and level),
+ * through the real write. Safe from any context but signal handlers;
+ * never allocates. gp__log is a warning; gp__logl takes the level and
+ * writes whatever the threshold (callers check it: GP_LOGL). */
 void gp__log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void gp__logl(int level, const char *fmt, ...)
+  __attribute__((format(printf, 2, 3)));
 __attribute__((noreturn)) void gp__die(const char *fmt, ...)
   __attribute__((format(printf, 1, 2)));
+/* A message at level, when the threshold lets it through: one predictable
+ * branch on a global when it does not. */
+#define GP_LOGL(level, ...)                                              \
+  do {                                                                   \
+    if (GP_UNLIKELY(gp__log_level >= (level)))                           \
+      gp__logl((level), __VA_ARGS__);                                    \
+  } while (0)
+
+/* Sends the log to the file at path (opened O_APPEND, never through a
+ * symbolic link, close-on-exec) instead of stderr. Returns 0 or -errno. */
+int gp__log_open(const char *path);
+/* The fd the log goes to now (for backtrace_symbols_fd). Signal-safe. */
+int gp__log_fd(void);
+
+/* One message built piece by piece without printf or allocation, so that
+ * a signal handler can write it: gp__msg_begin, any number of pieces,
+ * gp__msg_send. Longer messages are cut. */
+typedef struct gp_msg {
+  char buf[512];
+  size_t len;
+} gp_msg;
+void gp__msg_begin(gp_msg *m, int level);
+void gp__msg_str(gp_msg *m, const char *s);
+void gp__msg_uint(gp_msg *m, uint64_t v);
+void gp__msg_hex(gp_msg *m, uintptr_t v);
+/* Ends the line and writes it to the log in one write. */
+void gp__msg_send(gp_msg *m);
 
 /* An intrusive doubly linked list; the head is a sentinel node. */
 typedef struct gp_list {

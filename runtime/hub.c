@@ -35,6 +35,7 @@ static void *hub_stack;        /* the hub's stack mapping */
 static void (*wake_fn)(void);  /* runs in the hub after a wake-up */
 #define MAX_WAKE_FNS 4
 static void (*wake_fns[MAX_WAKE_FNS])(void); /* gp__add_wake_fn, in order */
+static void (*start_fn)(void); /* runs once the runtime has started */
 
 uv_loop_t *gp__loop(void) { return &loop; }
 
@@ -155,6 +156,20 @@ static void on_wake(uv_async_t *a) {
 }
 
 void gp__set_wake_fn(void (*fn)(void)) { wake_fn = fn; }
+void gp__set_start_fn(void (*fn)(void)) { start_fn = fn; }
+int gp__sched_tid(void) { return started ? main_coro.id : 0; }
+
+/* Blocks in the loop until an fd event, a timer or a wake-up, timing the
+ * wait for GPATCH_STATS. */
+static void run_blocking(void) {
+  if (GP_LIKELY(!gp__diag)) {
+    uv_run(&loop, UV_RUN_ONCE);
+    return;
+  }
+  int64_t t0 = gp__now();
+  uv_run(&loop, UV_RUN_ONCE);
+  gp__diag_loop(gp__now() - t0);
+}
 
 int gp__add_wake_fn(void (*fn)(void)) {
   for (int i = 0; i < MAX_WAKE_FNS; i++)
@@ -181,12 +196,15 @@ static void hub_main(void) {
     if (gp__nlive == 0)
       exit(0); /* the last thread ended after main's pthread_exit */
     netpoll_update();
-    if (gp__ready_count() > 0)
+    if (gp__ready_count() > 0) {
+      if (GP_UNLIKELY(gp__diag))
+        gp__diag_loop(0);
       uv_run(&loop, UV_RUN_NOWAIT);
-    else if (uv_loop_alive(&loop))
-      uv_run(&loop, UV_RUN_ONCE);
-    else
+    } else if (uv_loop_alive(&loop)) {
+      run_blocking();
+    } else {
       deadlocked();
+    }
   }
 }
 
@@ -244,6 +262,7 @@ int gp__rt_start(uintptr_t main_handle) {
   main_coro.state = GP_RUNNING;
   main_coro.is_main = 1;
   main_coro.handle = main_handle;
+  main_coro.deadline = GP_NEVER;
   gp__sched_init_mask(gp__sigmask_read());
   main_coro.sigmask = gp__hub_mask;
   gp__current = &main_coro;
@@ -252,6 +271,12 @@ int gp__rt_start(uintptr_t main_handle) {
   gp__nlive = 1;
   gp__tls.sched = 1;
   __atomic_store_n(&started, 1, __ATOMIC_RELEASE);
+  if (GP_UNLIKELY(gp__diag))
+    gp__diag_started();
+  GP_LOGL(GP_LOG_INFO, "runtime started on thread %d (stacks %zu KiB)",
+          main_coro.id, gp__default_stack() / 1024);
+  if (start_fn)
+    start_fn();
   return 0;
 error_stack:
   gp__stack_free(base, HUB_STACK);

@@ -8,6 +8,7 @@
 #ifndef GP_RT_H
 #define GP_RT_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,11 +42,18 @@ int gp__rt_started(void);
 extern gp_coro *gp__current; /* running coroutine; NULL in the hub */
 extern int gp__current_id;   /* gp__coro_id(gp__current) */
 extern size_t gp__nlive;     /* coroutines not yet ended */
+extern size_t gp__nstop      /* coroutines with a kill or Timeout on */
+  __attribute__((visibility("hidden")));
 
 /* The running coroutine, or NULL before the runtime starts. */
 static inline gp_coro *gp__self(void) { return gp__current; }
-/* Coroutines that have not ended (the main one included). */
-static inline size_t gp__live(void) { return gp__nlive; }
+/* Coroutines that have not ended (the main one included), which the hooks
+ * compare with 1 to decide whether a blocking call may park. A lone
+ * coroutine with a kill or a Timeout on counts twice: its calls must park
+ * too, or nothing would end them. */
+static inline size_t gp__live(void) {
+  return GP_LIKELY(gp__nlive > 1) ? gp__nlive : gp__nlive + (gp__nstop > 0);
+}
 /* Parks the running coroutine until gp__unpark() or the deadline (GP_NEVER
  * for none). Returns the code given to gp__unpark, or -ETIMEDOUT. */
 int gp__park(int64_t deadline);
@@ -61,6 +69,11 @@ int gp__unpark(gp_coro *c, int code);
 int gp__nap(int64_t *nap, int64_t deadline);
 /* Puts the running coroutine at the back of the ready queue. */
 void gp__yield(void);
+/* Runs fn on the scheduler thread right after the runtime has started
+ * (inside the runtime), once. */
+void gp__set_start_fn(void (*fn)(void));
+/* The kernel thread id of the scheduler thread (0 before the start). */
+int gp__sched_tid(void);
 /* Wakes the hub, from any thread or signal handler (async-signal-safe);
  * the hub then calls the function given to gp__set_wake_fn. */
 void gp__hub_wake(void);
@@ -103,6 +116,36 @@ static inline void gp__wait_note(const char *call) { gp__next_call = call; }
  * from a signal handler. */
 void gp__dump(int fd);
 
+/* ---- kill and Timeout (sched.c) ----
+ *
+ * A coroutine may be asked to stop (gp__kill) and may carry a deadline of
+ * its own (a Timeout). Waits the program expects to fail (fds, sleeps,
+ * joins) use gp__park_intr, which honours both; mutex and condvar waits
+ * use gp__park and ignore them (POSIX gives those calls no such error).
+ */
+
+/* What gp__park_intr returns when the running coroutine's Timeout has
+ * passed; the shim reports it as ETIMEDOUT (its own deadline, like
+ * SO_RCVTIMEO, may mean something else, such as EAGAIN). */
+#define GP_EXPIRED (-ETIME)
+/* Parks like gp__park, but returns -ECANCELED at once or as soon as the
+ * running coroutine is killed, and GP_EXPIRED once its Timeout passes.
+ * A park that fails at once yields first, so a killed coroutine that
+ * ignores the error cannot starve the others. */
+int gp__park_intr(int64_t deadline);
+/* Asks c to stop: its current gp__park_intr, and every later one until
+ * it ends, return -ECANCELED. A coroutine killed before it first ran
+ * still runs (the shim decides what it does then). */
+void gp__kill(gp_coro *c);
+int gp__coro_killed(gp_coro *c);
+/* Sets the running coroutine's Timeout, an absolute gp__now() time or
+ * GP_NEVER for none, and returns the one it replaces. */
+int64_t gp__set_deadline(int64_t deadline);
+int64_t gp__get_deadline(void);
+/* For the running coroutine: -ECANCELED when killed, GP_EXPIRED when its
+ * Timeout has passed, else 0. */
+int gp__stop_code(void);
+
 /* ---- coroutines (coro.c) ---- */
 
 /* Default stack size for gp__spawn with stack_size 0. */
@@ -122,11 +165,18 @@ int gp__spawn_on(void *(*fn)(void *), void *arg, void *lo, size_t size,
 int gp__join(gp_coro *c, void **retval, int64_t deadline);
 int gp__detach(gp_coro *c);
 /* Ends the running coroutine with retval; never returns. Runs the exit
- * function (gp__set_exit_fn) first, in the ending coroutine. */
+ * functions (gp__set_exit_fn) first, in the ending coroutine. */
 __attribute__((noreturn)) void gp__exit(void *retval);
+/* Adds fn to the functions run when a coroutine ends, in the order they
+ * were added (at most 4). */
 void gp__set_exit_fn(void (*fn)(gp_coro *c));
 /* One pointer per coroutine that the shim owns (NULL at spawn). */
 void **gp__coro_local(gp_coro *c);
+/* Two more for the C API (gpatch.h): the task a coroutine runs, and its
+ * Timeouts (NULL at spawn). */
+void **gp__coro_api(gp_coro *c);
+/* What c returned or gave to gp__exit (once it has ended). */
+void *gp__coro_retval(gp_coro *c);
 /* The coroutine whose handle is h, or NULL when h names none. */
 gp_coro *gp__coro_from_handle(uintptr_t h);
 uintptr_t gp__coro_handle(gp_coro *c);
@@ -160,8 +210,9 @@ typedef struct gp_fdwait {
 
 /* Parks until one of the n fds may be ready for its events, or the
  * deadline. Returns 0 (readiness is a hint: try the call again),
- * -ETIMEDOUT, -EBADF when an fd was closed meanwhile, or -EPERM when an fd
- * cannot be polled (a regular file: the caller treats it as ready). */
+ * -ETIMEDOUT, -EBADF when an fd was closed meanwhile, -EPERM when an fd
+ * cannot be polled (a regular file: the caller treats it as ready), or
+ * what gp__park_intr returns for a kill or Timeout. */
 int gp__wait_fds(gp_fdwait *w, int n, int64_t deadline);
 int gp__wait_fd(int fd, unsigned events, int64_t deadline);
 /* The fd is being closed or replaced: wakes its waiters with -EBADF and
@@ -237,6 +288,75 @@ int gp__wq_park(gp_waiter *w, int64_t deadline);
 gp_coro *gp__wq_wake_one(const void *addr);
 /* Wakes up to n coroutines parked on addr; returns how many. */
 int gp__wq_wake(const void *addr, int n);
+/* gp__wq_park that a kill or Timeout also ends (see gp__park_intr):
+ * 0, -ETIMEDOUT, -ECANCELED or GP_EXPIRED. */
+int gp__wq_park_intr(gp_waiter *w, int64_t deadline);
+
+/* ---- diagnostics (diag.c) ----
+ *
+ * Counters for GPATCH_STATS and the record of what runs for the blocking
+ * monitor. The runtime reaches them through one branch on gp__diag, so
+ * they cost nothing while off.
+ */
+enum {
+  GP_DIAG_STATS = 1,   /* count (GPATCH_STATS) */
+  GP_DIAG_MONITOR = 2, /* note every switch's time (GPATCH_MAX_BLOCKING) */
+};
+extern unsigned char gp__diag /* GP_DIAG_* bits in force */
+  __attribute__((visibility("hidden")));
+/* Turns diagnostics on, before the runtime starts. */
+void gp__diag_enable(unsigned bits);
+
+/* Kinds of wait, as the runtime sees them (the families of GPATCH_PATCH
+ * map onto them: socket and poll wait on fds, sync on addresses). */
+enum gp_park_kind {
+  GP_PARK_FD,    /* an fd's readiness: socket, pipe, poll, epoll */
+  GP_PARK_SYNC,  /* an address: mutex, condition variable */
+  GP_PARK_JOIN,  /* another coroutine's end */
+  GP_PARK_SLEEP, /* a timer only: the sleeps */
+  GP_PARK_YIELD, /* not a wait: sched_yield and gp__yield */
+  GP_PARK_KINDS,
+};
+
+struct gp_stats {
+  int64_t wall_ns;                   /* since the runtime started */
+  uint64_t created;                  /* coroutines spawned */
+  uint64_t peak_live;                /* most alive at once, main included */
+  uint64_t switches;                 /* context switches */
+  uint64_t parks[GP_PARK_KINDS];     /* waits, by kind */
+  uint64_t loop_iterations;          /* passes of the hub over the loop */
+  int64_t blocked_ns;                /* the hub blocked in the loop */
+  size_t stack_used;                 /* deepest use of a coroutine stack */
+  size_t stack_size;                 /* the size of that stack */
+  int stack_id;                      /* the coroutine it belonged to */
+  char stack_name[16];               /* and its name */
+};
+/* The counters so far; the stacks of live coroutines are measured now. */
+void gp__stats_get(struct gp_stats *s);
+
+/* What runs now, for a monitor on another thread: the switch count, the
+ * time of the last switch, and the coroutine that switch ran (NULL: the
+ * hub), with its id, name and whether it is the main one. Returns 0, or
+ * -EAGAIN when a switch happened while reading. */
+struct gp_running {
+  uint64_t seq;
+  int64_t since;
+  gp_coro *coro;
+  int id;
+  int is_main;
+  char name[16];
+  uint64_t long_seq;  /* the last run of at least the limit ended: its seq */
+  int64_t long_ns;    /* and how long it lasted */
+};
+int gp__running(struct gp_running *r);
+/* The run length from which a run's end is recorded in long_seq. */
+void gp__diag_set_limit(int64_t ns);
+/* Whether a fault at addr, with the machine context uc a SIGSEGV handler
+ * got, shows that the running coroutine overran its stack (addr in its
+ * guard page, or the stack pointer below its stack); fills its id, name
+ * and stack size then. Signal-safe. */
+int gp__overflowed(uintptr_t addr, const void *uc, int *id, char name[16],
+                   size_t *size);
 
 #pragma GCC visibility pop
 

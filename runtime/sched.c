@@ -6,6 +6,10 @@
  * polls the loop and starts the next pass (hub.c). Every switch goes
  * through switch_to(), which keeps errno and the signal mask per
  * coroutine and frees the stack of a coroutine that just ended.
+ *
+ * A coroutine may also carry a kill request and a Timeout (a deadline of
+ * its own): gp__park_intr, the park of waits a program expects to fail,
+ * honours them; the flag `stop` says in one byte whether either is on.
  */
 #include <errno.h>
 #include <signal.h>
@@ -18,6 +22,7 @@
 
 gp_coro *gp__current;            /* running coroutine; NULL in the hub */
 int gp__current_id;
+size_t gp__nstop;                /* coroutines whose `stop` is set */
 gp_ctx gp__hub_ctx;              /* the hub's context */
 uint64_t gp__hub_mask;           /* the hub's signal mask */
 static gp_list ready = {&ready, &ready};
@@ -82,6 +87,8 @@ static void switch_to(gp_coro *from, gp_coro *to) {
     from->saved_errno = *errno_at;
   gp__current = to;
   gp__current_id = to ? to->id : 0;
+  if (GP_UNLIKELY(gp__diag))
+    gp__diag_switch(to);
   if (!gp__ctx_is_ucontext()) {
     uint64_t m = to ? to->sigmask : gp__hub_mask;
     if (m != cur_mask)
@@ -161,9 +168,11 @@ static int arm(gp_coro *c, int64_t deadline) {
   return 0;
 }
 
-int gp__park(int64_t deadline) {
+int gp__park_as(int64_t deadline, int kind) {
   gp_coro *c = gp__current;
   GP_ASSERT(c != NULL && c->state == GP_RUNNING);
+  if (GP_UNLIKELY(gp__diag))
+    gp__diag_park(kind);
   int timed = deadline != GP_NEVER;
   if (timed && arm(c, deadline) != 0)
     return -ETIMEDOUT;
@@ -180,11 +189,15 @@ int gp__park(int64_t deadline) {
   return c->wake;
 }
 
+int gp__park(int64_t deadline) {
+  return gp__park_as(deadline, GP_PARK_SLEEP);
+}
+
 int gp__nap(int64_t *nap, int64_t deadline) {
   if (*nap < GP_NAP_MIN)
     *nap = GP_NAP_MIN;
   int64_t until = gp__now() + *nap;
-  int r = gp__park(until < deadline ? until : deadline);
+  int r = gp__park_as(until < deadline ? until : deadline, GP_PARK_SYNC);
   *nap = *nap * 2 > GP_NAP_MAX ? GP_NAP_MAX : *nap * 2;
   if (r == -ETIMEDOUT)
     return until < deadline ? 0 : -ETIMEDOUT;
@@ -194,6 +207,8 @@ int gp__nap(int64_t *nap, int64_t deadline) {
 void gp__yield(void) {
   gp_coro *c = gp__current;
   GP_ASSERT(c != NULL && c->state == GP_RUNNING);
+  if (GP_UNLIKELY(gp__diag))
+    gp__diag_park(GP_PARK_YIELD);
   gp__ready(c);
   leave(c);
 }
@@ -207,11 +222,88 @@ void gp__sched_fork(gp_coro *self) {
   ended = NULL;
   gp__current = self;
   gp__current_id = self->id;
+  gp__nstop = self->stop; /* the others are gone */
 }
+
+
+/* Keeps c->stop, and the count of coroutines with it, in step with its
+ * kill request and Timeout. */
+static void stop_update(gp_coro *c) {
+  unsigned char s = c->killed || c->deadline != GP_NEVER;
+  if (s == c->stop)
+    return;
+  c->stop = s;
+  if (s)
+    gp__nstop++;
+  else
+    gp__nstop--;
+}
+
+int gp__stop_code(void) {
+  gp_coro *c = gp__current;
+  if (c == NULL || !c->stop)
+    return 0;
+  if (c->killed)
+    return -ECANCELED;
+  return c->deadline <= gp__now() ? GP_EXPIRED : 0;
+}
+
+int gp__park_intr_as(int64_t deadline, int kind) {
+  gp_coro *c = gp__current;
+  int own = 1; /* the deadline is the caller's, not the Timeout's */
+  if (GP_UNLIKELY(c->stop)) {
+    int r = gp__stop_code();
+    if (r) {
+      gp__yield();
+      return r;
+    }
+    if (c->deadline < deadline) {
+      deadline = c->deadline;
+      own = 0;
+    }
+  }
+  c->intr = 1;
+  int r = gp__park_as(deadline, kind);
+  c->intr = 0;
+  if (r == -ETIMEDOUT && !own)
+    return GP_EXPIRED;
+  return r;
+}
+
+int gp__park_intr(int64_t deadline) {
+  return gp__park_intr_as(deadline, GP_PARK_SLEEP);
+}
+
+void gp__kill(gp_coro *c) {
+  if (c->state == GP_DEAD)
+    return;
+  c->killed = 1;
+  stop_update(c);
+  GP_LOGL(GP_LOG_DEBUG, "coroutine %d killed", c->id);
+  if (c->state == GP_PARKED && c->intr)
+    gp__unpark(c, -ECANCELED);
+}
+
+int gp__coro_killed(gp_coro *c) { return c->killed; }
+
+int64_t gp__set_deadline(int64_t deadline) {
+  gp_coro *c = gp__current;
+  int64_t old = c->deadline;
+  c->deadline = deadline;
+  stop_update(c);
+  return old;
+}
+
+int64_t gp__get_deadline(void) { return gp__current->deadline; }
 
 void gp__sched_exit(void) {
   gp_coro *c = gp__current;
   c->state = GP_DEAD;
+  if (GP_UNLIKELY(c->stop)) {
+    c->killed = 0;
+    c->deadline = GP_NEVER;
+    stop_update(c);
+  }
   gp__live_add(-1);
   if (c->joiner)
     gp__unpark(c->joiner, 0);

@@ -57,6 +57,11 @@ int gp__stack_alloc(size_t size, void **base) {
                  -1, 0);
   if (p == MAP_FAILED)
     return -errno;
+  /* GPATCH_STATS reads stack use from resident pages: a huge page would
+   * make one touch look like 2 MiB of use (MAP_STACK implies this only
+   * since Linux 6.7). */
+  if (GP_UNLIKELY(gp__diag & GP_DIAG_STATS))
+    madvise(p, size + guard, MADV_NOHUGEPAGE);
   if (madvise(p, guard, MADV_GUARD_INSTALL) != 0 &&
       mprotect(p, guard, PROT_NONE) != 0) {
     int err = -errno;

@@ -46,13 +46,16 @@ void gp__wq_fork(void) {
     gp__list_init(&buckets[i]);
 }
 
-int gp__wq_park(gp_waiter *w, int64_t deadline) {
+/* Parks after gp__wq_add until woken, or until its deadline (with intr,
+ * a kill or Timeout too); other wake codes are not a wake-up. */
+static int wq_park(gp_waiter *w, int64_t deadline, int intr) {
   int r = 0;
   /* A waker unlinks the record before unparking, so a linked record
    * means nobody has woken us yet. */
   while (gp__list_linked(&w->link)) {
-    r = gp__park(deadline);
-    if (r == -ETIMEDOUT)
+    r = intr ? gp__park_intr_as(deadline, GP_PARK_SYNC)
+             : gp__park_as(deadline, GP_PARK_SYNC);
+    if (r == -ETIMEDOUT || (intr && (r == -ECANCELED || r == GP_EXPIRED)))
       break;
   }
   if (gp__list_linked(&w->link))
@@ -61,6 +64,14 @@ int gp__wq_park(gp_waiter *w, int64_t deadline) {
     r = 0; /* woken, even if the deadline passed meanwhile */
   w->coro->w_obj = NULL;
   return r;
+}
+
+int gp__wq_park(gp_waiter *w, int64_t deadline) {
+  return wq_park(w, deadline, 0);
+}
+
+int gp__wq_park_intr(gp_waiter *w, int64_t deadline) {
+  return wq_park(w, deadline, 1);
 }
 
 gp_coro *gp__wq_wake_one(const void *addr) {

@@ -30,8 +30,8 @@ static int coop_epoll(int ep, struct epoll_event *ev, int max,
     gp__wait_note("epoll_wait");
     int err = gp__wait_fd(ep, GP_IN, deadline);
     gp_intr_end(&in);
-    if (err == -EINTR || err == -EBADF) {
-      r = gp_ret(err);
+    if (err == -EINTR || err == -EBADF || gp_stopped(err)) {
+      r = gp_ret(gp_stopped(err) ? gp_stopped(err) : err);
       break;
     }
   }

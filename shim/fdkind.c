@@ -128,6 +128,10 @@ int gp_fd_block(int fd, unsigned dir, int opt, int64_t *deadline) {
   gp_intr_begin(&in, opt != 0 && *deadline != GP_NEVER);
   int r = gp__wait_fd(fd, dir, *deadline);
   gp_intr_end(&in);
+  /* The socket's own timeout is EAGAIN; the coroutine's Timeout is
+   * ETIMEDOUT (gpatch.h). */
+  if (gp_stopped(r))
+    return gp_stopped(r);
   return r == -ETIMEDOUT ? -EAGAIN : r;
 }
 

@@ -47,7 +47,8 @@ void gp_fd_flags_changed(void);
  * filled in on first use. Returns 0 to try again, -EAGAIN when the
  * program wants non-blocking behaviour or the socket timeout passed,
  * -EBADF when another coroutine closed fd, -EINTR when a signal
- * interrupted the wait, -EPERM when fd cannot be polled. */
+ * interrupted the wait, -EPERM when fd cannot be polled, -ECANCELED or
+ * -ETIMEDOUT when the coroutine was killed or its Timeout passed. */
 int gp_fd_block(int fd, unsigned dir, int opt, int64_t *deadline);
 
 /* accept4 that never blocks and leaves the fd's flags alone (io_uring,

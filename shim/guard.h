@@ -31,6 +31,13 @@ static inline void gp_leave(void) {
   gp__next_call = NULL; /* a call named for a park that did not happen */
 }
 
+/* When a wait ended because the running coroutine was killed or its
+ * Timeout passed (gp__park_intr), the error the call reports: -ECANCELED
+ * or -ETIMEDOUT; 0 when r is anything else. */
+static inline int gp_stopped(int r) {
+  return r == -ECANCELED ? r : r == GP_EXPIRED ? -ETIMEDOUT : 0;
+}
+
 /* Turns a runtime result (0 or -errno) into the libc convention. */
 static inline int gp_ret(int r) {
   if (r < 0) {

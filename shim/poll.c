@@ -56,8 +56,8 @@ static int coop_poll(struct pollfd *fds, nfds_t n, int64_t deadline,
     gp__wait_note("poll");
     int err = gp__wait_fds(w, nw, deadline);
     gp_intr_end(&in);
-    if (err == -EINTR) {
-      r = gp_ret(err);
+    if (err == -EINTR || gp_stopped(err)) {
+      r = gp_ret(err == -EINTR ? err : gp_stopped(err));
       break;
     }
     if (err == -EPERM) { /* an fd that cannot wait: poll reports it */

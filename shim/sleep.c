@@ -9,22 +9,29 @@
 #include "real.h"
 #include "timeutil.h"
 
-/* Parks until deadline or a signal. Returns 0, or -EINTR and the time
- * left in *rem (when rem is not NULL). */
+/* Parks until deadline or a signal. Returns 0, or -EINTR (-ECANCELED,
+ * -ETIMEDOUT: a kill or Timeout of the coroutine, see gpatch.h) and the
+ * time left in *rem (when rem is not NULL). */
 static int park_until(int64_t deadline, struct timespec *rem) {
   gp_enter();
   int saved = errno;
   struct gp_intr in;
   gp_intr_begin(&in, 1); /* sleeps are never restarted */
   int r;
-  while ((r = gp__park(deadline)) != -ETIMEDOUT && r != -EINTR)
+  while ((r = gp__park_intr(deadline)) == 0)
     ;
   gp_intr_end(&in);
-  if (r == -EINTR && rem)
-    gp_ts_left(deadline, rem);
+  if (r == -ETIMEDOUT) {
+    r = 0;
+  } else {
+    if (rem)
+      gp_ts_left(deadline, rem);
+    if (gp_stopped(r))
+      r = gp_stopped(r);
+  }
   errno = saved;
   gp_leave();
-  return r == -EINTR ? -EINTR : 0;
+  return r;
 }
 
 static int may_sleep(void) {
