@@ -1,13 +1,15 @@
-/* config.c: parsing of GPATCH_PATCH and sizes. */
+/* config.c: parsing of GPATCH_PATCH, sizes, counts and log levels. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
+#include "gp.h"
 
-struct gp_config gp__config = {GP_FAM_ALL, 256 * 1024};
+struct gp_config gp__config = {GP_FAM_ALL, 256 * 1024, 0, 0};
 
 static const char *const names[] = {"thread", "sync", "sleep", "socket",
                                     "poll", "dns", "file"};
@@ -85,4 +87,26 @@ int gp__parse_size(const char *s, size_t *out) {
     return -1;
   *out = (size_t)(v << shift);
   return 0;
+}
+
+int gp__parse_count(const char *s, long min, long max, long *out) {
+  if (s[0] < '0' || s[0] > '9' || strlen(s) > 12)
+    return -1;
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno || *end != '\0' || v < min || v > max)
+    return -1;
+  *out = v;
+  return 0;
+}
+
+int gp__parse_level(const char *s, int *out) {
+  static const char *const levels[] = {"error", "warn", "info", "debug"};
+  for (int i = 0; i < 4; i++)
+    if (strcasecmp(s, levels[i]) == 0) {
+      *out = GP_LOG_ERROR + i;
+      return 0;
+    }
+  return -1;
 }

@@ -24,6 +24,8 @@ enum {
 struct gp_config {
   unsigned families;  /* GP_FAM_* patched */
   size_t stack_size;  /* default coroutine stack, bytes */
+  int stats;          /* GPATCH_STATS: report counters at exit */
+  long max_blocking;  /* GPATCH_MAX_BLOCKING, ms (0: no monitor) */
 };
 
 extern struct gp_config gp__config;
@@ -34,6 +36,11 @@ int gp__parse_patch(const char *s, unsigned *families, char *err,
                     size_t errlen);
 /* Parses a size with an optional K, M or G suffix (powers of 1024). */
 int gp__parse_size(const char *s, size_t *out);
+/* Parses a decimal count from min to max, digits only. */
+int gp__parse_count(const char *s, long min, long max, long *out);
+/* Parses a GPATCH_LOG level name (error, warn, info, debug, in any case)
+ * into a GP_LOG_* value. */
+int gp__parse_level(const char *s, int *out);
 /* Reads the environment once (constructor, or the first hook that needs
  * it); exits with status 2 on a bad value. */
 void gp__init(void);

@@ -20,17 +20,24 @@
  * (dump.c) from the hub. The wrapper stays installed for it whatever the
  * program sets: the program's own handler still runs, and the program's
  * SIG_DFL or SIG_IGN for it mean "dump only".
+ *
+ * The diagnostics keep a handler of their own on a few signals (SIGSEGV
+ * for stack overflows, SIGURG for the blocking monitor): for those,
+ * sigaction only records the program's action, and the runtime's handler
+ * forwards to it what is not its own (gp_sig_keep, gp_sig_forward).
  */
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
 
+#include "diag.h"
 #include "guard.h"
 #include "intr.h"
 #include "real.h"
 
 static struct sigaction prog[NSIG];   /* the program's actions */
 static unsigned char known[NSIG];     /* prog[sig] was set through us */
+static unsigned char kept[NSIG];      /* the runtime's handler stays */
 static uint32_t sig_seq;              /* signals seen so far */
 static uint32_t pending[NSIG];        /* sig_seq when sig last arrived */
 static int handled_in[NSIG];          /* coroutine id current at arrival */
@@ -91,10 +98,31 @@ static const struct sigaction *kernel_action(int sig,
   return mine;
 }
 
+/* sigaction for a signal the runtime keeps its handler on: records the
+ * program's action, which gp_sig_forward then runs. */
+static int keep_record(int sig, const struct sigaction *act,
+                       struct sigaction *old) {
+  if (old) {
+    if (known[sig]) {
+      *old = prog[sig];
+    } else {
+      memset(old, 0, sizeof *old);
+      old->sa_handler = SIG_DFL;
+    }
+  }
+  if (act) {
+    prog[sig] = *act;
+    known[sig] = 1;
+  }
+  return 0;
+}
+
 GP_EXPORT int sigaction(int sig, const struct sigaction *act,
                         struct sigaction *old) {
   if (sig <= 0 || sig >= NSIG)
     return GP_REAL(sigaction)(sig, act, old);
+  if (kept[sig])
+    return keep_record(sig, act, old);
   struct sigaction mine, was;
   int r = GP_REAL(sigaction)(sig, kernel_action(sig, act, &mine), &was);
   if (r != 0)
@@ -244,4 +272,31 @@ int gp_signal_dump_init(int sig) {
 
 __attribute__((constructor(102))) static void signal_init(void) {
   gp__set_wake_fn(dispatch);
+}
+
+int gp_sig_keep(int sig, void (*h)(int, siginfo_t *, void *), int flags) {
+  struct sigaction mine, was;
+  memset(&mine, 0, sizeof mine);
+  mine.sa_sigaction = h;
+  mine.sa_flags = SA_SIGINFO | flags;
+  sigemptyset(&mine.sa_mask);
+  if (GP_REAL(sigaction)(sig, &mine, &was) != 0)
+    return -errno;
+  /* A handler installed without us (by another preloaded library) is
+   * the program's too. */
+  if (!known[sig] && is_handler(&was) && was.sa_sigaction != wrapper) {
+    prog[sig] = was;
+    known[sig] = 1;
+  }
+  kept[sig] = 1;
+  return 0;
+}
+
+int gp_sig_handled(int sig) { return known[sig] && is_handler(&prog[sig]); }
+
+int gp_sig_forward(int sig, siginfo_t *info, void *uc) {
+  int handled = gp_sig_handled(sig);
+  if (handled || sig == dump_sig)
+    wrapper(sig, info, uc);
+  return handled;
 }
