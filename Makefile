@@ -12,7 +12,7 @@ BUILD   ?= $(if $(filter 1,$(SANITIZE)),build/asan,build)
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Werror -Wstrict-prototypes
 BASE    := -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden $(WARN)
-INC     := -Iruntime -Ishim
+INC     := -Iruntime -Ishim -Iruntime/include
 
 RT_SRC   := $(wildcard runtime/*.c)
 SHIM_SRC := $(wildcard shim/*.c)
@@ -51,21 +51,30 @@ all: deps $(LIB) $(PROGS)
 deps:
 	@sh scripts/deps.sh $(DEPS_PKGS)
 
-$(BUILD)/obj/%.o: %.c $(wildcard runtime/*.h shim/*.h) | deps
+$(BUILD)/obj/%.o: %.c $(wildcard runtime/*.h runtime/include/*.h shim/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE) $(CFLAGS) $(INC) -c $< -o $@
 
 $(LIB): $(LIB_OBJ) shim/exports.map
 	$(CC) -shared -o $@ $(LIB_OBJ) -Wl,--version-script=shim/exports.map \
-	  -Wl,-z,defs -luv -ldl -lpthread
+	  -Wl,-soname,libgpatch.so -Wl,-z,defs -luv -ldl -lpthread
 
 $(BUILD)/progs/%: tests/progs/%.c | deps
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror $< -o $@ -pthread \
-	  $(PROG_LIBS)
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -rdynamic $< -o $@ \
+	  -pthread $(PROG_LIBS)
 
 # Test programs that link more than libc.
 $(BUILD)/progs/tls_echo: PROG_LIBS := -lssl -lcrypto
+
+# Programs that use the C API (gpatch.h) link against the library, found
+# through their run path, as one built with `pkg-config --cflags --libs
+# gpatch` would.
+$(BUILD)/progs/api_%: tests/progs/api_%.c runtime/include/gpatch.h $(LIB) | deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -rdynamic \
+	  -Iruntime/include $< -o $@ -L$(BUILD) -Wl,-rpath,$(abspath $(BUILD)) \
+	  -lgpatch -pthread
 
 $(BUILD)/progs/%: tests/progs/%.cc | deps
 	@mkdir -p $(dir $@)

@@ -373,7 +373,8 @@ Test(launcher, list_names_every_hook, .init = paths) {
     char name[128];
 
     if (sscanf(line, " %127[A-Za-z0-9_];", name) != 1
-        || strchr(line, ';') == NULL || strcmp(name, "local") == 0)
+        || strchr(line, ';') == NULL || strcmp(name, "local") == 0
+        || strncmp(name, "gpatch_", 7) == 0) /* the C API, not hooks */
       continue;
     hooks++;
     cr_expect(has_word(r.out, name), "--list does not name %s (exported "
