@@ -120,7 +120,7 @@ clean:
 	rm -rf $(BUILD)
 
 # make install [PREFIX=/usr/local] [DESTDIR=staging root]: the library, the
-# gpatch launcher, its man page and a pkg-config file.  The launcher's
+# gpatch launcher, its man page, the C API's header and a pkg-config file.  The launcher's
 # copy is told where the library is, relative to itself (so it also works
 # from a DESTDIR staging tree) and absolute.  make uninstall removes exactly
 # these files (not the directories).  The version is defined once, on the
@@ -130,14 +130,17 @@ PREFIX       ?= /usr/local
 BINDIR       ?= $(PREFIX)/bin
 LIBDIR       ?= $(PREFIX)/lib
 MANDIR       ?= $(PREFIX)/share/man
+INCLUDEDIR   ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 LIBREL        = $(shell realpath -m -s --relative-to=$(BINDIR) $(LIBDIR))
 INSTALLED     = $(BINDIR)/gpatch $(LIBDIR)/libgpatch.so \
-                $(MANDIR)/man1/gpatch.1 $(PKGCONFIGDIR)/gpatch.pc
+                $(MANDIR)/man1/gpatch.1 $(PKGCONFIGDIR)/gpatch.pc \
+                $(INCLUDEDIR)/gpatch.h
 
 .PHONY: install uninstall
 
-install: $(LIB) scripts/gpatch scripts/gpatch.1 scripts/gpatch.pc.in
+install: $(LIB) scripts/gpatch scripts/gpatch.1 scripts/gpatch.pc.in \
+         runtime/include/gpatch.h
 	@mkdir -p $(BUILD)/install
 	# Each file is written whole, then renamed: two installs at once (the
 	# launcher tests run in parallel) never copy a half-written one.
@@ -149,14 +152,17 @@ install: $(LIB) scripts/gpatch scripts/gpatch.1 scripts/gpatch.pc.in
 	  mv $(BUILD)/install/gpatch.1.$$$$ $(BUILD)/install/gpatch.1
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@BINDIR@|$(BINDIR)|' \
 	  -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	  -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	  scripts/gpatch.pc.in > $(BUILD)/install/gpatch.pc.$$$$ && \
 	  mv $(BUILD)/install/gpatch.pc.$$$$ $(BUILD)/install/gpatch.pc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
-	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(PKGCONFIGDIR)
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(PKGCONFIGDIR) \
+	  $(DESTDIR)$(INCLUDEDIR)
 	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/libgpatch.so
 	install -m 755 $(BUILD)/install/gpatch $(DESTDIR)$(BINDIR)/gpatch
 	install -m 644 $(BUILD)/install/gpatch.1 $(DESTDIR)$(MANDIR)/man1/gpatch.1
 	install -m 644 $(BUILD)/install/gpatch.pc $(DESTDIR)$(PKGCONFIGDIR)/gpatch.pc
+	install -m 644 runtime/include/gpatch.h $(DESTDIR)$(INCLUDEDIR)/gpatch.h
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))

@@ -192,6 +192,8 @@ Test(launcher, version_and_help, .init = paths) {
   expect_line(&r, "Usage: gpatch [options] [--] program [args...]");
   cr_expect(strstr(r.out, "--patch=LIST") && strstr(r.out, "--stack-size")
             && strstr(r.out, "--list") && strstr(r.out, "--verbose")
+            && strstr(r.out, "--stats") && strstr(r.out, "--max-blocking=MS")
+            && strstr(r.out, "--log=LEVEL") && strstr(r.out, "--log-file=PATH")
             && strstr(r.out, "Exit status"), "help lacks an option; %s",
             gp_describe(&r));
   gp_run_free(&r);
@@ -540,14 +542,101 @@ Test(launcher, verbose_shows_what_it_sets, .init = paths) {
   struct gp_run r;
   char want[PATH_MAX + 64];
 
-  launch(&r, GP_ARGV("-v", "--patch=-socket", "--stack-size=64K", probe));
+  launch(&r, GP_ARGV("-v", "--patch=-socket", "--stack-size=64K", "--stats",
+                     "--max-blocking=250", "--log=warn", probe));
   gp_expect_exit(&r, 0);
   snprintf(want, sizeof want, "gpatch: LD_PRELOAD=%s\n", lib);
   cr_expect(strstr(r.err, want) != NULL, "%s", gp_describe(&r));
   cr_expect(strstr(r.err, "gpatch: GPATCH_PATCH=-socket\n") != NULL
             && strstr(r.err, "gpatch: GPATCH_STACK_SIZE=64K\n") != NULL
+            && strstr(r.err, "gpatch: GPATCH_STATS=1\n") != NULL
+            && strstr(r.err, "gpatch: GPATCH_MAX_BLOCKING=250\n") != NULL
+            && strstr(r.err, "gpatch: GPATCH_LOG=warn\n") != NULL
             && strstr(r.err, "gpatch: exec ") != NULL, "%s",
             gp_describe(&r));
+  gp_run_free(&r);
+}
+
+Test(launcher, diagnostic_options_set_their_variables, .init = paths,
+     .fini = rm_tmp) {
+  char log[PATH_MAX], opt[PATH_MAX + 16], tok[PATH_MAX + 32], *text;
+  struct gp_run r;
+
+  mk_tmp();
+  snprintf(log, sizeof log, "%s/gpatch.log", tmp);
+  snprintf(opt, sizeof opt, "--log-file=%s", log);
+  launch(&r, GP_ARGV("--stats", "--max-blocking=100", "--log=info", opt,
+                     probe, "-t", "2"));
+  gp_expect_exit(&r, 0);
+  gp_expect_token(&r, "env_GPATCH_STATS=1");
+  gp_expect_token(&r, "env_GPATCH_MAX_BLOCKING=100");
+  gp_expect_token(&r, "env_GPATCH_LOG=info");
+  snprintf(tok, sizeof tok, "env_GPATCH_LOG_FILE=%s", log);
+  gp_expect_token(&r, tok);
+  cr_expect_str_empty(r.err, "the log went to stderr; %s", gp_describe(&r));
+  gp_run_free(&r);
+  text = slurp(log);
+  cr_assert(text != NULL, "no %s", log);
+  cr_expect(strstr(text, " info: runtime started") != NULL
+            && strstr(text, " info: blocking monitor started") != NULL
+            && strstr(text, " info: stats: created=2 ") != NULL, "%s", text);
+  free(text);
+
+  /* The values as the next argument; the report on stderr. */
+  launch(&r, GP_ARGV("--stats", "--max-blocking", "50", "--log", "DEBUG",
+                     probe, "-t", "2"));
+  gp_expect_exit(&r, 0);
+  gp_expect_token(&r, "env_GPATCH_MAX_BLOCKING=50");
+  gp_expect_token(&r, "env_GPATCH_LOG=DEBUG");
+  gp_expect_token(&r, "env_GPATCH_LOG_FILE=(unset)");
+  cr_expect(strstr(r.err, "gpatch: stats: created=2 ") != NULL
+            && strstr(r.err, " spawned (stack ") != NULL, "%s",
+            gp_describe(&r));
+  gp_run_free(&r);
+
+  /* Without the options, nothing is set and nothing reported. */
+  launch(&r, GP_ARGV(probe, "-t", "2"));
+  gp_expect_exit(&r, 0);
+  gp_expect_token(&r, "env_GPATCH_STATS=(unset)");
+  gp_expect_token(&r, "env_GPATCH_MAX_BLOCKING=(unset)");
+  gp_expect_token(&r, "env_GPATCH_LOG=(unset)");
+  cr_expect_str_empty(r.err, "%s", gp_describe(&r));
+  gp_run_free(&r);
+}
+
+Test(launcher, bad_diagnostic_values_refused, .init = paths) {
+  static const struct { const char *opt, *what; } bad[] = {
+    { "--max-blocking=abc", "--max-blocking='abc'" },
+    { "--max-blocking=-1", "expected milliseconds" },
+    { "--max-blocking=3600001", "expected milliseconds" },
+    { "--max-blocking=10ms", "expected milliseconds" },
+    { "--max-blocking=", "expected milliseconds" },
+    { "--log=loud", "--log='loud': expected error, warn, info or debug" },
+    { "--log=", "--log=''" },
+    { "--log-file=", "--log-file is empty" },
+  };
+  static const struct { const char *env, *what; } bad_env[] = {
+    { "GPATCH_STATS=yes", "GPATCH_STATS='yes'" },
+    { "GPATCH_MAX_BLOCKING=x", "GPATCH_MAX_BLOCKING='x'" },
+    { "GPATCH_LOG=x", "GPATCH_LOG='x'" },
+    { "GPATCH_LOG_FILE=", "GPATCH_LOG_FILE is empty" },
+  };
+  struct gp_run r;
+  size_t i;
+
+  for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    launch(&r, GP_ARGV(bad[i].opt, probe));
+    expect_refused(&r, bad[i].what);
+    gp_run_free(&r);
+  }
+  for (i = 0; i < sizeof bad_env / sizeof bad_env[0]; i++) {
+    launch_env(&r, 1, GP_ARGV(bad_env[i].env), GP_ARGV(probe));
+    expect_refused(&r, bad_env[i].what);
+    gp_run_free(&r);
+  }
+  /* A path the library cannot open stops the program before main. */
+  launch(&r, GP_ARGV("--log-file=/nonexistent/dir/log", probe));
+  expect_refused(&r, "GPATCH_LOG_FILE='/nonexistent/dir/log'");
   gp_run_free(&r);
 }
 
@@ -708,10 +797,36 @@ static void make_staged(const char *target) {
   gp_run_free(&r);
 }
 
+/* Builds tests/progs/api_tutorial.c against the C API installed in tmp,
+ * with pkg-config's flags, and runs it. */
+static void install_builds_api_program(void) {
+  char cmd[6 * PATH_MAX];
+  struct gp_run r;
+
+  snprintf(cmd, sizeof cmd, "command -v pkg-config >/dev/null || exit 77; "
+           "export PKG_CONFIG_PATH='%s/usr/lib/pkgconfig' "
+           "PKG_CONFIG_SYSROOT_DIR='%s'; cc -o '%s/api_tutorial' "
+           "'%s/tests/progs/api_tutorial.c' $(pkg-config --cflags --libs "
+           "gpatch) -Wl,-rpath,'%s/usr/lib' && exec '%s/api_tutorial'",
+           tmp, tmp, tmp, src, tmp, tmp);
+  cr_assert(gp_run(&r, 0, NULL, BUILD_S, "/bin/sh", GP_ARGV("-c", cmd))
+            == 0);
+  if (WIFEXITED(r.status) && WEXITSTATUS(r.status) == 77) {
+    cr_log_info("pkg-config is not installed: the C API build not tried");
+  } else {
+    gp_expect_exit(&r, 0);
+    gp_expect_token(&r, "order=1,2,0");
+  }
+  gp_run_free(&r);
+  snprintf(cmd, sizeof cmd, "%s/api_tutorial", tmp);
+  remove(cmd);
+}
+
 Test(launcher, install_and_uninstall, .init = paths, .fini = rm_tmp) {
   static const char *const installed[] = {
     "/usr/bin/gpatch", "/usr/lib/libgpatch.so",
     "/usr/share/man/man1/gpatch.1", "/usr/lib/pkgconfig/gpatch.pc",
+    "/usr/include/gpatch.h",
   };
   char path[PATH_MAX + 64], tok[2 * PATH_MAX], version[32], *text;
   struct gp_run r;
@@ -724,7 +839,7 @@ Test(launcher, install_and_uninstall, .init = paths, .fini = rm_tmp) {
     snprintf(path, sizeof path, "%s%s", tmp, installed[i]);
     cr_expect(access(path, R_OK) == 0, "%s was not installed", path);
   }
-  cr_expect_eq(count_files(), 4, "installed:%s", files);
+  cr_expect_eq(count_files(), 5, "installed:%s", files);
 
   /* The installed launcher finds the installed library, not the tree. */
   snprintf(path, sizeof path, "%s/usr/bin/gpatch", tmp);
@@ -767,6 +882,7 @@ Test(launcher, install_and_uninstall, .init = paths, .fini = rm_tmp) {
     cr_expect_str_eq(r.out, tok);
   }
   gp_run_free(&r);
+  install_builds_api_program();
 
   make_staged("uninstall");
   cr_expect_eq(count_files(), 0, "left behind:%s", files);

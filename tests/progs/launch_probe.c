@@ -7,8 +7,9 @@
  *   ppid=N             the parent's pid: the launcher execs the program, so
  *                      this is the pid of whoever started the launcher
  *   argc=N             the argument count, to see arguments pass untouched
- *   env_NAME=VALUE     LD_PRELOAD, GPATCH_PATCH, GPATCH_STACK_SIZE as
- *                      received ("(unset)" when absent)
+ *   env_NAME=VALUE     LD_PRELOAD, GPATCH_PATCH, GPATCH_STACK_SIZE,
+ *                      GPATCH_STATS, GPATCH_MAX_BLOCKING, GPATCH_LOG,
+ *                      GPATCH_LOG_FILE as received ("(unset)" when absent)
  *   gpatch=PATH        the libgpatch.so mapped into the process, or none
  *   mapped_LIB=0|1     for each -m LIB, whether a file named LIB is mapped
  *   threads=N          with -t, the OS threads while THREADS threads are
@@ -101,8 +102,10 @@ static int run_threads(int n) {
 }
 
 int main(int argc, char **argv) {
-  static const char *const vars[] = { "LD_PRELOAD", "GPATCH_PATCH",
-                                      "GPATCH_STACK_SIZE" };
+  static const char *const vars[] = {
+    "LD_PRELOAD", "GPATCH_PATCH", "GPATCH_STACK_SIZE", "GPATCH_STATS",
+    "GPATCH_MAX_BLOCKING", "GPATCH_LOG", "GPATCH_LOG_FILE",
+  };
   const char *libs[MAX_LIBS];
   int nthreads = 0, code = 0, sig = 0, nlibs = 0, opt;
   char path[4096];
