@@ -90,8 +90,6 @@ static int spawn(void *(*fn)(void *), void *arg, void *lo, size_t size,
   gp__live_add(1);
   if (GP_UNLIKELY(gp__diag))
     gp__diag_spawn(c);
-  GP_LOGL(GP_LOG_DEBUG, "coroutine %d spawned (stack %zu KiB)", c->id,
-          c->stack_size / 1024);
   gp__ready(c);
   *out = c;
   return 0;
@@ -130,7 +128,6 @@ void gp__exit(void *retval) {
   gp__current->retval = retval;
   for (int i = 0; i < nexit_fns; i++)
     exit_fns[i](gp__current);
-  GP_LOGL(GP_LOG_DEBUG, "coroutine %d ended", gp__current->id);
   gp__sched_exit();
 }
 

@@ -58,6 +58,7 @@ struct gp_coro {
   unsigned char killed;    /* gp__kill asked it to stop */
   unsigned char stop;      /* killed or a Timeout on: in gp__nstop */
   unsigned char intr;      /* parked in gp__park_intr: a kill wakes it */
+  unsigned char park_kind; /* enum gp_park_kind of its last park */
 };
 
 /* sched.c and hub.c */
@@ -81,13 +82,28 @@ __attribute__((noreturn)) void gp__sched_exit(void);
 /* Signal masks: the kernel's now; the first mask of the hub. */
 uint64_t gp__sigmask_read(void);
 void gp__sched_init_mask(uint64_t m);
-/* sched.c: gp__park and gp__park_intr, counting the kind of wait. */
+/* Fixes the switch path once the choice of switch and diagnostics are
+ * known (at the runtime's start, before the first switch). */
+void gp__sched_start(void);
+/* sched.c: gp__park and gp__park_intr, noting the kind of wait. */
 int gp__park_as(int64_t deadline, int kind);
-int gp__park_intr_as(int64_t deadline, int kind);
+int gp__park_intr_stop(int64_t deadline, int kind);
+
+/* gp__park_intr, inline where no kill or Timeout is on (the usual case:
+ * two byte stores around the park). */
+static inline int gp__park_intr_as(int64_t deadline, int kind) {
+  gp_coro *c = gp__current;
+  if (GP_UNLIKELY(c->stop))
+    return gp__park_intr_stop(deadline, kind);
+  c->intr = 1;
+  int r = gp__park_as(deadline, kind);
+  c->intr = 0;
+  return r;
+}
 /* diag.c: what the runtime reports when gp__diag is on. */
-void gp__diag_switch(gp_coro *to);
-void gp__diag_park(int kind);
+void gp__diag_switch(gp_coro *from, gp_coro *to);
 void gp__diag_spawn(gp_coro *c);
+/* c has ended and switched away: its stack is about to be freed. */
 void gp__diag_stack_done(gp_coro *c);
 void gp__diag_loop(int64_t blocked_ns);
 void gp__diag_started(void);

@@ -59,13 +59,18 @@ void gp__diag_started(void) {
     note_running(gp__current);
 }
 
-void gp__diag_switch(gp_coro *to) {
+/* Counts the switch, and why the coroutine left: a park of some kind
+ * (gp__park_as noted it) or a yield. A park or yield that switches to
+ * nothing is no wait, and is not counted. */
+void gp__diag_switch(gp_coro *from, gp_coro *to) {
   st.switches++;
+  if (from && from->state == GP_PARKED)
+    st.parks[from->park_kind]++;
+  else if (from && from->state == GP_READY)
+    st.parks[GP_PARK_YIELD]++;
   if (gp__diag & GP_DIAG_MONITOR)
     note_running(to);
 }
-
-void gp__diag_park(int kind) { st.parks[kind]++; }
 
 void gp__diag_loop(int64_t blocked_ns) {
   st.loop_iterations++;
@@ -73,7 +78,8 @@ void gp__diag_loop(int64_t blocked_ns) {
 }
 
 void gp__diag_spawn(gp_coro *c) {
-  (void)c;
+  GP_LOGL(GP_LOG_DEBUG, "coroutine %d spawned (stack %zu KiB)", c->id,
+          c->stack_size / 1024);
   st.created++;
   if (gp__nlive > st.peak_live)
     st.peak_live = gp__nlive;
@@ -111,6 +117,7 @@ static void note_stack(gp_coro *c, struct gp_stats *s) {
 }
 
 void gp__diag_stack_done(gp_coro *c) {
+  GP_LOGL(GP_LOG_DEBUG, "coroutine %d ended", c->id);
   if (!(gp__diag & GP_DIAG_STATS))
     return;
   note_stack(c, &st);

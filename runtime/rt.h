@@ -301,6 +301,7 @@ int gp__wq_park_intr(gp_waiter *w, int64_t deadline);
 enum {
   GP_DIAG_STATS = 1,   /* count (GPATCH_STATS) */
   GP_DIAG_MONITOR = 2, /* note every switch's time (GPATCH_MAX_BLOCKING) */
+  GP_DIAG_DEBUG = 4,   /* log each coroutine's spawn and end */
 };
 extern unsigned char gp__diag /* GP_DIAG_* bits in force */
   __attribute__((visibility("hidden")));
@@ -314,7 +315,7 @@ enum gp_park_kind {
   GP_PARK_SYNC,  /* an address: mutex, condition variable */
   GP_PARK_JOIN,  /* another coroutine's end */
   GP_PARK_SLEEP, /* a timer only: the sleeps */
-  GP_PARK_YIELD, /* not a wait: sched_yield and gp__yield */
+  GP_PARK_YIELD, /* not a wait: a yield that let another coroutine run */
   GP_PARK_KINDS,
 };
 

@@ -31,6 +31,7 @@ static size_t budget;            /* direct switches left in this pass */
 static uint64_t cur_mask;        /* the signal mask installed now */
 static gp_coro *ended;           /* its stack is freed after the switch */
 static int *errno_at;            /* &errno of the scheduler thread */
+static unsigned char slow;       /* ucontext switch or diagnostics on */
 
 size_t gp__ready_count(void) { return nready; }
 void gp__set_budget(size_t n) { budget = n; }
@@ -78,8 +79,20 @@ void gp__sched_resumed(void) {
     gp__coro_free(c);
 }
 
+void gp__sched_start(void) { slow = gp__ctx_is_ucontext() || gp__diag; }
+
+/* switch_to's rarer half: diagnostics, and whether the mask is still to be
+ * installed (swapcontext does it with the ucontext switch). */
+__attribute__((noinline, cold)) static int switch_slow(gp_coro *from,
+                                                       gp_coro *to) {
+  if (gp__diag)
+    gp__diag_switch(from, to);
+  return !gp__ctx_is_ucontext();
+}
+
 /* Switches from one context to another (NULL: the hub), keeping errno and
- * the signal mask of each. */
+ * the signal mask of each. With the assembly switch and no diagnostics,
+ * one predictable branch stands for both. */
 static void switch_to(gp_coro *from, gp_coro *to) {
   gp_ctx *fc = from ? &from->ctx : &gp__hub_ctx;
   gp_ctx *tc = to ? &to->ctx : &gp__hub_ctx;
@@ -87,9 +100,7 @@ static void switch_to(gp_coro *from, gp_coro *to) {
     from->saved_errno = *errno_at;
   gp__current = to;
   gp__current_id = to ? to->id : 0;
-  if (GP_UNLIKELY(gp__diag))
-    gp__diag_switch(to);
-  if (!gp__ctx_is_ucontext()) {
+  if (GP_LIKELY(!slow) || switch_slow(from, to)) {
     uint64_t m = to ? to->sigmask : gp__hub_mask;
     if (m != cur_mask)
       set_mask(m);
@@ -171,8 +182,7 @@ static int arm(gp_coro *c, int64_t deadline) {
 int gp__park_as(int64_t deadline, int kind) {
   gp_coro *c = gp__current;
   GP_ASSERT(c != NULL && c->state == GP_RUNNING);
-  if (GP_UNLIKELY(gp__diag))
-    gp__diag_park(kind);
+  c->park_kind = (unsigned char)kind; /* counted at the switch (diag.c) */
   int timed = deadline != GP_NEVER;
   if (timed && arm(c, deadline) != 0)
     return -ETIMEDOUT;
@@ -207,8 +217,6 @@ int gp__nap(int64_t *nap, int64_t deadline) {
 void gp__yield(void) {
   gp_coro *c = gp__current;
   GP_ASSERT(c != NULL && c->state == GP_RUNNING);
-  if (GP_UNLIKELY(gp__diag))
-    gp__diag_park(GP_PARK_YIELD);
   gp__ready(c);
   leave(c);
 }
@@ -248,22 +256,21 @@ int gp__stop_code(void) {
   return c->deadline <= gp__now() ? GP_EXPIRED : 0;
 }
 
-int gp__park_intr_as(int64_t deadline, int kind) {
+/* gp__park_intr_as for a coroutine with a kill or Timeout on. */
+int gp__park_intr_stop(int64_t deadline, int kind) {
   gp_coro *c = gp__current;
   int own = 1; /* the deadline is the caller's, not the Timeout's */
-  if (GP_UNLIKELY(c->stop)) {
-    int r = gp__stop_code();
-    if (r) {
-      gp__yield();
-      return r;
-    }
-    if (c->deadline < deadline) {
-      deadline = c->deadline;
-      own = 0;
-    }
+  int r = gp__stop_code();
+  if (r) {
+    gp__yield();
+    return r;
+  }
+  if (c->deadline < deadline) {
+    deadline = c->deadline;
+    own = 0;
   }
   c->intr = 1;
-  int r = gp__park_as(deadline, kind);
+  r = gp__park_as(deadline, kind);
   c->intr = 0;
   if (r == -ETIMEDOUT && !own)
     return GP_EXPIRED;

@@ -119,6 +119,8 @@ void gp_diag_setup(void) {
     bits |= GP_DIAG_STATS;
   if (gp__config.max_blocking > 0)
     bits |= GP_DIAG_MONITOR;
+  if (gp__log_level >= GP_LOG_DEBUG)
+    bits |= GP_DIAG_DEBUG;
   gp__diag_enable(bits);
   gp__set_start_fn(on_start);
 }
