@@ -51,7 +51,9 @@ all: deps $(LIB) $(PROGS)
 deps:
 	@sh scripts/deps.sh $(DEPS_PKGS)
 
-$(BUILD)/obj/%.o: %.c $(wildcard runtime/*.h runtime/include/*.h shim/*.h) | deps
+HEADERS := $(wildcard runtime/*.h runtime/include/*.h shim/*.h)
+
+$(BUILD)/obj/%.o: %.c $(HEADERS) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE) $(CFLAGS) $(INC) -c $< -o $@
 
@@ -61,8 +63,8 @@ $(LIB): $(LIB_OBJ) shim/exports.map
 
 $(BUILD)/progs/%: tests/progs/%.c | deps
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -rdynamic $< -o $@ \
-	  -pthread $(PROG_LIBS)
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -rdynamic \
+	  $< -o $@ -pthread $(PROG_LIBS)
 
 # Test programs that link more than libc.
 $(BUILD)/progs/tls_echo: PROG_LIBS := -lssl -lcrypto
