@@ -228,6 +228,9 @@ gp_coro *gp__coro_from_handle(uintptr_t h) {
 
 uintptr_t gp__coro_handle(gp_coro *c) { return c->handle; }
 int gp__coro_id(gp_coro *c) { return c->id; }
+int gp__coro_number(gp_coro *c) {
+  return c->is_main ? 0 : c->id - (1 << 30) + 1;
+}
 int gp__coro_is_main(gp_coro *c) { return c->is_main; }
 char *gp__coro_name(gp_coro *c) { return c->name; }
 

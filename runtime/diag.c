@@ -78,8 +78,8 @@ void gp__diag_loop(int64_t blocked_ns) {
 }
 
 void gp__diag_spawn(gp_coro *c) {
-  GP_LOGL(GP_LOG_DEBUG, "coroutine %d spawned (stack %zu KiB)", c->id,
-          c->stack_size / 1024);
+  GP_LOGL(GP_LOG_DEBUG, "coroutine #%d spawned (stack %zu KiB)",
+          gp__coro_number(c), c->stack_size / 1024);
   st.created++;
   if (gp__nlive > st.peak_live)
     st.peak_live = gp__nlive;
@@ -112,12 +112,12 @@ static void note_stack(gp_coro *c, struct gp_stats *s) {
     return;
   s->stack_used = used;
   s->stack_size = c->stack_size;
-  s->stack_id = c->id;
+  s->stack_number = gp__coro_number(c);
   memcpy(s->stack_name, c->name, sizeof s->stack_name);
 }
 
 void gp__diag_stack_done(gp_coro *c) {
-  GP_LOGL(GP_LOG_DEBUG, "coroutine %d ended", c->id);
+  GP_LOGL(GP_LOG_DEBUG, "coroutine #%d ended", gp__coro_number(c));
   if (!(gp__diag & GP_DIAG_STATS))
     return;
   note_stack(c, &st);
@@ -151,7 +151,7 @@ int gp__running(struct gp_running *r) {
     for (size_t i = 0; i < sizeof r->name; i++)
       r->name[i] = n[i];
     r->name[sizeof r->name - 1] = '\0';
-    r->id = r->coro->id;
+    r->number = gp__coro_number(r->coro);
     r->is_main = r->coro->is_main;
   }
   __atomic_thread_fence(__ATOMIC_ACQUIRE);
@@ -161,8 +161,8 @@ int gp__running(struct gp_running *r) {
   return 0;
 }
 
-int gp__overflowed(uintptr_t addr, const void *uc, int *id, char name[16],
-                   size_t *size) {
+int gp__overflowed(uintptr_t addr, const void *uc, int *number,
+                   char name[16], size_t *size) {
   gp_coro *c = gp__current;
   if (c == NULL || c->stack == NULL)
     return 0;
@@ -174,7 +174,7 @@ int gp__overflowed(uintptr_t addr, const void *uc, int *id, char name[16],
   int sp_below = sp != 0 && sp < lo && sp + (1u << 20) > base;
   if (!in_guard && !sp_below)
     return 0;
-  *id = c->id;
+  *number = gp__coro_number(c);
   memcpy(name, c->name, 16);
   name[15] = '\0';
   *size = c->stack_size;

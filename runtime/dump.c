@@ -31,10 +31,6 @@ static const char *state_name(enum gp_state s) {
   return "?";
 }
 
-static int number(gp_coro *c) {
-  return c->is_main ? 0 : c->id - (1 << 30) + 1;
-}
-
 /* Appends to buf at *len, never past size. */
 static void put(char *buf, size_t size, size_t *len, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -76,7 +72,7 @@ static void describe_wait(gp_coro *c, char *buf, size_t size, size_t *len) {
     if (c->w_nfds > 1)
       put(buf, size, len, " and %d more", c->w_nfds - 1);
   } else if (c->w_join) {
-    put(buf, size, len, "%sjoin #%d", sep, number(c->w_join));
+    put(buf, size, len, "%sjoin #%d", sep, gp__coro_number(c->w_join));
   } else if (c->w_obj) {
     put(buf, size, len, "%sobject %p", sep, c->w_obj);
   } else if (!c->w_call) {
@@ -102,7 +98,7 @@ void gp__dump(int fd) {
   for (gp_list *l = gp__all.next; l != &gp__all; l = l->next) {
     gp_coro *c = GP_CONTAINER(l, gp_coro, all);
     n = 0;
-    put(buf, sizeof buf, &n, "gpatch:   #%d ", number(c));
+    put(buf, sizeof buf, &n, "gpatch:   #%d ", gp__coro_number(c));
     if (c->is_main)
       put(buf, sizeof buf, &n, "main ");
     if (c->name[0])

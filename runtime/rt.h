@@ -182,6 +182,9 @@ gp_coro *gp__coro_from_handle(uintptr_t h);
 uintptr_t gp__coro_handle(gp_coro *c);
 /* An id that never equals a real thread id: mutex owner words hold it. */
 int gp__coro_id(gp_coro *c);
+/* The number every report shows a coroutine by (#N): 0 for the main one,
+ * then 1, 2, ... in the order they were created. */
+int gp__coro_number(gp_coro *c);
 /* The usable stack of c: lowest address and size (0 for the main one,
  * which runs on the process's own stack). */
 void gp__coro_stack(gp_coro *c, void **lo, size_t *size);
@@ -329,7 +332,7 @@ struct gp_stats {
   int64_t blocked_ns;                /* the hub blocked in the loop */
   size_t stack_used;                 /* deepest use of a coroutine stack */
   size_t stack_size;                 /* the size of that stack */
-  int stack_id;                      /* the coroutine it belonged to */
+  int stack_number;                  /* the coroutine it belonged to */
   char stack_name[16];               /* and its name */
 };
 /* The counters so far; the stacks of live coroutines are measured now. */
@@ -337,13 +340,13 @@ void gp__stats_get(struct gp_stats *s);
 
 /* What runs now, for a monitor on another thread: the switch count, the
  * time of the last switch, and the coroutine that switch ran (NULL: the
- * hub), with its id, name and whether it is the main one. Returns 0, or
- * -EAGAIN when a switch happened while reading. */
+ * hub), with its number, name and whether it is the main one. Returns 0,
+ * or -EAGAIN when a switch happened while reading. */
 struct gp_running {
   uint64_t seq;
   int64_t since;
   gp_coro *coro;
-  int id;
+  int number;
   int is_main;
   char name[16];
   uint64_t long_seq;  /* the last run of at least the limit ended: its seq */
@@ -354,10 +357,10 @@ int gp__running(struct gp_running *r);
 void gp__diag_set_limit(int64_t ns);
 /* Whether a fault at addr, with the machine context uc a SIGSEGV handler
  * got, shows that the running coroutine overran its stack (addr in its
- * guard page, or the stack pointer below its stack); fills its id, name
- * and stack size then. Signal-safe. */
-int gp__overflowed(uintptr_t addr, const void *uc, int *id, char name[16],
-                   size_t *size);
+ * guard page, or the stack pointer below its stack); fills its number,
+ * name and stack size then. Signal-safe. */
+int gp__overflowed(uintptr_t addr, const void *uc, int *number,
+                   char name[16], size_t *size);
 
 #pragma GCC visibility pop
 

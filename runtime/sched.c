@@ -286,7 +286,7 @@ void gp__kill(gp_coro *c) {
     return;
   c->killed = 1;
   stop_update(c);
-  GP_LOGL(GP_LOG_DEBUG, "coroutine %d killed", c->id);
+  GP_LOGL(GP_LOG_DEBUG, "coroutine #%d killed", gp__coro_number(c));
   if (c->state == GP_PARKED && c->intr)
     gp__unpark(c, -ECANCELED);
 }

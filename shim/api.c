@@ -97,8 +97,8 @@ GP_EXPORT int gpatch_timeout_start(gpatch_timeout *t, long ms) {
   gp_enter();
   t->deadline_ = deadline_in(ms);
   timeout_push(t);
-  GP_LOGL(GP_LOG_DEBUG, "coroutine %d: Timeout of %ld ms started",
-          gp__coro_id(gp__self()), ms);
+  GP_LOGL(GP_LOG_DEBUG, "coroutine #%d: Timeout of %ld ms started",
+          gp__coro_number(gp__self()), ms);
   gp_leave();
   return 0;
 }

@@ -31,12 +31,12 @@
 static pid_t rt_pid; /* the process whose runtime runs (not a fork) */
 
 /* Writes the overflow report (signal-safe). */
-static void report_overflow(int id, const char *name, size_t size,
+static void report_overflow(int number, const char *name, size_t size,
                             uintptr_t addr) {
   gp_msg m;
   gp__msg_begin(&m, GP_LOG_ERROR);
-  gp__msg_str(&m, "stack overflow in coroutine ");
-  gp__msg_uint(&m, (uint64_t)id);
+  gp__msg_str(&m, "stack overflow in coroutine #");
+  gp__msg_uint(&m, (uint64_t)number);
   if (name[0]) {
     gp__msg_str(&m, " '");
     gp__msg_str(&m, name);
@@ -61,13 +61,13 @@ static void report_overflow(int id, const char *name, size_t size,
 
 static void on_segv(int sig, siginfo_t *si, void *uc) {
   static int reported;
-  int id;
+  int number;
   char name[16];
   size_t size;
   if (gp__tls.sched && !reported && si->si_code > 0 &&
-      gp__overflowed((uintptr_t)si->si_addr, uc, &id, name, &size)) {
+      gp__overflowed((uintptr_t)si->si_addr, uc, &number, name, &size)) {
     reported = 1;
-    report_overflow(id, name, size, (uintptr_t)si->si_addr);
+    report_overflow(number, name, size, (uintptr_t)si->si_addr);
   }
   if (gp_sig_forward(sig, si, uc))
     return;
@@ -148,7 +148,8 @@ static void report_stats(void) {
     return;
   }
   gp__logl(GP_LOG_INFO, "stats: stack_used_max=%zu stack_size=%zu "
-           "(coroutine %d%s%s%s)", s.stack_used, s.stack_size, s.stack_id,
+           "(coroutine #%d%s%s%s)", s.stack_used, s.stack_size,
+           s.stack_number,
            s.stack_name[0] ? " '" : "", s.stack_name,
            s.stack_name[0] ? "'" : "");
 }

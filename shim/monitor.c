@@ -127,14 +127,15 @@ static void ask_backtrace(uint64_t seq) {
   syscall(SYS_rt_tgsigqueueinfo, getpid(), sched_tid, SIGURG, &si);
 }
 
-/* "coroutine 1073741825 'name'", or "the main coroutine". */
+/* "coroutine #2 'name'" (numbered as the dump numbers them), or "the
+ * main coroutine (#0)". */
 static void describe(const struct gp_running *r, char *buf, size_t len) {
   if (r->is_main)
-    snprintf(buf, len, "the main coroutine (thread %d)", r->id);
+    snprintf(buf, len, "the main coroutine (#0)");
   else if (r->name[0])
-    snprintf(buf, len, "coroutine %d '%s'", r->id, r->name);
+    snprintf(buf, len, "coroutine #%d '%s'", r->number, r->name);
   else
-    snprintf(buf, len, "coroutine %d", r->id);
+    snprintf(buf, len, "coroutine #%d", r->number);
 }
 
 /* Sleeps for ns nanoseconds on the helper thread. */

@@ -256,7 +256,7 @@ static void dispatch(void) {
       gp_wait_child_changed();
   }
   if (__atomic_exchange_n(&dump_wanted, 0, __ATOMIC_ACQ_REL))
-    gp__dump(2);
+    gp__dump(gp__log_fd()); /* stderr, or GPATCH_LOG_FILE */
 }
 
 int gp_signal_dump_init(int sig) {

@@ -62,7 +62,8 @@ static void close_signalfd(int fd) {
 }
 
 /* Parks on sfd (or, without one, for a short while) until deadline.
- * Returns 0, -ETIMEDOUT, -EINTR, or -EBADF (the program closed sfd). */
+ * Returns 0, -ETIMEDOUT, -EINTR, -EBADF (the program closed sfd), or what
+ * gp__park_intr gives a killed coroutine or one whose Timeout passed. */
 static int park_on(int sfd, int64_t deadline, const char *call) {
   gp__wait_note(call);
   if (sfd >= 0)
@@ -99,6 +100,10 @@ static int coop_sigtimedwait(const sigset_t *set, siginfo_t *info,
       errno = EINTR;
       break;
     }
+    if (gp_stopped(w)) { /* killed, or a Timeout passed (gpatch.h) */
+      errno = -gp_stopped(w);
+      break;
+    }
     if (w == -EBADF)
       sfd = -1;
   }
@@ -108,7 +113,8 @@ static int coop_sigtimedwait(const sigset_t *set, siginfo_t *info,
   return r;
 }
 
-/* pause (mask NULL) and sigsuspend: always -1 with EINTR. */
+/* pause (mask NULL) and sigsuspend: always -1 with EINTR (ECANCELED or
+ * ETIMEDOUT for a killed coroutine or one whose Timeout passed). */
 static int coop_suspend(const sigset_t *mask, const char *call) {
   struct gp_intr in;
   gp_intr_begin(&in, 1); /* before the mask lets anything through */
@@ -116,12 +122,12 @@ static int coop_suspend(const sigset_t *mask, const char *call) {
   if (mask)
     gp_set_mask(SIG_SETMASK, mask, &old);
   GP_REAL(pthread_sigmask)(SIG_BLOCK, NULL, &cur);
-  int sfd = -1;
+  int sfd = -1, r = 0;
   while (gp_sig_claim(&in) == 0) {
     if (sfd < 0)
       sfd = open_signalfd(~bits(&cur));
-    int r = park_on(sfd, GP_NEVER, call);
-    if (r == -EINTR)
+    r = park_on(sfd, GP_NEVER, call);
+    if (r == -EINTR || gp_stopped(r))
       break;
     if (r == -EBADF)
       sfd = -1;
@@ -130,7 +136,7 @@ static int coop_suspend(const sigset_t *mask, const char *call) {
   close_signalfd(sfd);
   if (mask)
     gp_set_mask(SIG_SETMASK, &old, NULL);
-  errno = EINTR;
+  errno = gp_stopped(r) ? -gp_stopped(r) : EINTR;
   return -1;
 }
 

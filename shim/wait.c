@@ -92,8 +92,9 @@ static void cw_open(struct cwait *cw) {
   cw->own = 1;
 }
 
-/* Parks until a child may have changed state. Returns 0 to try again, or
- * -EINTR when a signal handler interrupted the wait. */
+/* Parks until a child may have changed state. Returns 0 to try again,
+ * -EINTR when a signal handler interrupted the wait, or -ECANCELED /
+ * -ETIMEDOUT when the coroutine was killed or its Timeout passed. */
 static int cw_park(struct cwait *cw) {
   cw_open(cw);
   int64_t deadline = GP_NEVER;
@@ -115,6 +116,8 @@ static int cw_park(struct cwait *cw) {
     return -EBADF; /* the program closed its own pidfd */
   if (r == -EBADF)
     cw->pidfd = -1; /* the program closed ours: open another */
+  if (gp_stopped(r))
+    return gp_stopped(r);
   return r == -EINTR ? -EINTR : 0;
 }
 
@@ -123,20 +126,23 @@ void gp_wait_child_changed(void) { gp__wq_wake(&child_key, INT_MAX); }
 /* wait4 with a blocking wait made cooperative. */
 static pid_t coop_wait4(pid_t pid, int *st, int options, struct rusage *ru,
                         const char *call) {
-  int saved = errno, err = 0;
+  int saved = errno, err = 0, p = 0;
   struct cwait cw;
   cw_init(&cw, pid > 0 ? pid : 0, -1, options, call);
   pid_t r;
   for (;;) {
     r = GP_REAL(wait4)(pid, st, options | WNOHANG, ru);
-    if (r != 0 || cw_park(&cw) == -EINTR)
+    if (r != 0)
+      break;
+    p = cw_park(&cw);
+    if (p == -EINTR || p == -ECANCELED || p == -ETIMEDOUT)
       break;
   }
   if (r == 0) /* interrupted: a child that changed state meanwhile wins */
     r = GP_REAL(wait4)(pid, st, options | WNOHANG, ru);
   if (r == 0) {
     r = -1;
-    errno = EINTR;
+    errno = -p;
   }
   err = errno;
   cw_done(&cw);

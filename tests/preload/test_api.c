@@ -93,7 +93,8 @@ Test(api, results_and_errors) {
 }
 
 #define TIMING_KEYS                                                        \
-  "join_timeout_ms sleep_ms read_ms poll_ms nanosleep_ms inner_ms "        \
+  "join_timeout_ms sleep_ms read_ms poll_ms nanosleep_ms waitpid_ms "     \
+  "inner_ms "                                                              \
   "outer_ms out_of_order_ms so_rcvtimeo_ms task_timeout_ms"
 
 /* Checks key=NUM lies in [want, want + LATE_MS). */
@@ -106,7 +107,8 @@ static void check_timeouts(const struct gp_run *r) {
   static const char *const tokens[] = {
     "join_timeout=ETIMEDOUT", "sleep_rc=ETIMEDOUT", "cancel=1",
     "read_errno=ETIMEDOUT", "expired=1", "poll_errno=ETIMEDOUT",
-    "nanosleep_errno=ETIMEDOUT", "inner_rc=ETIMEDOUT", "inner_cancel=1",
+    "nanosleep_errno=ETIMEDOUT", "waitpid_errno=ETIMEDOUT",
+    "inner_rc=ETIMEDOUT", "inner_cancel=1",
     "outer_rc=ETIMEDOUT", "outer_cancel=1", "out_of_order_rc=0",
     "after_cancel_rc=0", "so_rcvtimeo_errno=EAGAIN",
     "task_error=ETIMEDOUT", "task_successful=0", "task_value=(nil)",
@@ -119,6 +121,7 @@ static void check_timeouts(const struct gp_run *r) {
   on_time(r, "read_ms", 100);
   on_time(r, "poll_ms", 100);
   on_time(r, "nanosleep_ms", 100);
+  on_time(r, "waitpid_ms", 100);
   on_time(r, "inner_ms", 100);
   on_time(r, "outer_ms", 200);
   on_time(r, "out_of_order_ms", 150);

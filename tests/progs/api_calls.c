@@ -7,8 +7,8 @@
  *           and the error cases (EINVAL, ERANGE, EDEADLK, ETIMEDOUT).
  * timeouts: how long each kind of Timeout takes to fire, in ms: a join's
  *           own timeout, a Timeout around gpatch_sleep, read, poll,
- *           nanosleep, a nested pair, a socket whose SO_RCVTIMEO comes
- *           first, and a task's opts.timeout_ms.
+ *           nanosleep, waitpid, a nested pair, a socket whose SO_RCVTIMEO
+ *           comes first, and a task's opts.timeout_ms.
  * kill:     a task blocked in read() is killed and unwinds; kill before a
  *           task ran; kill is sticky; a task waiting for a mutex is not
  *           cut short.
@@ -21,10 +21,12 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -195,6 +197,24 @@ static void timed_calls(int fd) {
   }
 }
 
+/* A Timeout around waitpid for a child that takes a second. */
+static void timed_waitpid(void) {
+  long t0 = now_ms();
+  pid_t pid = fork();
+  int rc;
+
+  if (pid == 0) {
+    sleep(1);
+    _exit(0);
+  }
+  GPATCH_WITH_TIMEOUT(t, 100) {
+    rc = waitpid(pid, NULL, 0) < 0 ? errno : 0;
+    printf("waitpid_errno=%s waitpid_ms=%ld\n", ename(rc), now_ms() - t0);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+}
+
 /* Nested Timeouts: the earlier fires first; after the inner one is
  * cancelled, the outer one still fires; cancelling in any order. */
 static void nested(void) {
@@ -347,6 +367,7 @@ int main(int argc, char **argv) {
       return 1;
     timed_join();
     timed_calls(fds[0]);
+    timed_waitpid();
     nested();
     socket_timeout();
     task_timeout();
