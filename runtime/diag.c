@@ -4,7 +4,9 @@
  * passes, and measures how deep each coroutine stack was used. GPATCH_
  * MAX_BLOCKING needs to know, from another thread, what runs now and
  * since when: every switch writes that record, a seqlock (the count is
- * odd while it is being written). The rest of the runtime calls in here
+ * odd while it is being written), timed with the coarse monotonic clock
+ * (a few ns where the precise one takes tens; it ticks every few ms,
+ * which is plenty for limits counted in tens of ms). The rest of the runtime calls in here
  * only behind one branch on gp__diag, so all of this is free while off.
  *
  * Stack use is measured honestly, from what the kernel says: the lowest
@@ -17,6 +19,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "coro.h"
 
@@ -36,11 +39,17 @@ void gp__diag_enable(unsigned bits) { gp__diag |= (unsigned char)bits; }
 
 void gp__diag_set_limit(int64_t ns) { long_limit = ns; }
 
+int64_t gp__diag_clock(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /* Notes that to runs from now on (NULL: the hub), and the length of the
  * run that ends when it was long. */
 static void note_running(gp_coro *to) {
   uint64_t s = run_seq;
-  int64_t now = gp__now();
+  int64_t now = gp__diag_clock();
   __atomic_store_n(&run_seq, s + 1, __ATOMIC_RELAXED);
   __atomic_thread_fence(__ATOMIC_RELEASE);
   if (now - run_since >= long_limit && run_coro != NULL) {

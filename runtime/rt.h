@@ -355,6 +355,8 @@ struct gp_running {
 int gp__running(struct gp_running *r);
 /* The run length from which a run's end is recorded in long_seq. */
 void gp__diag_set_limit(int64_t ns);
+/* The clock of gp_running's times: CLOCK_MONOTONIC_COARSE, in ns. */
+int64_t gp__diag_clock(void);
 /* Whether a fault at addr, with the machine context uc a SIGSEGV handler
  * got, shows that the running coroutine overran its stack (addr in its
  * guard page, or the stack pointer below its stack); fills its number,

@@ -166,7 +166,7 @@ static void *monitor_main(void *arg) {
               (long long)(r.long_ns / 1000000));
       open = 0;
     }
-    int64_t ran = gp__now() - r.since;
+    int64_t ran = gp__diag_clock() - r.since;
     if (r.coro == NULL || r.seq == reported || ran < limit ||
         __atomic_load_n(&gp__nlive, __ATOMIC_RELAXED) < 2)
       continue;
