@@ -113,6 +113,7 @@ run: all
 
 # Speed and memory, shim against its baselines, side by side in one run.
 bench: all $(BUILD)/bench/uv_echo
+	-@sh scripts/deps.sh python3-gevent # the Python baseline, if it can be had
 	@sh scripts/bench.sh $(BUILD) $(if $(QUICK),quick,full)
 
 test: all check-exports $(UNIT_BIN) $(PRELOAD_BIN)

@@ -144,26 +144,28 @@ echo "(gpatch ran $idle threads on ${gt%% *} OS thread(s); native RSS"
 echo " excludes the kernel's per-thread memory)"
 echo
 
-# Runs one echo measurement: $1 label, $2 preload (lib or empty), then the
-# server command. Prints "rps p99 served peak_threads peak_rss_kb" medians.
-echo_one() {
+# Runs one echo run: $1 label, $2 preload (lib or empty), then the server
+# command; appends the client's line to $tmp/echo.$1. The servers of one
+# comparison take turns, run by run, so that the machine's moods (a
+# shared VM is noisy) fall on all of them alike.
+echo_run() {
   label=$1 pre=$2
   shift 2
-  j=0
-  : >"$tmp/echo.$label"
-  while [ $j -lt "$echo_reps" ]; do
-    if start_server "$pre" "$@"; then
-      # shellcheck disable=SC2086 # pin_client is a command prefix.
-      line=$(timeout 200 $pin_client "$client" -p "$port" -c "$conns" \
-               -n "$rounds" -t 120 -P "$server_pid" 2>/dev/null) || true
-      stop_server
-      echo "$line" >>"$tmp/echo.$label"
-    fi
-    j=$((j + 1))
-  done
+  if start_server "$pre" "$@"; then
+    # shellcheck disable=SC2086 # pin_client is a command prefix.
+    line=$(timeout 200 $pin_client "$client" -p "$port" -c "$conns" \
+             -n "$rounds" -t 120 -P "$server_pid" 2>/dev/null) || true
+    stop_server
+    echo "$line" >>"$tmp/echo.$label"
+  fi
+}
+
+# Prints "rps p99 served peak_threads peak_rss_kb", the medians of the runs
+# of label $1.
+echo_stats() {
   for k in rps p99_us served peak_threads peak_rss_kb; do
-    sed -n "s/.* $k=\([-0-9.]*\).*/\1/p" "$tmp/echo.$label" | stats |
-      cut -d' ' -f1
+    sed -n "s/.* $k=\([-0-9.]*\).*/\1/p" "$tmp/echo.$1" 2>/dev/null |
+      stats | cut -d' ' -f1
   done | tr '\n' ' '
   echo
 }
@@ -174,13 +176,21 @@ row "connections, server" "req/s" "p99 us" "served" \
     "OS threads, RSS/conn KiB"
 for conns in $conns_list; do
   rounds=$((echo_requests / conns))
-  set -- $(echo_one uv "" "$build/bench/uv_echo")
+  rm -f "$tmp"/echo.*
+  j=0
+  while [ $j -lt "$echo_reps" ]; do
+    echo_run uv "" "$build/bench/uv_echo"
+    echo_run native "" "$progs/echo_server"
+    echo_run gpatch "$lib" "$progs/echo_server"
+    j=$((j + 1))
+  done
+  set -- $(echo_stats uv)
   uv_rps=$1 uv_p99=$2
   row "C=$conns libuv echo" "$1" "$2" "$3" "$4"
-  set -- $(echo_one native "" "$progs/echo_server")
+  set -- $(echo_stats native)
   nat_rps=$1
   row "C=$conns threads, native" "$1" "$2" "$3" "$4"
-  set -- $(echo_one gpatch "$lib" "$progs/echo_server")
+  set -- $(echo_stats gpatch)
   row "C=$conns threads, gpatch" "$1" "$2" "$3" \
       "$4, $(awk -v k="$5" -v c="$conns" 'BEGIN { printf "%.1f", k / c }')"
   echo "  gpatch/libuv req/s $(ratio "$1" "$uv_rps") (target >= 0.90)," \
@@ -195,12 +205,19 @@ if /usr/bin/python3 -c 'import gevent' 2>/dev/null; then
   for conns in $conns_list; do
     [ "$conns" -ge 1000 ] || continue
     rounds=$((echo_requests / conns / 4))
-    set -- $(echo_one pygevent "" /usr/bin/python3 \
-               "$(dirname "$0")/bench/py_echo.py" gevent)
+    rm -f "$tmp"/echo.*
+    j=0
+    while [ $j -lt "$echo_reps" ]; do
+      echo_run pygevent "" /usr/bin/python3 \
+        "$(dirname "$0")/bench/py_echo.py" gevent
+      echo_run pygpatch "$lib" /usr/bin/python3 \
+        "$(dirname "$0")/bench/py_echo.py"
+      j=$((j + 1))
+    done
+    set -- $(echo_stats pygevent)
     ge_rps=$1
     row "C=$conns gevent.monkey.patch_all" "$1" "$2" "$3" "$4"
-    set -- $(echo_one pygpatch "$lib" /usr/bin/python3 \
-               "$(dirname "$0")/bench/py_echo.py")
+    set -- $(echo_stats pygpatch)
     row "C=$conns gpatch" "$1" "$2" "$3" "$4"
     echo "  gpatch/gevent req/s $(ratio "$1" "$ge_rps") (target >= 1.5)"
   done
