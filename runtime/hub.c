@@ -133,10 +133,37 @@ static void netpoll_update(void) {
 /* Nothing is ready and nothing in the loop can make anything ready: every
  * coroutine waits on another one. A native process would hang; so does
  * this one, but it says so once and sleeps until a signal. */
+static int deadlock_wait;           /* GPATCH_DEADLOCK=wait */
+static int (*signal_may_wake)(void); /* the shim: a handler is installed */
+
+void gp__set_deadlock(int wait, int (*may_wake)(void)) {
+  deadlock_wait = wait;
+  signal_may_wake = may_wake;
+}
+
+/* Nothing is ready and nothing in the loop (fd, timer, child, signal
+ * wait, pool thread) can make anything ready: every coroutine waits on
+ * another one. Without a signal handler that could still post or
+ * interrupt, that is a deadlock: report every coroutine and what it
+ * waits on, then abort, as Go does when "all goroutines are asleep"
+ * (GPATCH_DEADLOCK=wait reports and hangs as a native process would).
+ * With a handler installed the wait may be genuine (a handler's sem_post,
+ * an EINTR): it is noted at the info level only. */
 static void deadlocked(void) {
-  gp__log("deadlock: %zu coroutine(s) wait on each other and nothing can "
-          "wake them",
-          gp__nlive);
+  int genuine = signal_may_wake && signal_may_wake();
+  if (genuine) {
+    GP_LOGL(GP_LOG_INFO, "all %zu coroutine(s) wait; only a signal "
+            "handler can wake one now", gp__nlive);
+  } else {
+    gp__logl(GP_LOG_ERROR, "deadlock: all %zu coroutine(s) are asleep and "
+             "nothing (fd, timer, child, signal) can wake one:", gp__nlive);
+    gp__dump(gp__log_fd());
+    if (!deadlock_wait) {
+      gp__logl(GP_LOG_ERROR, "deadlock: aborting (GPATCH_DEADLOCK=wait "
+               "keeps the process waiting instead)");
+      abort();
+    }
+  }
   /* Only a signal handler can help now (a sem_post, an EINTR), through
    * gp__hub_wake. The wake-up handle is unreferenced, and libuv does not
    * poll a loop that has no referenced handle: reference it while we

@@ -115,6 +115,11 @@ static inline void gp__wait_note(const char *call) { gp__next_call = call; }
  * to fd through the real write. Call from the hub or a coroutine, never
  * from a signal handler. */
 void gp__dump(int fd);
+/* What the hub does when every coroutine waits and nothing can wake one:
+ * report and abort, or with wait set report and keep waiting. may_wake
+ * (the shim's) says whether a signal handler could still wake one: then
+ * it is no deadlock, only a note at the info level. */
+void gp__set_deadlock(int wait, int (*may_wake)(void));
 
 /* ---- kill and Timeout (sched.c) ----
  *

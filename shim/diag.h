@@ -26,6 +26,8 @@ void gp_monitor_stop(void);
 int gp_sig_keep(int sig, void (*h)(int, siginfo_t *, void *), int flags);
 /* 1 when the program has a handler of its own for sig (a kept one). */
 int gp_sig_handled(int sig);
+/* Whether the program has any handler a signal could run (signal.c). */
+int gp_sig_any_handler(void);
 /* Runs the program's handler for sig, as the usual wrapper does, from
  * within a kept handler. Returns 1 when there was one, 0 when its action
  * is the default or to ignore. */

@@ -58,6 +58,11 @@ static void init_process(void) {
               "caught, by name (SIGUSR2, USR2) or number", v);
     }
   }
+  v = secure_getenv("GPATCH_DEADLOCK");
+  if (v && strcmp(v, "abort") != 0 && strcmp(v, "wait") != 0)
+    bad_env("GPATCH_DEADLOCK='%s': expected abort (report and abort, the "
+            "default) or wait (report and keep waiting)", v);
+  gp__set_deadlock(v && strcmp(v, "wait") == 0, gp_sig_any_handler);
   v = secure_getenv("GPATCH_INHERIT");
   if (v && strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
     bad_env("GPATCH_INHERIT='%s': expected 1 (programs it runs are "

@@ -294,6 +294,17 @@ int gp_sig_keep(int sig, void (*h)(int, siginfo_t *, void *), int flags) {
 
 int gp_sig_handled(int sig) { return known[sig] && is_handler(&prog[sig]); }
 
+/* Whether the program has a handler that a signal could run: it might
+ * post a semaphore or interrupt a wait, so every coroutine waiting is no
+ * proof of a deadlock. */
+int gp_sig_any_handler(void) {
+  for (int sig = 1; sig < NSIG; sig++)
+    if (gp_sig_handled(sig) && sig != SIGSEGV && sig != SIGBUS &&
+        sig != SIGFPE && sig != SIGILL)
+      return 1;
+  return 0;
+}
+
 int gp_sig_forward(int sig, siginfo_t *info, void *uc) {
   int handled = gp_sig_handled(sig);
   if (handled || sig == dump_sig)
