@@ -640,6 +640,49 @@ Test(launcher, bad_diagnostic_values_refused, .init = paths) {
   gp_run_free(&r);
 }
 
+Test(launcher, process_options_set_their_variables, .init = paths) {
+  struct gp_run r;
+
+  launch(&r, GP_ARGV("--no-inherit", "--deadlock=wait", "--dump-signal=USR2",
+                     probe, "-t", "2"));
+  gp_expect_exit(&r, 0);
+  gp_expect_token(&r, "env_GPATCH_INHERIT=0");
+  gp_expect_token(&r, "env_GPATCH_DEADLOCK=wait");
+  gp_expect_token(&r, "env_GPATCH_DUMP_SIGNAL=USR2");
+  gp_run_free(&r);
+  launch(&r, GP_ARGV("--deadlock=later", probe));
+  expect_refused(&r, "--deadlock='later'");
+  gp_run_free(&r);
+  launch(&r, GP_ARGV("--dump-signal=usr2", probe));
+  expect_refused(&r, "--dump-signal='usr2'");
+  gp_run_free(&r);
+}
+
+/* A library whose own dependency is missing would be skipped by the
+ * loader with a warning: the launcher asks the loader first. */
+Test(launcher, library_with_missing_dependency_refused, .init = paths,
+     .fini = rm_tmp) {
+  char cmd[4 * PATH_MAX], lib[PATH_MAX + 16], env[PATH_MAX + 32];
+  struct gp_run r;
+  const char *dep, *src;
+
+  mk_tmp();
+  dep = put("dep.c", "int gp_test_dep(void) { return 1; }\n", 0644);
+  src = put("lib.c", "int gp_test_dep(void);\n"
+            "int gp_test_use(void) { return gp_test_dep(); }\n", 0644);
+  snprintf(lib, sizeof lib, "%s/libgpatch.so", tmp);
+  snprintf(cmd, sizeof cmd, "cd %s && cc -shared -fPIC -o libgpdep.so %s && "
+           "cc -shared -fPIC -o %s %s -L. -lgpdep && rm libgpdep.so", tmp,
+           dep, lib, src);
+  cr_assert(gp_run(&r, 0, NULL, BUILD_S, "/bin/sh", GP_ARGV("-c", cmd)) == 0);
+  gp_expect_exit(&r, 0);
+  gp_run_free(&r);
+  snprintf(env, sizeof env, "GPATCH_LIB=%s", lib);
+  launch_env(&r, 0, GP_ARGV(env), GP_ARGV(probe));
+  expect_refused(&r, "cannot be loaded: missing libgpdep.so");
+  gp_run_free(&r);
+}
+
 Test(launcher, scripts_run_patched, .init = paths, .fini = rm_tmp) {
   char text[PATH_MAX + 64];
   const char *script;

@@ -9,7 +9,8 @@
  *   argc=N             the argument count, to see arguments pass untouched
  *   env_NAME=VALUE     LD_PRELOAD, GPATCH_PATCH, GPATCH_STACK_SIZE,
  *                      GPATCH_STATS, GPATCH_MAX_BLOCKING, GPATCH_LOG,
- *                      GPATCH_LOG_FILE as received ("(unset)" when absent)
+ *                      GPATCH_LOG_FILE, GPATCH_INHERIT, GPATCH_DEADLOCK,
+ *                      GPATCH_DUMP_SIGNAL as received ("(unset)" when absent)
  *   gpatch=PATH        the libgpatch.so mapped into the process, or none
  *   mapped_LIB=0|1     for each -m LIB, whether a file named LIB is mapped
  *   threads=N          with -t, the OS threads while THREADS threads are
@@ -105,6 +106,7 @@ int main(int argc, char **argv) {
   static const char *const vars[] = {
     "LD_PRELOAD", "GPATCH_PATCH", "GPATCH_STACK_SIZE", "GPATCH_STATS",
     "GPATCH_MAX_BLOCKING", "GPATCH_LOG", "GPATCH_LOG_FILE",
+    "GPATCH_INHERIT", "GPATCH_DEADLOCK", "GPATCH_DUMP_SIGNAL",
   };
   const char *libs[MAX_LIBS];
   int nthreads = 0, code = 0, sig = 0, nlibs = 0, opt;
