@@ -132,6 +132,7 @@ void gp__exit(void *retval) {
 }
 
 void **gp__coro_local(gp_coro *c) { return &c->local; }
+struct gp_cancel *gp__coro_cancel(gp_coro *c) { return &c->cancel; }
 void **gp__coro_api(gp_coro *c) { return c->api; }
 void *gp__coro_retval(gp_coro *c) { return c->retval; }
 

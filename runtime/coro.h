@@ -44,6 +44,7 @@ struct gp_coro {
   uint64_t sigmask;        /* signal mask while it runs (assembly switch) */
   char name[16];           /* pthread_setname_np */
   void *local;             /* the shim's per-coroutine data */
+  struct gp_cancel cancel; /* the shim's pthread_cancel state */
   gp_list all;             /* in the list of every record in use */
   /* What it waits on while parked, for the dump (dump.c). */
   const char *w_call;      /* the call, as the shim named it, or NULL */

@@ -142,7 +142,19 @@ int gp__park_intr(int64_t deadline);
  * it ends, return -ECANCELED. A coroutine killed before it first ran
  * still runs (the shim decides what it does then). */
 void gp__kill(gp_coro *c);
+/* Takes a kill back (the coroutine disabled cancellation). */
+void gp__unkill(gp_coro *c);
 int gp__coro_killed(gp_coro *c);
+
+/* The shim's cancellation state of a coroutine (pthread_cancel), kept in
+ * its record: zero at spawn. */
+struct gp_cancel {
+  void *chain;             /* innermost cleanup buffer registered */
+  unsigned char pending;   /* pthread_cancel asked */
+  unsigned char disabled;  /* PTHREAD_CANCEL_DISABLE */
+  unsigned char async;     /* PTHREAD_CANCEL_ASYNCHRONOUS (as deferred) */
+};
+struct gp_cancel *gp__coro_cancel(gp_coro *c);
 /* Sets the running coroutine's Timeout, an absolute gp__now() time or
  * GP_NEVER for none, and returns the one it replaces. */
 int64_t gp__set_deadline(int64_t deadline);

@@ -293,6 +293,11 @@ void gp__kill(gp_coro *c) {
 
 int gp__coro_killed(gp_coro *c) { return c->killed; }
 
+void gp__unkill(gp_coro *c) {
+  c->killed = 0;
+  stop_update(c);
+}
+
 int64_t gp__set_deadline(int64_t deadline) {
   gp_coro *c = gp__current;
   int64_t old = c->deadline;

@@ -25,17 +25,29 @@ static inline int gp_coop(unsigned family) {
   return st == (uint16_t)GP_TLS_COOP && (gp__config.families & family);
 }
 
+/* Set when a cancellation point's wait ended for a pthread_cancel: the
+ * hook's gp_leave then acts on it (cancel.c) instead of returning. */
+extern unsigned char gp__cancel_now;
+__attribute__((noreturn)) void gp_cancel_act(void);
+void gp_cancel_note(void);
+
 static inline void gp_enter(void) { gp__tls.inside = 1; }
 static inline void gp_leave(void) {
   gp__tls.inside = 0;
   gp__next_call = NULL; /* a call named for a park that did not happen */
+  if (GP_UNLIKELY(gp__cancel_now))
+    gp_cancel_act();
 }
 
 /* When a wait ended because the running coroutine was killed or its
  * Timeout passed (gp__park_intr), the error the call reports: -ECANCELED
  * or -ETIMEDOUT; 0 when r is anything else. */
 static inline int gp_stopped(int r) {
-  return r == -ECANCELED ? r : r == GP_EXPIRED ? -ETIMEDOUT : 0;
+  if (GP_UNLIKELY(r == -ECANCELED)) {
+    gp_cancel_note(); /* a pthread_cancel acts at the hook's gp_leave */
+    return r;
+  }
+  return r == GP_EXPIRED ? -ETIMEDOUT : 0;
 }
 
 /* Turns a runtime result (0 or -errno) into the libc convention. */

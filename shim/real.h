@@ -100,6 +100,12 @@
   X(int, pthread_kill, (pthread_t, int))                                    \
   X(int, pthread_sigqueue, (pthread_t, int, const union sigval))            \
   X(int, pthread_cancel, (pthread_t))                                       \
+  X(int, pthread_setcancelstate, (int, int *))                              \
+  X(int, pthread_setcanceltype, (int, int *))                               \
+  X(void, pthread_testcancel, (void))                                       \
+  X(void, __pthread_register_cancel, (__pthread_unwind_buf_t *))            \
+  X(void, __pthread_unregister_cancel, (__pthread_unwind_buf_t *))          \
+  X(void, __pthread_unwind_next, (__pthread_unwind_buf_t *))                \
   X(int, pthread_getattr_np, (pthread_t, pthread_attr_t *))                 \
   X(int, pthread_setaffinity_np, (pthread_t, size_t, const cpu_set_t *))    \
   X(int, pthread_getaffinity_np, (pthread_t, size_t, cpu_set_t *))          \

@@ -216,7 +216,21 @@ static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t deadline) {
     return r;
   }
   gp__wait_note("pthread_cond_wait");
-  r = gp__wq_park(&w, deadline);
+  /* A cancellation point: a pthread_cancel ends the wait (a kill of the C
+   * API does not: it parks again), and acts once the mutex is held
+   * again, as POSIX wants for the cleanup handlers. */
+  for (;;) {
+    r = gp__wq_park_intr(&w, deadline);
+    if (r != -ECANCELED && r != GP_EXPIRED)
+      break;
+    gp_cancel_note();
+    if (gp__cancel_now)
+      break;
+    gp__wq_add(&w, c); /* a kill or Timeout of the C API: wait on */
+    if (gp__wq_park(&w, deadline) == -ETIMEDOUT)
+      r = -ETIMEDOUT;
+    break;
+  }
   int lr = lock(m, GP_NEVER);
   if (lr)
     return lr;

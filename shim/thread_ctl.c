@@ -69,15 +69,6 @@ GP_EXPORT int pthread_sigqueue(pthread_t t, int sig, const union sigval v) {
   return c ? signal_coro(c, sig, &v) : GP_REAL(pthread_sigqueue)(t, sig, v);
 }
 
-GP_EXPORT int pthread_cancel(pthread_t t) {
-  gp_coro *c = coro_of(t);
-  if (c == NULL)
-    return GP_REAL(pthread_cancel)(t);
-  gp__log("pthread_cancel of a coroutine is not supported yet: "
-          "the thread goes on");
-  return ENOTSUP;
-}
-
 GP_EXPORT int pthread_getattr_np(pthread_t t, pthread_attr_t *attr) {
   gp_coro *c = coro_of(t);
   if (c == NULL)

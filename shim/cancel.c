@@ -1,0 +1,159 @@
+/* cancel.c: deferred cancellation of coroutines: pthread_cancel,
+ * pthread_setcancelstate, pthread_setcanceltype, pthread_testcancel, and
+ * the cleanup handlers of pthread_cleanup_push/pop.
+ *
+ * glibc keeps a thread's cleanup buffers and cancel bits in the OS
+ * thread's descriptor, which every coroutine shares, so they are kept per
+ * coroutine here (struct gp_cancel). pthread_cancel marks the target and,
+ * while its cancelability is enabled, kills it (gp__kill): the wait it is
+ * parked in at a cancellation point (read, accept, poll, sleep, join,
+ * waitpid, sigwait, pthread_cond_wait...) ends at once, and so does the
+ * next one. The hook's gp_leave then acts instead of returning: it jumps
+ * to the innermost pthread_cleanup_push, whose macro runs the routine and
+ * calls __pthread_unwind_next, which jumps to the next one; after the
+ * last, the coroutine ends with PTHREAD_CANCELED (key destructors run, a
+ * joiner gets PTHREAD_CANCELED), as glibc's unwinding does for C code.
+ * Asynchronous cancellation is taken as deferred; C++ destructors are not
+ * run (no unwinding through the stack).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+
+#include "diag.h"
+#include "guard.h"
+#include "real.h"
+
+unsigned char gp__cancel_now;
+
+/* The running coroutine's state, or NULL where glibc's serves (the main
+ * coroutine, other OS threads, runtime code). */
+static struct gp_cancel *mine(void) {
+  if (!gp__tls.sched || gp__current == NULL || gp__coro_is_main(gp__current))
+    return NULL;
+  return gp__coro_cancel(gp__current);
+}
+
+static void *buf_prev(void *buf) {
+  return ((__pthread_unwind_buf_t *)buf)->__pad[0];
+}
+
+__attribute__((noreturn)) static void end_canceled(void) {
+  gp_enter();
+  gp__exit(PTHREAD_CANCELED);
+}
+
+/* Runs the cleanup handler registered at buf, or ends the coroutine. */
+__attribute__((noreturn)) static void unwind_to(void *buf) {
+  if (buf == NULL)
+    end_canceled();
+  gp__tls.inside = 0; /* the program's handler runs next */
+  /* The buffer is the head of a jmp_buf, as glibc's own unwinding uses
+   * it (its mask was not saved, so siglongjmp reads no further); the
+   * empty asm hides its smaller declared size from the compiler. */
+  void *jb = ((__pthread_unwind_buf_t *)buf)->__cancel_jmp_buf;
+  __asm__("" : "+r"(jb));
+  siglongjmp(jb, 1);
+}
+
+void gp_cancel_note(void) {
+  struct gp_cancel *st = mine();
+  if (st && st->pending && !st->disabled)
+    gp__cancel_now = 1;
+}
+
+void gp_cancel_act(void) {
+  gp__cancel_now = 0;
+  struct gp_cancel *st = gp__coro_cancel(gp__current);
+  unwind_to(st->chain);
+}
+
+GP_EXPORT void __pthread_register_cancel(__pthread_unwind_buf_t *buf) {
+  struct gp_cancel *st = mine();
+  if (st == NULL) {
+    GP_REAL(__pthread_register_cancel)(buf);
+    return;
+  }
+  buf->__pad[0] = st->chain;
+  st->chain = buf;
+}
+
+GP_EXPORT void __pthread_unregister_cancel(__pthread_unwind_buf_t *buf) {
+  struct gp_cancel *st = mine();
+  if (st == NULL) {
+    GP_REAL(__pthread_unregister_cancel)(buf);
+    return;
+  }
+  st->chain = buf_prev(buf);
+}
+
+GP_EXPORT void __pthread_unwind_next(__pthread_unwind_buf_t *buf) {
+  struct gp_cancel *st = mine();
+  if (st == NULL)
+    GP_REAL(__pthread_unwind_next)(buf);
+  st->chain = buf_prev(buf);
+  unwind_to(st->chain);
+}
+
+GP_EXPORT int pthread_cancel(pthread_t t) {
+  gp_coro *c = gp__tls.sched && !gp__tls.inside
+                   ? gp__coro_from_handle((uintptr_t)t)
+                   : NULL;
+  if (c == NULL)
+    return GP_REAL(pthread_cancel)(t);
+  if (gp__coro_is_main(c)) {
+    gp__log("pthread_cancel of the main thread is not supported: it goes "
+            "on");
+    return ENOTSUP;
+  }
+  struct gp_cancel *st = gp__coro_cancel(c);
+  if (gp__coro_ended(c) || st->pending)
+    return 0;
+  st->pending = 1;
+  if (!st->disabled) {
+    gp_enter();
+    gp__kill(c);
+    gp_leave();
+  }
+  return 0;
+}
+
+GP_EXPORT int pthread_setcancelstate(int state, int *old) {
+  struct gp_cancel *st = mine();
+  if (st == NULL || gp__tls.inside)
+    return GP_REAL(pthread_setcancelstate)(state, old);
+  if (state != PTHREAD_CANCEL_ENABLE && state != PTHREAD_CANCEL_DISABLE)
+    return EINVAL;
+  if (old)
+    *old = st->disabled ? PTHREAD_CANCEL_DISABLE : PTHREAD_CANCEL_ENABLE;
+  st->disabled = state == PTHREAD_CANCEL_DISABLE;
+  if (st->pending) { /* a request waits for cancelability */
+    if (st->disabled)
+      gp__unkill(gp__current);
+    else
+      gp__kill(gp__current);
+  }
+  return 0;
+}
+
+GP_EXPORT int pthread_setcanceltype(int type, int *old) {
+  struct gp_cancel *st = mine();
+  if (st == NULL || gp__tls.inside)
+    return GP_REAL(pthread_setcanceltype)(type, old);
+  if (type != PTHREAD_CANCEL_DEFERRED && type != PTHREAD_CANCEL_ASYNCHRONOUS)
+    return EINVAL;
+  if (old)
+    *old = st->async ? PTHREAD_CANCEL_ASYNCHRONOUS : PTHREAD_CANCEL_DEFERRED;
+  st->async = type == PTHREAD_CANCEL_ASYNCHRONOUS;
+  return 0;
+}
+
+GP_EXPORT void pthread_testcancel(void) {
+  struct gp_cancel *st = mine();
+  if (st == NULL || gp__tls.inside) {
+    GP_REAL(pthread_testcancel)();
+    return;
+  }
+  if (st->pending && !st->disabled)
+    unwind_to(st->chain);
+}
