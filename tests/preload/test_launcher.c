@@ -683,6 +683,25 @@ Test(launcher, library_with_missing_dependency_refused, .init = paths,
   gp_run_free(&r);
 }
 
+/* A library the loader cannot map (cut short here) passes the header
+ * checks: the launcher asks the program's loader, which says no. */
+Test(launcher, library_the_loader_refuses_is_refused, .init = paths,
+     .fini = rm_tmp) {
+  char cmd[3 * PATH_MAX], cut[PATH_MAX + 16], env[PATH_MAX + 32];
+  struct gp_run r;
+
+  mk_tmp();
+  snprintf(cut, sizeof cut, "%s/libgpatch.so", tmp);
+  snprintf(cmd, sizeof cmd, "head -c 8192 '%s' > '%s'", lib, cut);
+  cr_assert(gp_run(&r, 0, NULL, BUILD_S, "/bin/sh", GP_ARGV("-c", cmd)) == 0);
+  gp_expect_exit(&r, 0);
+  gp_run_free(&r);
+  snprintf(env, sizeof env, "GPATCH_LIB=%s", cut);
+  launch_env(&r, 0, GP_ARGV(env), GP_ARGV(probe));
+  expect_refused(&r, "its loader would not preload");
+  gp_run_free(&r);
+}
+
 Test(launcher, scripts_run_patched, .init = paths, .fini = rm_tmp) {
   char text[PATH_MAX + 64];
   const char *script;
