@@ -62,6 +62,44 @@ static ssize_t try_in(int fd, int kind, struct msghdr *m, int flags,
   return GP_REAL(readv)(fd, m->msg_iov, (int)m->msg_iovlen);
 }
 
+/* After an attempt on fd for dir failed (errno says why): 1 to try
+ * again, after parking while the fd would block (until the socket's
+ * timeout, kept in *deadline); 0 to give up with the error in errno.
+ * sock: the call was of the send/recv family. */
+static int again(int fd, int kind, unsigned dir, int flags, int sock,
+                 int64_t *deadline) {
+  if (errno == ENOTSOCK && kind == GP_KIND_SOCK) {
+    gp__fd_set_kind(fd, GP_KIND_UNKNOWN); /* stale: learn it again */
+    return 1;
+  }
+  if ((errno != EAGAIN && errno != EWOULDBLOCK) || (flags & MSG_DONTWAIT))
+    return 0;
+  int opt = 0;
+  if (sock || kind == GP_KIND_SOCK)
+    opt = dir == GP_IN ? SO_RCVTIMEO : SO_SNDTIMEO;
+  int err = gp_fd_block(fd, dir, opt, deadline);
+  if (err == -EPERM) { /* cannot be polled: the plain call from now on */
+    gp__fd_set_kind(fd, GP_KIND_PASS);
+    return 1;
+  }
+  if (err) {
+    errno = -err;
+    return 0;
+  }
+  return 1;
+}
+
+/* The result of a transfer: what moved (errno as the caller found it),
+ * or -1 with errno when nothing did and it failed. */
+static ssize_t moved(struct gp_iovs *v, size_t done, int failed, int saved) {
+  gp_iovs_free(v);
+  if (done > 0 || !failed) {
+    errno = saved;
+    return (ssize_t)done;
+  }
+  return -1;
+}
+
 /* Receives as the blocking call would: one successful attempt is enough,
  * except with MSG_WAITALL, which waits for the whole buffer. sock: the
  * call was one of the recv family (a non-socket gets ENOTSOCK). */
@@ -83,10 +121,6 @@ static ssize_t xfer_in(int fd, struct msghdr *m, int flags, int sock) {
                     : try_in(fd, kind, &cur, flags, sock);
     if (kind == GP_KIND_SOCK)
       note_in(fd, r, gp_iovs_len(cur.msg_iov, (int)cur.msg_iovlen), flags);
-    if (r < 0 && errno == ENOTSOCK && kind == GP_KIND_SOCK) {
-      gp__fd_set_kind(fd, GP_KIND_UNKNOWN); /* stale: learn it again */
-      continue;
-    }
     if (r >= 0) {
       done += (size_t)r;
       m->msg_namelen = cur.msg_namelen;
@@ -100,31 +134,12 @@ static ssize_t xfer_in(int fd, struct msghdr *m, int flags, int sock) {
         break;
       cur.msg_control = NULL; /* ancillary data came with the first part */
       cur.msg_controllen = 0;
-      continue;
-    }
-    if ((errno != EAGAIN && errno != EWOULDBLOCK) || (flags & MSG_DONTWAIT)) {
-      failed = 1;
-      break;
-    }
-    err = gp_fd_block(fd, GP_IN, sock || kind == GP_KIND_SOCK ? SO_RCVTIMEO
-                                                                : 0,
-                      &deadline);
-    if (err == -EPERM) {
-      gp__fd_set_kind(fd, GP_KIND_PASS);
-      continue;
-    }
-    if (err) {
-      errno = -err;
+    } else if (!again(fd, kind, GP_IN, flags, sock, &deadline)) {
       failed = 1;
       break;
     }
   }
-  gp_iovs_free(&v);
-  if (done > 0 || !failed) {
-    errno = saved;
-    return (ssize_t)done;
-  }
-  return -1;
+  return moved(&v, done, failed, saved);
 }
 
 struct tty_call {
@@ -205,10 +220,6 @@ static ssize_t xfer_out(int fd, struct msghdr *m, int flags, int sock) {
                     : try_out(fd, kind, &cur, flags, sock);
     if (kind == GP_KIND_SOCK && (r < 0 ? errno == EAGAIN : (size_t)r < want))
       gp__fd_seen_empty(fd, GP_OUT); /* the send buffer is full */
-    if (r < 0 && errno == ENOTSOCK && kind == GP_KIND_SOCK) {
-      gp__fd_set_kind(fd, GP_KIND_UNKNOWN);
-      continue;
-    }
     if (r >= 0) {
       done += (size_t)r;
       if (done >= total)
@@ -220,31 +231,12 @@ static ssize_t xfer_out(int fd, struct msghdr *m, int flags, int sock) {
       cur.msg_controllen = 0;
       if (r > 0 && kind != GP_KIND_FIFO && gp_fd_nonblock(fd))
         break; /* a non-blocking program takes the partial write */
-      continue;
-    }
-    if ((errno != EAGAIN && errno != EWOULDBLOCK) || (flags & MSG_DONTWAIT)) {
-      failed = 1;
-      break;
-    }
-    err = gp_fd_block(fd, GP_OUT, sock || kind == GP_KIND_SOCK ? SO_SNDTIMEO
-                                                                 : 0,
-                      &deadline);
-    if (err == -EPERM) {
-      gp__fd_set_kind(fd, GP_KIND_PASS);
-      continue;
-    }
-    if (err) {
-      errno = -err;
+    } else if (!again(fd, kind, GP_OUT, flags, sock, &deadline)) {
       failed = 1;
       break;
     }
   }
-  gp_iovs_free(&v);
-  if (done > 0 || !failed) {
-    errno = saved;
-    return (ssize_t)done;
-  }
-  return -1;
+  return moved(&v, done, failed, saved);
 }
 
 /* The common prologue: real call unless a coroutine may park here. */
