@@ -9,6 +9,7 @@
 
 #include <netdb.h>
 #include <poll.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sched.h>
@@ -100,6 +101,9 @@
   X(int, pthread_kill, (pthread_t, int))                                    \
   X(int, pthread_sigqueue, (pthread_t, int, const union sigval))            \
   X(int, pthread_cancel, (pthread_t))                                       \
+  X(FILE *, fdopen, (int, const char *))                                    \
+  X(int, fileno, (FILE *))                                                  \
+  X(int, fileno_unlocked, (FILE *))                                         \
   X(int, pthread_setcancelstate, (int, int *))                              \
   X(int, pthread_setcanceltype, (int, int *))                               \
   X(void, pthread_testcancel, (void))                                       \
