@@ -40,7 +40,7 @@ ifeq ($(SANITIZE),1)
 endif
 
 DEPS_PKGS := gcc g++ make pkg-config libuv1-dev libcriterion-dev valgrind \
-             libssl-dev
+             libssl-dev redis-server redis-tools memcached libmemcached-tools
 
 .PHONY: all deps run test test-unit test-preload clean check-exports bench \
         check-aarch64

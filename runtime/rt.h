@@ -197,7 +197,10 @@ void *gp__coro_retval(gp_coro *c);
 /* The coroutine whose handle is h, or NULL when h names none. */
 gp_coro *gp__coro_from_handle(uintptr_t h);
 uintptr_t gp__coro_handle(gp_coro *c);
-/* An id that never equals a real thread id: mutex owner words hold it. */
+/* An id that never equals a real thread id: mutex owner words hold it.
+ * Coroutines other than the main one have ids from GP_CORO_ID_MIN up (the
+ * main one has its thread's tid). */
+#define GP_CORO_ID_MIN (1 << 30)
 int gp__coro_id(gp_coro *c);
 /* The number every report shows a coroutine by (#N): 0 for the main one,
  * then 1, 2, ... in the order they were created. */

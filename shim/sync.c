@@ -25,7 +25,9 @@
  * condvars keep the real implementation.
  */
 #include <errno.h>
+#include <linux/futex.h>
 #include <pthread.h>
+#include <sys/syscall.h>
 
 #include "guard.h"
 #include "real.h"
@@ -45,15 +47,51 @@ static inline int coop_mutex(pthread_mutex_t *m) {
 
 static int self_id(void) { return gp__current_id; }
 
+/* The words are shared with glibc's protocol, for a real thread (one a
+ * library made outside pthread_create's hook, such as jemalloc's
+ * background thread) that locks the same mutex: taking and releasing are
+ * atomic, a real waiter marks __lock 2 and sleeps on the futex, and a
+ * release that finds 2 wakes it once no coroutine takes the mutex over.
+ * Coroutines never sleep on the futex: one that finds the mutex held by a
+ * real thread polls it (1 ms doubling to 32 ms). */
+static inline int cas_lock(struct __pthread_mutex_s *d, int from, int to) {
+  return __atomic_compare_exchange_n(&d->__lock, &from, to, 0,
+                                     __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
 /* The uncontended case, inline in the hooks: takes a free mutex. */
 static inline int take_free(struct __pthread_mutex_s *d) {
-  if (d->__lock != 0)
+  if (!cas_lock(d, 0, 1))
     return 0;
-  d->__lock = 1;
   d->__owner = gp__current_id;
   if ((d->__kind & KIND_TYPE) == PTHREAD_MUTEX_RECURSIVE)
     d->__count = 1;
   return 1;
+}
+
+/* Releases d, nobody to hand it to; wakes a real waiter if one slept. */
+static void release(struct __pthread_mutex_s *d) {
+  d->__owner = 0;
+  d->__count = 0;
+  if (__atomic_exchange_n(&d->__lock, 0, __ATOMIC_RELEASE) == 2)
+    GP_REAL(syscall)(SYS_futex, &d->__lock, FUTEX_WAKE | FUTEX_PRIVATE_FLAG,
+                     1, NULL, NULL, 0);
+}
+
+/* Whether the holder of d is a coroutine (a coroutine id, or the main
+ * thread's tid): else a real thread, which a coroutine cannot wait for. */
+static int coop_owner(int owner) {
+  gp_coro *m = gp__primary();
+  return owner >= GP_CORO_ID_MIN || (m && owner == gp__coro_id(m));
+}
+
+/* Polls d held by a real thread until it is free or deadline. */
+static int poll_real(struct __pthread_mutex_s *d, int64_t deadline) {
+  int64_t nap = GP_NAP_MIN;
+  while (!take_free(d))
+    if (gp__nap(&nap, deadline) == -ETIMEDOUT)
+      return ETIMEDOUT;
+  return 0;
 }
 
 /* Takes m for the running coroutine, parking until deadline when another
@@ -78,7 +116,14 @@ static int lock(pthread_mutex_t *m, int64_t deadline) {
   }
   if (deadline == 0)
     return EBUSY;
-  d->__lock = 2; /* unlock must look for waiters */
+  for (;;) { /* mark it contended, unless it was just freed */
+    if (!coop_owner(d->__owner))
+      return poll_real(d, deadline);
+    if (cas_lock(d, 1, 2) || __atomic_load_n(&d->__lock, __ATOMIC_RELAXED) == 2)
+      break;
+    if (take_free(d))
+      return 0;
+  }
   gp_waiter w;
   gp__wq_add(&w, m);
   gp__wait_note("pthread_mutex_lock");
@@ -100,14 +145,12 @@ static int unlock(pthread_mutex_t *m) {
   if (d->__lock == 0)
     return 0; /* unlocking a free normal mutex: undefined, harmless here */
   gp_coro *next = d->__lock == 2 ? gp__wq_wake_one(m) : NULL;
-  if (next) {
+  if (next) { /* handed over: stays locked (and marked contended) */
     d->__owner = gp__coro_id(next);
     d->__count = type == PTHREAD_MUTEX_RECURSIVE;
     return 0;
   }
-  d->__lock = 0;
-  d->__owner = 0;
-  d->__count = 0;
+  release(d);
   return 0;
 }
 
@@ -184,9 +227,10 @@ GP_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m) {
   struct __pthread_mutex_s *d = &m->__data;
   if (coop_mutex(m) && d->__lock == 1 && d->__owner == gp__current_id &&
       (d->__kind & KIND_TYPE) != PTHREAD_MUTEX_RECURSIVE) {
-    d->__lock = 0; /* held by us, nobody queued: the uncontended case */
-    d->__owner = 0;
-    return 0;
+    d->__owner = 0; /* held by us, nobody queued: the uncontended case */
+    if (cas_lock(d, 1, 0))
+      return 0;
+    d->__owner = gp__current_id; /* a waiter came: the slow path */
   }
   return unlock_slow(m);
 }
@@ -276,12 +320,20 @@ GP_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m,
   return r;
 }
 
+/* Real threads (see lock) wait in glibc's own way, counted in __wrefs
+ * from bit 3: a signal with none of ours waiting goes to them. */
+static int real_waiters(pthread_cond_t *c) {
+  return (__atomic_load_n(&c->__data.__wrefs, __ATOMIC_RELAXED) >> 3) != 0;
+}
+
 GP_EXPORT int pthread_cond_signal(pthread_cond_t *c) {
   if (!coop_cond(c, NULL))
     return GP_REAL(pthread_cond_signal)(c);
   gp_enter();
-  gp__wq_wake(c, 1);
+  int woken = gp__wq_wake(c, 1);
   gp_leave();
+  if (woken == 0 && real_waiters(c))
+    return GP_REAL(pthread_cond_signal)(c);
   return 0;
 }
 
@@ -291,5 +343,7 @@ GP_EXPORT int pthread_cond_broadcast(pthread_cond_t *c) {
   gp_enter();
   gp__wq_wake(c, 0x7fffffff);
   gp_leave();
+  if (real_waiters(c))
+    return GP_REAL(pthread_cond_broadcast)(c);
   return 0;
 }

@@ -19,7 +19,17 @@
  * the calling OS thread. */
 static int may_spawn(void) {
   gp__init();
-  if (!(gp__config.families & GP_FAM_THREAD) || gp__tls.inside)
+  if (!(gp__config.families & GP_FAM_THREAD))
+    return 0;
+  /* On the scheduler thread even inside the runtime: the runtime itself
+   * never calls pthread_create through the PLT (its threads are made
+   * with the real one), but a library the runtime calls may, such as
+   * jemalloc starting its background thread from a malloc inside a hook.
+   * That thread must be a coroutine too: as a real thread it would share
+   * the program's mutexes with the coroutines. Spawning only adds a
+   * ready coroutine, which is safe at any point of runtime code that can
+   * call malloc. */
+  if (gp__tls.inside && !gp__tls.sched)
     return 0;
   return gp__tls.sched || !gp__rt_started();
 }
@@ -60,6 +70,7 @@ GP_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr,
   size_t size = 0;
   if (attr && given_stack(attr))
     pthread_attr_getstack(attr, &lo, &size);
+  int was_inside = gp__tls.inside;
   gp_enter();
   int err = gp__rt_start((uintptr_t)GP_REAL(pthread_self)());
   gp_coro *c = NULL;
@@ -68,7 +79,8 @@ GP_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr,
     err = gp__spawn_on(fn, arg, lo, size, detached, &c);
   else if (err == 0)
     err = gp__spawn(fn, arg, wanted_stack(attr), detached, &c);
-  gp_leave();
+  if (!was_inside)
+    gp_leave(); /* else runtime code called us, and goes on as such */
   if (err)
     return err == -ENOMEM ? EAGAIN : -err;
   *t = (pthread_t)gp__coro_handle(c);

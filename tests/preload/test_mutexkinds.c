@@ -17,3 +17,17 @@ Test(mutexkinds, robust_and_pi_mutexes_under_contention) {
   }
   gp_run_free(&n);
 }
+
+/* A real OS thread (made through libc's own pthread_create, as a library
+ * resolving it with dlsym may) and coroutines share a mutex: glibc's
+ * protocol keeps them apart, and nobody hangs. */
+Test(mutexkinds, a_real_thread_and_coroutines_share_a_mutex) {
+  struct gp_run n, p;
+  int pre = gp_both(&n, &p, 30, "mixed_threads", NULL, 0, NULL);
+  GP_EXPECT_VAL(&n, "counter", ==, 80000);
+  if (pre) {
+    GP_EXPECT_VAL(&p, "counter", ==, 80000);
+    gp_run_free(&p);
+  }
+  gp_run_free(&n);
+}
