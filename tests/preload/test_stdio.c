@@ -2,6 +2,8 @@
  * getline, fread to EOF, fprintf/fflush and fclose behave as natively
  * while only the reading thread waits (a ticker goes on). */
 #include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
 
 #include "harness.h"
 
@@ -18,4 +20,42 @@ Test(stdio, fdopen_streams_over_sockets_and_pipes) {
     gp_run_free(&p);
   }
   gp_run_free(&n);
+}
+
+/* A threaded stdio line server (fdopen + fgets/fputs/fflush per
+ * connection) with 200 concurrent clients sending text lines. */
+static void line_run(int preload) {
+  struct gp_proc server;
+  struct gp_run client, stopped;
+  char port_s[16], pid_s[16];
+  int port = gp_free_port();
+  snprintf(port_s, sizeof port_s, "%d", port);
+  cr_assert_eq(gp_start(&server, preload, NULL, "line_server",
+                        GP_ARGV(port_s)), 0);
+  snprintf(pid_s, sizeof pid_s, "%d", (int)server.pid);
+  int listens = gp_wait_listen(port, &server, 20) == 0;
+  int ran = listens && gp_run(&client, 0, NULL, 90, "echo_client",
+                              GP_ARGV("-p", port_s, "-c", "200", "-n", "10",
+                                      "-s", "64", "-l", "-t", "60", "-P",
+                                      pid_s)) == 0;
+  gp_wait_drained(port, 20);
+  gp_stop(&server, SIGTERM, 20, &stopped);
+  cr_assert(listens, "line_server never listened; %s", gp_describe(&stopped));
+  cr_assert(ran, "cannot run echo_client");
+  gp_expect_exit(&client, 0);
+  GP_EXPECT_VAL(&client, "served", ==, 200);
+  GP_EXPECT_VAL(&client, "errors", ==, 0);
+  if (preload)
+    GP_EXPECT_VAL(&client, "peak_threads", ==, 1);
+  GP_EXPECT_VAL(&stopped, "lines", ==, 2000);
+  gp_run_free(&client);
+  gp_run_free(&stopped);
+}
+
+Test(stdio, line_server_200_clients_native) { line_run(0); }
+
+Test(stdio, line_server_200_clients_preload) {
+  if (!gp_preload_wanted())
+    cr_skip_test("GPATCH_TEST_NATIVE_ONLY is set");
+  line_run(1);
 }

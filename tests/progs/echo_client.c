@@ -86,6 +86,8 @@ static uint64_t now_us(void)
 /* Fills BUF with LEN bytes of the message for connection CONN, round ROUND,
  * starting at byte OFF of that message. Each byte is a hash of the three, so
  * messages of different connections and rounds differ. */
+static size_t line_size; /* -l: messages are text lines of this size */
+
 static void payload(unsigned char *buf, int conn, int round, size_t off,
                     size_t len)
 {
@@ -98,6 +100,8 @@ static void payload(unsigned char *buf, int conn, int round, size_t off,
     x *= 0x2C1B3C6Du;
     x ^= x >> 12;
     buf[i] = (unsigned char) (x >> 7);
+    if (line_size) /* letters, and a newline that ends the message */
+      buf[i] = off + i + 1 == line_size ? '\n' : (unsigned char) ('a' + buf[i] % 26);
   }
 }
 
@@ -366,7 +370,7 @@ static long percentile(const struct client *cl, double p)
 static void usage(const char *argv0)
 {
   fprintf(stderr,
-          "usage: %s -p PORT -c CONNS -n ROUNDS [-s SIZE] [-t TIMEOUT_SEC]"
+          "usage: %s -p PORT -c CONNS -n ROUNDS [-s SIZE] [-l] [-t TIMEOUT_SEC]"
           " [-P SERVER_PID]\n", argv0);
   exit(2);
 }
@@ -378,17 +382,20 @@ static void parse_args(struct client *cl, int argc, char **argv)
 
   cl->size = 64;
   cl->timeout_s = 30;
-  while ((opt = getopt(argc, argv, "p:c:n:s:t:P:")) != -1) {
+  while ((opt = getopt(argc, argv, "p:c:n:s:t:P:l")) != -1) {
     switch (opt) {
     case 'p': cl->port = atoi(optarg); break;
     case 'c': cl->nconns = atoi(optarg); break;
     case 'n': cl->rounds = atoi(optarg); break;
     case 's': cl->size = (size_t) strtoul(optarg, NULL, 10); break;
+    case 'l': line_size = 1; break; /* the size is known after the loop */
     case 't': cl->timeout_s = atoi(optarg); break;
     case 'P': cl->pid = atoi(optarg); break;
     default: usage(argv[0]);
     }
   }
+  if (line_size)
+    line_size = cl->size;
   if (optind != argc || cl->port <= 0 || cl->port > 65535 || cl->nconns <= 0
       || cl->rounds <= 0 || cl->size == 0 || cl->timeout_s <= 0
       || cl->pid < 0)
