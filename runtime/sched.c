@@ -27,13 +27,20 @@ gp_ctx gp__hub_ctx;              /* the hub's context */
 uint64_t gp__hub_mask;           /* the hub's signal mask */
 static gp_list ready = {&ready, &ready};
 static size_t nready;
+/* The coroutine another one just woke (a post, a signal, a mutex handed
+ * over) runs next, ahead of the queue, as Go's runnext: the waker has
+ * just produced what it waits for. At most RUNNEXT_STREAK such turns in
+ * a row, so two coroutines waking each other cannot starve the queue. */
+static gp_coro *runnext;
+static int streak;
+#define RUNNEXT_STREAK 8
 static size_t budget;            /* direct switches left in this pass */
 static uint64_t cur_mask;        /* the signal mask installed now */
 static gp_coro *ended;           /* its stack is freed after the switch */
 static int *errno_at;            /* &errno of the scheduler thread */
 static unsigned char slow;       /* ucontext switch or diagnostics on */
 
-size_t gp__ready_count(void) { return nready; }
+size_t gp__ready_count(void) { return nready + (runnext != NULL); }
 void gp__set_budget(size_t n) { budget = n; }
 
 static void set_mask(uint64_t m) {
@@ -120,11 +127,21 @@ void gp__ready(gp_coro *c) {
 /* The first ready coroutine, unqueued and running, or NULL. (Out of line:
  * inlined, gcc sees the list head as a possible record and warns.) */
 __attribute__((noinline)) gp_coro *gp__pop_ready(void) {
+  gp_coro *c = runnext;
+  if (c != NULL) {
+    runnext = NULL;
+    if (streak++ < RUNNEXT_STREAK || nready == 0) {
+      c->state = GP_RUNNING;
+      return c;
+    }
+    gp__ready(c); /* its turn comes after the queue's */
+  }
+  streak = 0;
   gp_list *l = gp__list_pop(&ready);
   if (l == NULL)
     return NULL;
   nready--;
-  gp_coro *c = GP_CONTAINER(l, gp_coro, link);
+  c = GP_CONTAINER(l, gp_coro, link);
   c->state = GP_RUNNING;
   return c;
 }
@@ -152,9 +169,17 @@ int gp__unpark(gp_coro *c, int code) {
   if (c->state != GP_PARKED)
     return 0;
   c->wake = code;
-  gp__ready(c);
-  if (gp__current == NULL)
+  if (gp__current == NULL) { /* from the loop: in order, after the queue */
+    gp__ready(c);
     uv_stop(gp__loop());
+    return 1;
+  }
+  if (runnext) { /* taken: later wake-ups keep their order in the queue */
+    gp__ready(c);
+    return 1;
+  }
+  c->state = GP_READY;
+  runnext = c;
   return 1;
 }
 
@@ -226,6 +251,8 @@ void gp__yield(void) {
 void gp__sched_fork(gp_coro *self) {
   gp__list_init(&ready);
   nready = 0;
+  runnext = NULL;
+  streak = 0;
   budget = 0;
   ended = NULL;
   gp__current = self;
