@@ -43,4 +43,8 @@ int gp_set_mask(int how, const sigset_t *set, sigset_t *old);
 
 #pragma GCC visibility pop
 
+/* The next delivery of sig is aimed at c (pthread_kill): only c's wait
+ * may end with EINTR. */
+void gp_signal_aim(int sig, gp_coro *c);
+
 #endif

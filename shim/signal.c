@@ -231,7 +231,34 @@ static int eligible(const struct gp_intr *r, int sig, uint32_t seq,
  * as the kernel picks a thread: the main thread when it does not block
  * the signal (only its own wait is then interrupted, if it is in one),
  * else the coroutine that has waited longest among those that do not. */
+/* The coroutine a pthread_kill or pthread_sigqueue aimed sig at, until
+ * the hub has dispatched it (scheduler thread only). */
+static gp_coro *aimed[NSIG];
+
+void gp_signal_aim(int sig, gp_coro *c) {
+  if (sig > 0 && sig < NSIG)
+    aimed[sig] = c;
+}
+
+/* A signal aimed at one coroutine interrupts that one's wait or none, as
+ * a thread-directed signal does. */
+static void interrupt_aimed(gp_coro *c, int sig, uint32_t seq, int restart) {
+  for (gp_list *l = waits.next; l != &waits; l = l->next) {
+    struct gp_intr *r = GP_CONTAINER(l, struct gp_intr, link);
+    if (r->coro == c && eligible(r, sig, seq, restart)) {
+      gp__unpark(c, -EINTR);
+      return;
+    }
+  }
+}
+
 static void interrupt_one(int sig, uint32_t seq, int restart) {
+  gp_coro *c = aimed[sig];
+  if (c != NULL) {
+    aimed[sig] = NULL;
+    interrupt_aimed(c, sig, seq, restart);
+    return;
+  }
   gp_coro *m = gp__primary();
   int main_takes = m && !gp__coro_ended(m) && !blocks(m, sig);
   struct gp_intr *pick = NULL;

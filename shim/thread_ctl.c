@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 
 #include "guard.h"
+#include "intr.h"
 #include "real.h"
 #include "timeutil.h"
 
@@ -49,6 +50,7 @@ static int signal_coro(gp_coro *c, int sig, const union sigval *val) {
     return EINVAL;
   if (gp__coro_ended(c) || sig == 0)
     return 0; /* glibc: an ended, unjoined thread takes nothing, no error */
+  gp_signal_aim(sig, c); /* its wait, and only its, may end with EINTR */
   if (val == NULL)
     return syscall(SYS_tgkill, getpid(), gettid(), sig) ? errno : 0;
   siginfo_t si = {.si_signo = sig, .si_code = SI_QUEUE,

@@ -35,3 +35,16 @@ Test(signal, nanosleep_is_interrupted_and_reports_time_left) {
 Test(signal, poll_is_interrupted_even_with_sa_restart) {
   check("poll", "poll_eintr");
 }
+
+Test(signal, pthread_kill_interrupts_only_the_aimed_thread) {
+  struct gp_run n, p;
+  int pre = gp_both(&n, &p, 20, "sig_aimed", NULL, 0, NULL);
+  GP_EXPECT_VAL(&n, "read_eintr", ==, 1);
+  if (pre) {
+    GP_EXPECT_VAL(&p, "read_eintr", ==, 1);
+    GP_EXPECT_VAL(&p, "sleep_whole", ==, 1);
+    GP_EXPECT_VAL(&p, "handled", ==, 1);
+    gp_run_free(&p);
+  }
+  gp_run_free(&n);
+}

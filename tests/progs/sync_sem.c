@@ -89,8 +89,12 @@ static int64_t take(void) {
   return v;
 }
 
+static sem_t go; /* producers start once main has counted the threads */
+
 static void *producer(void *arg) {
   long id = (long)arg;
+  while (sem_wait(&go) != 0)
+    ;
   for (long i = 0; i < items; i++) {
     int64_t v = id * 1000003 + i;
     put(v);
@@ -116,10 +120,13 @@ static int pc(int np, int nc) {
   sem_init(&free_slots, 0, SLOTS);
   sem_init(&full_slots, 0, 0);
   sem_init(&guard, 0, 1);
+  sem_init(&go, 0, 0);
   for (int i = 0; i < np + nc; i++)
     pthread_create(&t[i], NULL, i < np ? producer : consumer,
                    (void *)(long)(i + 1));
   int threads = threads_now();
+  for (int i = 0; i < np; i++)
+    sem_post(&go);
   for (int i = 0; i < np; i++)
     pthread_join(t[i], NULL);
   for (int i = 0; i < nc; i++)
