@@ -21,8 +21,12 @@ static pthread_spinlock_t spin;
 static long count, iterations;
 static int inside, overlap;
 
+static int go; /* the workers start once main has counted the threads */
+
 static void *worker(void *arg) {
   long id = (long)arg;
+  while (!__atomic_load_n(&go, __ATOMIC_ACQUIRE))
+    usleep(1000);
   for (long i = 0; i < iterations; i++) {
     pthread_spin_lock(&spin);
     if (__atomic_fetch_add(&inside, 1, __ATOMIC_SEQ_CST) != 0)
@@ -59,6 +63,7 @@ int main(int argc, char **argv) {
   for (long i = 0; i < n; i++)
     pthread_create(&t[i], NULL, worker, (void *)i);
   int threads = threads_now();
+  __atomic_store_n(&go, 1, __ATOMIC_RELEASE);
   for (int i = 0; i < n; i++)
     pthread_join(t[i], NULL);
   pthread_spin_lock(&spin);
