@@ -1,5 +1,7 @@
 /* real.c: resolves the real libc symbols of real.h in one pass. */
 #include <dlfcn.h>
+#include <link.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/syscall.h>
@@ -17,6 +19,38 @@ static void raw_die(const char *what, const char *name) {
   _exit(127);
 }
 
+/* This object's mapped range, found once: a resolved symbol inside it
+ * would be our own hook (RTLD_NEXT gone wrong). */
+static uintptr_t self_lo, self_hi;
+
+static int find_self(struct dl_phdr_info *info, size_t size, void *base) {
+  (void)size;
+  if ((void *)info->dlpi_addr != base)
+    return 0;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_LOAD)
+      continue;
+    uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+    uintptr_t hi = lo + ph->p_memsz;
+    if (self_lo == 0 || lo < self_lo)
+      self_lo = lo;
+    if (hi > self_hi)
+      self_hi = hi;
+  }
+  return 1;
+}
+
+static int in_self(void *p) {
+  if (self_hi == 0) {
+    Dl_info self;
+    if (!dladdr((void *)gp__real_init, &self))
+      return 0;
+    dl_iterate_phdr(find_self, self.dli_fbase);
+  }
+  return (uintptr_t)p >= self_lo && (uintptr_t)p < self_hi;
+}
+
 static void *resolve(const char *name) {
   const char *ver = GP_REAL_VERSIONED(name);
   void *p = ver ? dlvsym(RTLD_NEXT, name, ver) : NULL;
@@ -25,9 +59,7 @@ static void *resolve(const char *name) {
   if (p == NULL)
     raw_die("cannot resolve the real", name);
   /* RTLD_NEXT from this object must never find this object's own hook. */
-  Dl_info self, found;
-  if (dladdr((void *)gp__real_init, &self) && dladdr(p, &found) &&
-      self.dli_fbase == found.dli_fbase)
+  if (in_self(p))
     raw_die("real symbol resolves to our own hook:", name);
   return p;
 }
@@ -44,6 +76,9 @@ void gp__real_init(void) {
     GP_REAL_LIST(GP_REAL_ONE)
     return;
   }
+  /* The check below is worth nothing if our own range were not found. */
+  if (!in_self((void *)gp__real_init))
+    raw_die("cannot find its own mapping:", "dl_iterate_phdr");
   GP_REAL_LIST(GP_REAL_ONE)
 #undef GP_REAL_ONE
 }
