@@ -9,6 +9,8 @@
 #include <threads.h>
 #include <time.h>
 
+#include "threads_now.h"
+
 #define N 8
 
 static mtx_t mu;
@@ -18,18 +20,6 @@ static once_flag once = ONCE_FLAG_INIT;
 static int counter, done, arrived, once_runs, tss_ok = 1, threads_seen;
 
 static void init_once(void) { once_runs++; }
-
-static int threads_now(void) {
-  char line[256];
-  int n = -1;
-  FILE *f = fopen("/proc/self/status", "r");
-  while (f && fgets(line, sizeof line, f))
-    if (strncmp(line, "Threads:", 8) == 0)
-      n = atoi(line + 8);
-  if (f)
-    fclose(f);
-  return n;
-}
 
 static int worker(void *arg) {
   int id = (int)(long)arg;

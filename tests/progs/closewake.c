@@ -38,6 +38,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "threads_now.h"
+
 static const char *mode;
 static int fd, peer, keep = -1;   /* the waited fd, its other end, a copy */
 static struct sockaddr_in addr;
@@ -50,21 +52,6 @@ static long now_ms(void) {
 
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-/* The number of OS threads of this process, from /proc/self/status. */
-static int threads_now(void) {
-  char buf[4096], *p;
-  int f = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-  ssize_t n = f < 0 ? -1 : read(f, buf, sizeof buf - 1);
-
-  if (f >= 0)
-    close(f);
-  if (n <= 0)
-    return -1;
-  buf[n] = '\0';
-  p = strstr(buf, "\nThreads:");
-  return p != NULL ? atoi(p + 9) : -1;
 }
 
 static int is(const char *m) { return strcmp(mode, m) == 0; }

@@ -20,6 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "threads_now.h"
+
 enum { SLOTS = 16, MAX_THREADS = 256 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -31,21 +33,6 @@ static int head, len, producers_left, alive, released;
 static long items, produced, consumed;
 static uint64_t sum_in, sum_out;
 static long taken_by[MAX_THREADS];
-
-/* The number of OS threads of this process, from /proc/self/status. */
-static int threads_now(void) {
-  char buf[4096], *p;
-  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-
-  if (fd >= 0)
-    close(fd);
-  if (n <= 0)
-    return -1;
-  buf[n] = '\0';
-  p = strstr(buf, "\nThreads:");
-  return p != NULL ? atoi(p + 9) : -1;
-}
 
 /* A checksum of one value that depends on the value, not on the order. */
 static uint64_t weigh(uint64_t v) {

@@ -24,22 +24,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "threads_now.h"
+
 static int closed_port;
-
-/* The number of OS threads of this process, from /proc/self/status. */
-static int threads_now(void) {
-  char buf[4096], *p;
-  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-
-  if (fd >= 0)
-    close(fd);
-  if (n <= 0)
-    return -1;
-  buf[n] = '\0';
-  p = strstr(buf, "\nThreads:");
-  return p != NULL ? atoi(p + 9) : -1;
-}
 
 static struct sockaddr_in loopback(int port) {
   struct sockaddr_in a = { .sin_family = AF_INET };

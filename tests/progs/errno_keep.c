@@ -27,6 +27,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "threads_now.h"
+
 enum { MAX_THREADS = 64 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -35,21 +37,6 @@ static pthread_mutex_t contended = PTHREAD_MUTEX_INITIALIZER;
 static int alive, released, nthreads, rounds, closed_port;
 static int pipes[MAX_THREADS][2];
 static int mismatches, badf_ok, epipe_ok, refused_ok;
-
-/* The number of OS threads of this process, from /proc/self/status. */
-static int threads_now(void) {
-  char buf[4096], *p;
-  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-
-  if (fd >= 0)
-    close(fd);
-  if (n <= 0)
-    return -1;
-  buf[n] = '\0';
-  p = strstr(buf, "\nThreads:");
-  return p != NULL ? atoi(p + 9) : -1;
-}
 
 static void count(int *counter, int cond) {
   pthread_mutex_lock(&mu);

@@ -34,6 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "threads_now.h"
+
 #define DELAY_US 60000
 #define BULK (256 * 1024)
 
@@ -51,21 +53,6 @@ static long now_ms(void) {
 
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-/* The number of OS threads of this process, from /proc/self/status. */
-static int threads_now(void) {
-  char buf[4096], *p;
-  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-
-  if (fd >= 0)
-    close(fd);
-  if (n <= 0)
-    return -1;
-  buf[n] = '\0';
-  p = strstr(buf, "\nThreads:");
-  return p != NULL ? atoi(p + 9) : -1;
 }
 
 static void fail(const char *what) {

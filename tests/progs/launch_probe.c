@@ -25,26 +25,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "threads_now.h"
+
 enum { MAX_THREADS = 100, MAX_LIBS = 8 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int alive, released;
-
-/* The number of OS threads of this process, from /proc/self/status. */
-static int threads_now(void) {
-  char buf[4096], *p;
-  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-
-  if (fd >= 0)
-    close(fd);
-  if (n <= 0)
-    return -1;
-  buf[n] = '\0';
-  p = strstr(buf, "\nThreads:");
-  return p != NULL ? atoi(p + 9) : -1;
-}
 
 /* Copies into out (size len) the path of the first mapping of
  * /proc/self/maps whose file name is name; returns 1 when there is one. */

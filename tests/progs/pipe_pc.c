@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "threads_now.h"
+
 static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
 static int gate_alive, gate_open;
@@ -35,21 +37,6 @@ static uint64_t sum_w, sum_r;
 static long bytes_read, short_writes, first_read_ms, first_read_ticks;
 static volatile long ticks;
 static volatile int transfer_done;
-
-/* The number of OS threads of this process, from /proc/self/status. */
-static int threads_now(void) {
-  char buf[4096], *p;
-  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-
-  if (fd >= 0)
-    close(fd);
-  if (n <= 0)
-    return -1;
-  buf[n] = '\0';
-  p = strstr(buf, "\nThreads:");
-  return p != NULL ? atoi(p + 9) : -1;
-}
 
 static long now_ms(void) {
   struct timespec ts;

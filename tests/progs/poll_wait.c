@@ -33,27 +33,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "threads_now.h"
+
 static const char *mode;
 static volatile long ticks;
 static volatile int stop_ticker;
 static int ready_pipes[3][2];
 static int ready_rc[3], ready_in[3];
 static long ready_ms[3];
-
-/* The number of OS threads of this process, from /proc/self/status. */
-static int threads_now(void) {
-  char buf[4096], *p;
-  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-
-  if (fd >= 0)
-    close(fd);
-  if (n <= 0)
-    return -1;
-  buf[n] = '\0';
-  p = strstr(buf, "\nThreads:");
-  return p != NULL ? atoi(p + 9) : -1;
-}
 
 static long now_ms(void) {
   struct timespec ts;

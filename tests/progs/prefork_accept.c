@@ -35,27 +35,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "threads_now.h"
+
 #define NCHILD 2
 
 static int lfd, count_pipe[2], nconn;
 static struct sockaddr_in addr;
 static volatile int stop;
 static volatile long ticks, parent_accepted, served;
-
-/* The number of OS threads of this process, from /proc/self/status. */
-static int threads_now(void) {
-  char buf[4096], *p;
-  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-
-  if (fd >= 0)
-    close(fd);
-  if (n <= 0)
-    return -1;
-  buf[n] = '\0';
-  p = strstr(buf, "\nThreads:");
-  return p != NULL ? atoi(p + 9) : -1;
-}
 
 /* Makes io_uring_setup fail with ENOSYS in this process. */
 static int deny_io_uring(void) {

@@ -32,6 +32,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "threads_now.h"
+
 #define NCOND 100
 #define NREAD 50
 #define NSLEEP 50
@@ -40,19 +42,6 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int released, arrived;
 static int wake_pipe[2];
-
-static int threads_now(void) {
-  char buf[4096], *p;
-  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-  if (fd >= 0)
-    close(fd);
-  if (n <= 0)
-    return -1;
-  buf[n] = '\0';
-  p = strstr(buf, "\nThreads:");
-  return p ? atoi(p + 9) : -1;
-}
 
 static void start(pthread_t *t, void *(*fn)(void *), void *arg) {
   if (pthread_create(t, NULL, fn, arg) != 0) {

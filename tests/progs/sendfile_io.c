@@ -27,26 +27,13 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "threads_now.h"
+
 #define SIZE (4 << 20)
 
 static int file, sv[2];
 static volatile int stop;
 static volatile long ticks;
-
-/* The number of OS threads of this process, from /proc/self/status. */
-static int threads_now(void) {
-  char buf[4096], *p;
-  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-
-  if (fd >= 0)
-    close(fd);
-  if (n <= 0)
-    return -1;
-  buf[n] = '\0';
-  p = strstr(buf, "\nThreads:");
-  return p != NULL ? atoi(p + 9) : -1;
-}
 
 static unsigned char pattern(long off) {
   return (unsigned char)(off * 2654435761u >> 13);

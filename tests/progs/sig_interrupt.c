@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "threads_now.h"
+
 static volatile sig_atomic_t handled;
 static int port;
 static int restart;
@@ -71,18 +73,6 @@ static void *killer(void *arg) {
     close(fd);
   }
   return NULL;
-}
-
-static int threads_now(void) {
-  char line[256];
-  int n = -1;
-  FILE *f = fopen("/proc/self/status", "r");
-  while (f && fgets(line, sizeof line, f))
-    if (strncmp(line, "Threads:", 8) == 0)
-      n = atoi(line + 8);
-  if (f)
-    fclose(f);
-  return n;
 }
 
 static int listener(void) {

@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "threads_now.h"
+
 enum { MAX_THREADS = 10000 };
 
 static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -31,21 +33,6 @@ static const char *mode;
 static long sleep_ms;
 static long dur_us[MAX_THREADS];
 static int rc_err[MAX_THREADS];
-
-/* The number of OS threads of this process, from /proc/self/status. */
-static int threads_now(void) {
-  char buf[4096], *p;
-  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-
-  if (fd >= 0)
-    close(fd);
-  if (n <= 0)
-    return -1;
-  buf[n] = '\0';
-  p = strstr(buf, "\nThreads:");
-  return p != NULL ? atoi(p + 9) : -1;
-}
 
 static long long now_us(clockid_t clk) {
   struct timespec ts;

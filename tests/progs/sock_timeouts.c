@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "threads_now.h"
+
 #define BIG (4 << 20)
 
 static volatile int stop;
@@ -38,21 +40,6 @@ static long now_ms(void) {
 
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-/* The number of OS threads of this process, from /proc/self/status. */
-static int threads_now(void) {
-  char buf[4096], *p;
-  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-
-  if (fd >= 0)
-    close(fd);
-  if (n <= 0)
-    return -1;
-  buf[n] = '\0';
-  p = strstr(buf, "\nThreads:");
-  return p != NULL ? atoi(p + 9) : -1;
 }
 
 static void timeo(int fd, int opt, long ms) {

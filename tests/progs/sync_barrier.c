@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "threads_now.h"
+
 enum { MAX_THREADS = 256, MAX_ROUNDS = 1000 };
 
 static pthread_barrier_t bar;
@@ -39,18 +41,6 @@ static void *worker(void *arg) {
       __atomic_fetch_add(&others, 1, __ATOMIC_SEQ_CST);
   }
   return NULL;
-}
-
-static int threads_now(void) {
-  char line[256];
-  int n = -1;
-  FILE *f = fopen("/proc/self/status", "r");
-  while (f && fgets(line, sizeof line, f))
-    if (strncmp(line, "Threads:", 8) == 0)
-      n = atoi(line + 8);
-  if (f)
-    fclose(f);
-  return n;
 }
 
 int main(int argc, char **argv) {

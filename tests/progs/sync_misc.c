@@ -33,6 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "threads_now.h"
+
 static pthread_mutex_t em = PTHREAD_ERRORCHECK_MUTEX_INITIALIZER_NP;
 static pthread_mutex_t rm = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 static pthread_mutex_t nm = PTHREAD_MUTEX_INITIALIZER;
@@ -41,21 +43,6 @@ static pthread_mutex_t *target;
 static volatile int stop, flag;
 static volatile long ticks;
 static int released_during_wait;
-
-/* The number of OS threads of this process, from /proc/self/status. */
-static int threads_now(void) {
-  char buf[4096], *p;
-  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-
-  if (fd >= 0)
-    close(fd);
-  if (n <= 0)
-    return -1;
-  buf[n] = '\0';
-  p = strstr(buf, "\nThreads:");
-  return p != NULL ? atoi(p + 9) : -1;
-}
 
 static long now_ms(void) {
   struct timespec ts;

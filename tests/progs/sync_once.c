@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "threads_now.h"
+
 enum { MAX_THREADS = 256 };
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -50,18 +52,6 @@ static void *worker(void *arg) {
     __atomic_fetch_add(&saw_done, 1, __ATOMIC_SEQ_CST);
   pthread_once(&early, early_init);
   return NULL;
-}
-
-static int threads_now(void) {
-  char line[256];
-  int n = -1;
-  FILE *f = fopen("/proc/self/status", "r");
-  while (f && fgets(line, sizeof line, f))
-    if (strncmp(line, "Threads:", 8) == 0)
-      n = atoi(line + 8);
-  if (f)
-    fclose(f);
-  return n;
 }
 
 int main(int argc, char **argv) {

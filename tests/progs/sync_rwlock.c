@@ -35,6 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "threads_now.h"
+
 static pthread_rwlock_t lock = PTHREAD_RWLOCK_INITIALIZER;
 static pthread_rwlock_t wlock =
     PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
@@ -50,18 +52,6 @@ static long now_ms(void) {
 }
 
 static void ms(int n) { usleep((useconds_t)n * 1000); }
-
-static int threads_now(void) {
-  char line[256];
-  int n = -1;
-  FILE *f = fopen("/proc/self/status", "r");
-  while (f && fgets(line, sizeof line, f))
-    if (strncmp(line, "Threads:", 8) == 0)
-      n = atoi(line + 8);
-  if (f)
-    fclose(f);
-  return n;
-}
 
 static void note(char c) {
   pthread_mutex_lock(&mu);

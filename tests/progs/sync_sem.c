@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "threads_now.h"
+
 enum { SLOTS = 8, MAX_THREADS = 128 };
 
 static sem_t free_slots, full_slots, guard;
@@ -52,18 +54,6 @@ static struct timespec in_ms(clockid_t clk, int n) {
   ts.tv_sec += ts.tv_nsec / 1000000000;
   ts.tv_nsec %= 1000000000;
   return ts;
-}
-
-static int threads_now(void) {
-  char line[256];
-  int n = -1;
-  FILE *f = fopen("/proc/self/status", "r");
-  while (f && fgets(line, sizeof line, f))
-    if (strncmp(line, "Threads:", 8) == 0)
-      n = atoi(line + 8);
-  if (f)
-    fclose(f);
-  return n;
 }
 
 static void put(int64_t v) {

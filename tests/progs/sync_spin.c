@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "threads_now.h"
+
 enum { MAX_THREADS = 256 };
 
 static pthread_spinlock_t spin;
@@ -38,18 +40,6 @@ static void *worker(void *arg) {
     pthread_spin_unlock(&spin);
   }
   return NULL;
-}
-
-static int threads_now(void) {
-  char line[256];
-  int n = -1;
-  FILE *f = fopen("/proc/self/status", "r");
-  while (f && fgets(line, sizeof line, f))
-    if (strncmp(line, "Threads:", 8) == 0)
-      n = atoi(line + 8);
-  if (f)
-    fclose(f);
-  return n;
 }
 
 int main(int argc, char **argv) {

@@ -27,6 +27,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "threads_now.h"
+
 #define MAXC 64
 
 static SSL_CTX *server_ctx, *client_ctx;
@@ -38,21 +40,6 @@ static int connected, go, ok;
 static long bytes;
 static volatile int stop;
 static volatile long ticks;
-
-/* The number of OS threads of this process, from /proc/self/status. */
-static int threads_now(void) {
-  char buf[4096], *p;
-  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-
-  if (fd >= 0)
-    close(fd);
-  if (n <= 0)
-    return -1;
-  buf[n] = '\0';
-  p = strstr(buf, "\nThreads:");
-  return p != NULL ? atoi(p + 9) : -1;
-}
 
 /* A self-signed certificate for the server context. */
 static int make_cert(SSL_CTX *ctx) {
