@@ -78,7 +78,8 @@ static void on_segv(int sig, siginfo_t *si, void *uc) {
   GP_REAL(sigaction)(sig, &dfl, NULL);
   /* A fault repeats when we return; a signal sent by kill() does not. */
   if (si->si_code <= 0)
-    syscall(SYS_tgkill, getpid(), (pid_t)syscall(SYS_gettid), sig);
+    GP_REAL(syscall)(SYS_tgkill, getpid(), (pid_t)GP_REAL(syscall)(SYS_gettid),
+                     sig);
 }
 
 /* Gives the scheduler thread an alternate signal stack, unless it has one,

@@ -124,7 +124,7 @@ static void ask_backtrace(uint64_t seq) {
   si.si_pid = getpid();
   si.si_uid = getuid();
   si.si_value.sival_int = COOKIE;
-  syscall(SYS_rt_tgsigqueueinfo, getpid(), sched_tid, SIGURG, &si);
+  GP_REAL(syscall)(SYS_rt_tgsigqueueinfo, getpid(), sched_tid, SIGURG, &si);
 }
 
 /* "coroutine #2 'name'" (numbered as the dump numbers them), or "the

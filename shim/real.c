@@ -11,11 +11,14 @@
 
 struct gp_real gp__real;
 
-/* Writes a message without any libc symbol we might hook. */
+/* Writes a message without any libc symbol we might hook: not even
+ * syscall, which we export too (and whose hook needs this table), but
+ * libc's own, looked up on the spot. */
 static void raw_die(const char *what, const char *name) {
   const char *parts[] = {"gpatch: ", what, " ", name, "\n"};
-  for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
-    syscall(SYS_write, 2, parts[i], strlen(parts[i]));
+  long (*sc)(long, ...) = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
+  for (size_t i = 0; sc && i < sizeof parts / sizeof parts[0]; i++)
+    sc(SYS_write, 2, parts[i], strlen(parts[i]));
   _exit(127);
 }
 

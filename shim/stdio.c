@@ -36,6 +36,8 @@ static pthread_mutex_t streams_mu = PTHREAD_MUTEX_INITIALIZER;
 static void lock(void) { GP_REAL(pthread_mutex_lock)(&streams_mu); }
 static void unlock(void) { GP_REAL(pthread_mutex_unlock)(&streams_mu); }
 
+/* The stream's I/O calls the hooked read, write and close on purpose:
+ * they are what makes the stream cooperative (and real when they pass). */
 static ssize_t c_read(void *cookie, char *buf, size_t n) {
   return read((int)(intptr_t)cookie, buf, n);
 }

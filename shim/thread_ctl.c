@@ -52,11 +52,11 @@ static int signal_coro(gp_coro *c, int sig, const union sigval *val) {
     return 0; /* glibc: an ended, unjoined thread takes nothing, no error */
   gp_signal_aim(sig, c); /* its wait, and only its, may end with EINTR */
   if (val == NULL)
-    return syscall(SYS_tgkill, getpid(), gettid(), sig) ? errno : 0;
+    return GP_REAL(syscall)(SYS_tgkill, getpid(), gettid(), sig) ? errno : 0;
   siginfo_t si = {.si_signo = sig, .si_code = SI_QUEUE,
                   .si_pid = getpid(), .si_uid = getuid(),
                   .si_value = *val};
-  return syscall(SYS_rt_tgsigqueueinfo, getpid(), gettid(), sig, &si)
+  return GP_REAL(syscall)(SYS_rt_tgsigqueueinfo, getpid(), gettid(), sig, &si)
              ? errno
              : 0;
 }
