@@ -196,11 +196,14 @@ static int arm(gp_coro *c, int64_t deadline) {
     GP_ASSERT(uv_timer_init(gp__loop(), &c->timer) == 0);
     c->timer_init = 1;
   }
-  /* libuv counts whole milliseconds from its cached clock: refresh it and
-   * round up, so that a deadline never fires early. */
+  /* libuv's clock is CLOCK_MONOTONIC in whole milliseconds, rounded down,
+   * and a timer fires once that clock reaches its due time: due at the
+   * deadline rounded up, never before it. (A timeout of the time left,
+   * rounded up, could still fire almost 1 ms early.) */
   uv_update_time(gp__loop());
-  uv_timer_start(&c->timer, on_deadline, (uint64_t)(left + 999999) / 1000000,
-                 0);
+  uint64_t due = (uint64_t)(deadline + 999999) / 1000000;
+  uint64_t now = uv_now(gp__loop());
+  uv_timer_start(&c->timer, on_deadline, due > now ? due - now : 0, 0);
   return 0;
 }
 
