@@ -128,7 +128,7 @@ extern gp_list gp__all;
  * empty ready queue, the records of other coroutines retired, and the
  * loop and the hub made anew. */
 void gp__netpoll_fork(void);
-void gp__wq_fork(void);
+void gp__wq_init(void); /* also at start (hub.c) */
 void gp__sched_fork(gp_coro *self);
 void gp__coro_fork(gp_coro *self);
 int gp__hub_fork(gp_coro *self);

@@ -28,11 +28,7 @@
 #include "ctx.h"
 #include "gp.h"
 
-#if defined(__x86_64__) || defined(__aarch64__)
-#define HAVE_ASM 1
-#else
-#define HAVE_ASM 0
-#endif
+#define HAVE_ASM GP_CTX_ASM
 
 static int use_uc = !HAVE_ASM;
 
@@ -45,7 +41,6 @@ int gp__ctx_is_ucontext(void) { return use_uc; }
 
 #if HAVE_ASM
 /* void gp__ctx_swap(void **save_sp, void *load_sp) */
-void gp__ctx_swap(void **save_sp, void *load_sp);
 #if defined(__x86_64__)
 __asm__(".text\n"
         ".globl gp__ctx_swap\n"

@@ -27,6 +27,20 @@ int gp__ctx_is_ucontext(void);
 int gp__ctx_make(gp_ctx *c, void *stack, size_t size, void (*entry)(void));
 /* Saves the running context in from and resumes to. */
 void gp__ctx_switch(gp_ctx *from, gp_ctx *to);
+#if defined(__x86_64__) || defined(__aarch64__)
+#define GP_CTX_ASM 1
+/* gp__ctx_switch when the assembly switch is selected: the scheduler calls
+ * it straight, without the selection test. */
+void gp__ctx_swap(void **save_sp, void *load_sp);
+static inline void gp__ctx_switch_asm(gp_ctx *from, gp_ctx *to) {
+  gp__ctx_swap(&from->sp, to->sp);
+}
+#else
+#define GP_CTX_ASM 0
+static inline void gp__ctx_switch_asm(gp_ctx *from, gp_ctx *to) {
+  gp__ctx_switch(from, to); /* never called: ucontext is the only switch */
+}
+#endif
 /* Releases what gp__ctx_make allocated. */
 void gp__ctx_free(gp_ctx *c);
 /* The stack pointer saved in the machine context a signal handler gets

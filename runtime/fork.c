@@ -20,7 +20,7 @@ int gp__rt_fork_child(void) {
   if (!gp__rt_started() || self == NULL)
     return 0;
   gp__netpoll_fork();
-  gp__wq_fork();
+  gp__wq_init();
   gp__sched_fork(self);
   gp__coro_fork(self);
   return gp__hub_fork(self);

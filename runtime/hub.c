@@ -290,6 +290,7 @@ int gp__rt_start(uintptr_t main_handle) {
   main_coro.is_main = 1;
   main_coro.handle = main_handle;
   main_coro.deadline = GP_NEVER;
+  gp__wq_init();
   gp__sched_init_mask(gp__sigmask_read());
   gp__sched_start();
   main_coro.sigmask = gp__hub_mask;

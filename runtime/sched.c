@@ -97,9 +97,17 @@ __attribute__((noinline, cold)) static int switch_slow(gp_coro *from,
   return !gp__ctx_is_ucontext();
 }
 
+/* Installs the signal mask of the context about to run, if it differs. */
+static inline void install_mask(gp_coro *to) {
+  uint64_t m = to ? to->sigmask : gp__hub_mask;
+  if (m != cur_mask)
+    set_mask(m);
+}
+
 /* Switches from one context to another (NULL: the hub), keeping errno and
  * the signal mask of each. With the assembly switch and no diagnostics,
- * one predictable branch stands for both. */
+ * one predictable branch stands for both, and the switch is called
+ * straight. */
 static void switch_to(gp_coro *from, gp_coro *to) {
   gp_ctx *fc = from ? &from->ctx : &gp__hub_ctx;
   gp_ctx *tc = to ? &to->ctx : &gp__hub_ctx;
@@ -107,12 +115,14 @@ static void switch_to(gp_coro *from, gp_coro *to) {
     from->saved_errno = *errno_at;
   gp__current = to;
   gp__current_id = to ? to->id : 0;
-  if (GP_LIKELY(!slow) || switch_slow(from, to)) {
-    uint64_t m = to ? to->sigmask : gp__hub_mask;
-    if (m != cur_mask)
-      set_mask(m);
+  if (GP_LIKELY(!slow)) {
+    install_mask(to);
+    gp__ctx_switch_asm(fc, tc);
+  } else {
+    if (switch_slow(from, to))
+      install_mask(to);
+    gp__ctx_switch(fc, tc);
   }
-  gp__ctx_switch(fc, tc);
   gp__sched_resumed();
   if (from)
     *errno_at = from->saved_errno;

@@ -16,14 +16,8 @@
 #define BUCKETS 1024
 
 static gp_list buckets[BUCKETS];
-static int ready;
 
 static gp_list *bucket(const void *addr) {
-  if (!ready) {
-    for (int i = 0; i < BUCKETS; i++)
-      gp__list_init(&buckets[i]);
-    ready = 1;
-  }
   uintptr_t a = (uintptr_t)addr;
   a ^= a >> 17;
   a *= 0x9e3779b97f4a7c15u;
@@ -37,11 +31,9 @@ void gp__wq_add(gp_waiter *w, const void *addr) {
   gp__list_push(bucket(addr), &w->link);
 }
 
-/* In a forked child: the queued records lay on the stacks of coroutines
- * that did not survive. */
-void gp__wq_fork(void) {
-  if (!ready)
-    return;
+/* At start, and in a forked child, where the queued records lay on the
+ * stacks of coroutines that did not survive. */
+void gp__wq_init(void) {
   for (int i = 0; i < BUCKETS; i++)
     gp__list_init(&buckets[i]);
 }

@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sys/single_threaded.h>
 #include <sys/syscall.h>
 
 #include "guard.h"
@@ -53,10 +54,30 @@ static int self_id(void) { return gp__current_id; }
  * atomic, a real waiter marks __lock 2 and sleeps on the futex, and a
  * release that finds 2 wakes it once no coroutine takes the mutex over.
  * Coroutines never sleep on the futex: one that finds the mutex held by a
- * real thread polls it (1 ms doubling to 32 ms). */
+ * real thread polls it (1 ms doubling to 32 ms).
+ * While glibc counts the process single-threaded (__libc_single_threaded:
+ * no thread was ever made with the real pthread_create, neither by a
+ * library nor by our own pool), no other thread exists to race, and the
+ * words are read and written plainly, as glibc's own mutex does then. */
 static inline int cas_lock(struct __pthread_mutex_s *d, int from, int to) {
+  if (__libc_single_threaded) { /* as glibc: no other thread to race */
+    if (d->__lock != from)
+      return 0;
+    d->__lock = to;
+    return 1;
+  }
   return __atomic_compare_exchange_n(&d->__lock, &from, to, 0,
                                      __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+/* Frees d; returns what __lock held. */
+static inline int xchg_free(struct __pthread_mutex_s *d) {
+  if (__libc_single_threaded) {
+    int old = d->__lock;
+    d->__lock = 0;
+    return old;
+  }
+  return __atomic_exchange_n(&d->__lock, 0, __ATOMIC_RELEASE);
 }
 
 /* The uncontended case, inline in the hooks: takes a free mutex. */
@@ -69,11 +90,25 @@ static inline int take_free(struct __pthread_mutex_s *d) {
   return 1;
 }
 
+/* The uncontended release, inline in the hooks: frees d when the running
+ * coroutine holds it once and nobody is queued; 0 when unlock() must do
+ * the work. */
+static inline int release_free(struct __pthread_mutex_s *d) {
+  if (d->__lock != 1 || d->__owner != gp__current_id ||
+      (d->__kind & KIND_TYPE) == PTHREAD_MUTEX_RECURSIVE)
+    return 0;
+  d->__owner = 0;
+  if (cas_lock(d, 1, 0))
+    return 1;
+  d->__owner = gp__current_id; /* a waiter came meanwhile */
+  return 0;
+}
+
 /* Releases d, nobody to hand it to; wakes a real waiter if one slept. */
 static void release(struct __pthread_mutex_s *d) {
   d->__owner = 0;
   d->__count = 0;
-  if (__atomic_exchange_n(&d->__lock, 0, __ATOMIC_RELEASE) == 2)
+  if (xchg_free(d) == 2)
     GP_REAL(syscall)(SYS_futex, &d->__lock, FUTEX_WAKE | FUTEX_PRIVATE_FLAG,
                      1, NULL, NULL, 0);
 }
@@ -198,7 +233,9 @@ __attribute__((noinline)) static int unlock_slow(pthread_mutex_t *m) {
 }
 
 GP_EXPORT int pthread_mutex_lock(pthread_mutex_t *m) {
-  if (GP_LIKELY(coop_mutex(m) && take_free(&m->__data)))
+  if (!gp_coop(GP_FAM_SYNC)) /* no scheduler yet, or runtime code */
+    return GP_REAL(pthread_mutex_lock)(m);
+  if (GP_LIKELY((m->__data.__kind & KIND_REAL) == 0 && take_free(&m->__data)))
     return 0;
   return lock_slow(m);
 }
@@ -224,14 +261,10 @@ GP_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m,
 }
 
 GP_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m) {
-  struct __pthread_mutex_s *d = &m->__data;
-  if (coop_mutex(m) && d->__lock == 1 && d->__owner == gp__current_id &&
-      (d->__kind & KIND_TYPE) != PTHREAD_MUTEX_RECURSIVE) {
-    d->__owner = 0; /* held by us, nobody queued: the uncontended case */
-    if (cas_lock(d, 1, 0))
-      return 0;
-    d->__owner = gp__current_id; /* a waiter came: the slow path */
-  }
+  if (!gp_coop(GP_FAM_SYNC))
+    return GP_REAL(pthread_mutex_unlock)(m);
+  if ((m->__data.__kind & KIND_REAL) == 0 && release_free(&m->__data))
+    return 0;
   return unlock_slow(m);
 }
 
@@ -254,7 +287,7 @@ static int coop_cond(pthread_cond_t *c, pthread_mutex_t *m) {
 static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t deadline) {
   gp_waiter w;
   gp__wq_add(&w, c);
-  int r = unlock(m);
+  int r = release_free(&m->__data) ? 0 : unlock(m);
   if (r) {
     gp__wq_park(&w, 1); /* already past: just leaves the queue */
     return r;
@@ -275,7 +308,7 @@ static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t deadline) {
       r = -ETIMEDOUT;
     break;
   }
-  int lr = lock(m, GP_NEVER);
+  int lr = take_free(&m->__data) ? 0 : lock(m, GP_NEVER);
   if (lr)
     return lr;
   return r == -ETIMEDOUT ? ETIMEDOUT : 0;
@@ -330,9 +363,9 @@ GP_EXPORT int pthread_cond_signal(pthread_cond_t *c) {
   if (!coop_cond(c, NULL))
     return GP_REAL(pthread_cond_signal)(c);
   gp_enter();
-  int woken = gp__wq_wake(c, 1);
+  gp_coro *woken = gp__wq_wake_one(c);
   gp_leave();
-  if (woken == 0 && real_waiters(c))
+  if (woken == NULL && real_waiters(c))
     return GP_REAL(pthread_cond_signal)(c);
   return 0;
 }

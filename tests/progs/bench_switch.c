@@ -4,7 +4,9 @@
  *                          spinning with sched_yield: ns per hand-off
  *   bench_switch cond N    the same with a mutex and a condvar
  *   bench_switch spawn N   pthread_create + pthread_join, N times: us each
- *   bench_switch mutex N   uncontended lock + unlock, N times: ns each
+ *   bench_switch mutex N   uncontended lock + unlock, N times, in a second
+ *                          thread (a threaded program): ns each
+ *   bench_switch mutex_main N   the same in main before any thread exists
  *
  * Prints one line "mode=... value=... unit=...".
  */
@@ -51,6 +53,21 @@ static void *waiter(void *arg) {
 
 static void *nothing(void *arg) { return arg; }
 
+/* Locks and unlocks mu n times; ns each. */
+static double lock_loop(void) {
+  double t0 = now();
+  for (long i = 0; i < n; i++) {
+    pthread_mutex_lock(&mu);
+    pthread_mutex_unlock(&mu);
+  }
+  return (now() - t0) * 1e9 / n;
+}
+
+static void *lock_thread(void *res) {
+  *(double *)res = lock_loop();
+  return NULL;
+}
+
 /* Runs fn in two threads that hand off 2n times; ns per hand-off. */
 static double pingpong(void *(*fn)(void *)) {
   pthread_t a, b;
@@ -64,7 +81,7 @@ static double pingpong(void *(*fn)(void *)) {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: bench_switch yield|cond|spawn|mutex N\n");
+    fprintf(stderr, "usage: bench_switch yield|cond|spawn|mutex|mutex_main N\n");
     return 2;
   }
   const char *mode = argv[1];
@@ -85,12 +102,11 @@ int main(int argc, char **argv) {
     v = (now() - t0) * 1e6 / n;
     unit = "us";
   } else if (strcmp(mode, "mutex") == 0) {
-    double t0 = now();
-    for (long i = 0; i < n; i++) {
-      pthread_mutex_lock(&mu);
-      pthread_mutex_unlock(&mu);
-    }
-    v = (now() - t0) * 1e9 / n;
+    pthread_t t;
+    pthread_create(&t, NULL, lock_thread, &v);
+    pthread_join(t, NULL);
+  } else if (strcmp(mode, "mutex_main") == 0) {
+    v = lock_loop();
   } else {
     fprintf(stderr, "bench_switch: unknown mode %s\n", mode);
     return 2;
