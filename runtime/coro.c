@@ -17,6 +17,8 @@ size_t gp__default_stack(void) { return default_stack; }
 static void trampoline(void) {
   gp__sched_resumed();
   gp_coro *c = gp__current;
+  if (c->sig_pend)
+    gp__sig_resumed(c);
   errno = 0;
   gp__tls.inside = 0; /* program code from here on */
   void *r = c->fn(c->arg);

@@ -60,6 +60,7 @@ struct gp_coro {
   unsigned char stop;      /* killed or a Timeout on: in gp__nstop */
   unsigned char intr;      /* parked in gp__park_intr: a kill wakes it */
   unsigned char park_kind; /* enum gp_park_kind of its last park */
+  uint64_t sig_pend;       /* signals aimed at it, not yet taken (rt.h) */
 };
 
 /* sched.c and hub.c */
@@ -78,6 +79,8 @@ void gp__set_budget(size_t n);
 void gp__run(gp_coro *c);
 /* Called first by a context that was just switched to. */
 void gp__sched_resumed(void);
+/* Then, by a coroutine that has signals aimed at it pending (sig_pend). */
+void gp__sig_resumed(gp_coro *c);
 /* The coroutine's end: called by gp__exit. */
 __attribute__((noreturn)) void gp__sched_exit(void);
 /* Signal masks: the kernel's now; the first mask of the hub. */

@@ -94,6 +94,12 @@ int gp__coro_is_main(gp_coro *c);
  * first choice for a process-directed signal): the main coroutine, or in
  * a child forked from another coroutine, that one. NULL before start. */
 gp_coro *gp__primary(void);
+/* Signals aimed at coroutine c alone (pthread_kill) that it has not taken
+ * yet, a bit each (bit sig - 1). A coroutine that runs again with one
+ * pending calls the function given to gp__set_sigpend_fn first, in its
+ * own context, inside the runtime (the shim delivers them there). */
+uint64_t *gp__coro_sigpend(gp_coro *c);
+void gp__set_sigpend_fn(void (*fn)(gp_coro *c));
 /* The signal mask c runs with, as a bit set (bit sig - 1), when the
  * runtime keeps it (assembly switch); 0 when unknown (ucontext). */
 uint64_t gp__coro_sigmask(gp_coro *c);

@@ -86,6 +86,21 @@ void gp__sched_resumed(void) {
     gp__coro_free(c);
 }
 
+static void (*sigpend_fn)(gp_coro *c);
+
+void gp__set_sigpend_fn(void (*fn)(gp_coro *c)) { sigpend_fn = fn; }
+
+uint64_t *gp__coro_sigpend(gp_coro *c) { return &c->sig_pend; }
+
+/* The handlers that run may park again (on c's stack, above its park):
+ * c's wake code is kept for the park that is returning. */
+void gp__sig_resumed(gp_coro *c) {
+  int wake = c->wake;
+  if (sigpend_fn)
+    sigpend_fn(c);
+  c->wake = wake;
+}
+
 void gp__sched_start(void) { slow = gp__ctx_is_ucontext() || gp__diag; }
 
 /* switch_to's rarer half: diagnostics, and whether the mask is still to be
@@ -124,8 +139,11 @@ static void switch_to(gp_coro *from, gp_coro *to) {
     gp__ctx_switch(fc, tc);
   }
   gp__sched_resumed();
-  if (from)
+  if (from) {
     *errno_at = from->saved_errno;
+    if (GP_UNLIKELY(from->sig_pend))
+      gp__sig_resumed(from);
+  }
 }
 
 void gp__ready(gp_coro *c) {
@@ -356,6 +374,7 @@ void gp__sched_exit(void) {
     c->deadline = GP_NEVER;
     stop_update(c);
   }
+  c->sig_pend = 0; /* a thread's pending signals end with it */
   gp__live_add(-1);
   if (c->joiner)
     gp__unpark(c->joiner, 0);

@@ -16,6 +16,7 @@ struct gp_intr {
   gp_coro *coro;         /* the waiting coroutine */
   uint32_t seq;          /* signals seen when the wait began */
   unsigned char always;  /* EINTR even when the handler has SA_RESTART */
+  uint64_t waitset;      /* sigwait family: the signals it takes (bits) */
 };
 
 /* Call around a park (scheduler thread, inside the runtime). While the
@@ -43,8 +44,12 @@ int gp_set_mask(int how, const sigset_t *set, sigset_t *old);
 
 #pragma GCC visibility pop
 
-/* The next delivery of sig is aimed at c (pthread_kill): only c's wait
- * may end with EINTR. */
-void gp_signal_aim(int sig, gp_coro *c);
+/* pthread_kill (code SI_TKILL) or pthread_sigqueue (SI_QUEUE, value v) of
+ * sig, 1..NSIG-1, to coroutine c, which is not the running one. Returns 0
+ * or EAGAIN (too many signals pending). */
+int gp_signal_coro(gp_coro *c, int sig, int code, const union sigval *v);
+/* The sigwait family: takes a signal of set (bits) aimed at the running
+ * coroutine and pending there; returns its number, or 0. */
+int gp_signal_take(uint64_t set, siginfo_t *info);
 
 #endif

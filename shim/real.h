@@ -124,6 +124,7 @@
   X(int, pthread_setspecific, (pthread_key_t, const void *))                \
   X(int, pthread_sigmask, (int, const sigset_t *, sigset_t *))              \
   X(int, sigprocmask, (int, const sigset_t *, sigset_t *))                 \
+  X(int, sigpending, (sigset_t *))                                           \
   X(int, pthread_cond_clockwait, (pthread_cond_t *, pthread_mutex_t *,      \
                                   clockid_t, const struct timespec *))      \
   X(int, pthread_rwlock_rdlock, (pthread_rwlock_t *))                       \

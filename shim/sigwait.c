@@ -80,6 +80,9 @@ static int coop_sigtimedwait(const sigset_t *set, siginfo_t *info,
                              const char *call) {
   int saved = errno, sfd = -1, r;
   for (;;) {
+    r = gp_signal_take(bits(set), info); /* aimed at this coroutine */
+    if (r > 0)
+      break;
     struct timespec zero = {0, 0};
     r = GP_REAL(sigtimedwait)(set, info, &zero);
     if (r > 0 || (errno != EAGAIN && errno != EINTR))
@@ -94,6 +97,7 @@ static int coop_sigtimedwait(const sigset_t *set, siginfo_t *info,
       sfd = open_signalfd(bits(set));
     struct gp_intr in;
     gp_intr_begin(&in, 1); /* never restarted (signal(7)) */
+    in.waitset = bits(set); /* a pthread_kill of one of them wakes it */
     int w = park_on(sfd, deadline, call);
     gp_intr_end(&in);
     if (w == -EINTR && !eintr_again) {

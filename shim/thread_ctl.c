@@ -42,32 +42,29 @@ GP_EXPORT int pthread_clockjoin_np(pthread_t t, void **ret, clockid_t clk,
   return -r;
 }
 
-/* A signal for a coroutine goes to the OS thread that runs it: the
- * handler runs there. (It interrupts a parked call the way a process
- * signal does, not necessarily the target's.) */
+/* A signal for a coroutine is taken in its context (signal.c). */
 static int signal_coro(gp_coro *c, int sig, const union sigval *val) {
   if (sig < 0 || sig >= NSIG)
     return EINVAL;
   if (gp__coro_ended(c) || sig == 0)
     return 0; /* glibc: an ended, unjoined thread takes nothing, no error */
-  gp_signal_aim(sig, c); /* its wait, and only its, may end with EINTR */
-  if (val == NULL)
-    return GP_REAL(syscall)(SYS_tgkill, getpid(), gettid(), sig) ? errno : 0;
-  siginfo_t si = {.si_signo = sig, .si_code = SI_QUEUE,
-                  .si_pid = getpid(), .si_uid = getuid(),
-                  .si_value = *val};
-  return GP_REAL(syscall)(SYS_rt_tgsigqueueinfo, getpid(), gettid(), sig, &si)
-             ? errno
-             : 0;
+  return gp_signal_coro(c, sig, val ? SI_QUEUE : SI_TKILL, val);
+}
+
+/* The coroutine a signal for t goes to: the main thread's too. */
+static gp_coro *target_of(pthread_t t) {
+  if (!gp__tls.sched || gp__tls.inside)
+    return NULL;
+  return gp__coro_from_handle((uintptr_t)t);
 }
 
 GP_EXPORT int pthread_kill(pthread_t t, int sig) {
-  gp_coro *c = coro_of(t);
+  gp_coro *c = target_of(t);
   return c ? signal_coro(c, sig, NULL) : GP_REAL(pthread_kill)(t, sig);
 }
 
 GP_EXPORT int pthread_sigqueue(pthread_t t, int sig, const union sigval v) {
-  gp_coro *c = coro_of(t);
+  gp_coro *c = target_of(t);
   return c ? signal_coro(c, sig, &v) : GP_REAL(pthread_sigqueue)(t, sig, v);
 }
 

@@ -48,3 +48,21 @@ Test(signal, pthread_kill_interrupts_only_the_aimed_thread) {
   }
   gp_run_free(&n);
 }
+
+Test(signal, thread_directed_signals_belong_to_their_thread) {
+  struct gp_run n, p;
+  int pre = gp_both(&n, &p, 20, "sig_thread", NULL, 2, NULL);
+  GP_EXPECT_VAL(&n, "handler_in_target", ==, 1);
+  GP_EXPECT_VAL(&n, "unblock_runs_handler", ==, 1);
+  if (pre) {
+    GP_EXPECT_VAL(&p, "handler_in_target", ==, 1);
+    GP_EXPECT_VAL(&p, "read_eintr", ==, 1);
+    GP_EXPECT_VAL(&p, "handled_before_eintr", ==, 1);
+    GP_EXPECT_VAL(&p, "pending_in_target", ==, 1);
+    GP_EXPECT_VAL(&p, "pending_not_in_main", ==, 1);
+    GP_EXPECT_VAL(&p, "sigwait_value", ==, 4242);
+    GP_EXPECT_VAL(&p, "unblock_runs_handler", ==, 1);
+    gp_run_free(&p);
+  }
+  gp_run_free(&n);
+}
