@@ -100,8 +100,7 @@ gp_coro *gp__primary(void);
  * own context, inside the runtime (the shim delivers them there). */
 uint64_t *gp__coro_sigpend(gp_coro *c);
 void gp__set_sigpend_fn(void (*fn)(gp_coro *c));
-/* The signal mask c runs with, as a bit set (bit sig - 1), when the
- * runtime keeps it (assembly switch); 0 when unknown (ucontext). */
+/* The signal mask c runs with, as a bit set (bit sig - 1). */
 uint64_t gp__coro_sigmask(gp_coro *c);
 
 /* ---- fork (fork.c) ---- */

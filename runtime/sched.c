@@ -55,9 +55,10 @@ uint64_t gp__sigmask_read(void) {
   return m;
 }
 
+/* (With ucontext, swapcontext installs each context's mask itself: the
+ * record only answers gp__coro_sigmask. A context made with makecontext
+ * starts with its creator's mask, as a coroutine record does.) */
 void gp__sigmask_note(void) {
-  if (gp__ctx_is_ucontext())
-    return; /* swapcontext keeps each context's mask */
   cur_mask = gp__sigmask_read();
   if (gp__current)
     gp__current->sigmask = cur_mask;
@@ -65,9 +66,7 @@ void gp__sigmask_note(void) {
     gp__hub_mask = cur_mask;
 }
 
-uint64_t gp__coro_sigmask(gp_coro *c) {
-  return gp__ctx_is_ucontext() ? 0 : c->sigmask;
-}
+uint64_t gp__coro_sigmask(gp_coro *c) { return c->sigmask; }
 
 void gp__sched_init_mask(uint64_t m) {
   gp__hub_mask = cur_mask = m;
