@@ -7,8 +7,9 @@
  * coroutine here (struct gp_cancel). pthread_cancel marks the target and,
  * while its cancelability is enabled, kills it (gp__kill): the wait it is
  * parked in at a cancellation point (read, accept, poll, sleep, join,
- * waitpid, sigwait, pthread_cond_wait...) ends at once, and so does the
- * next one. The hook's gp_leave then acts instead of returning: it jumps
+ * waitpid, sigwait, sem_wait, pthread_cond_wait...) ends at once, and the
+ * next cancellation point acts on entry (gp_cancel_point), whether or not
+ * it would wait. The hook's gp_leave then acts instead of returning: it jumps
  * to the innermost pthread_cleanup_push, whose macro runs the routine and
  * calls __pthread_unwind_next, which jumps to the next one; after the
  * last, the coroutine ends with PTHREAD_CANCELED (key destructors run, a
@@ -60,6 +61,12 @@ void gp_cancel_note(void) {
   struct gp_cancel *st = mine();
   if (st && st->pending && !st->disabled)
     gp__cancel_now = 1;
+}
+
+void gp_cancel_check(void) {
+  gp_cancel_note();
+  if (gp__cancel_now)
+    gp_cancel_act();
 }
 
 void gp_cancel_act(void) {

@@ -50,6 +50,7 @@ GP_EXPORT int epoll_wait(int ep, struct epoll_event *ev, int max, int ms) {
   if (!may_wait(ms == 0) || max <= 0)
     return GP_REAL(epoll_wait)(ep, ev, max, ms);
   gp_enter();
+  gp_cancel_point();
   int r = coop_epoll(ep, ev, max, gp_deadline_ms(ms), NULL);
   gp_leave();
   return r;
@@ -60,6 +61,7 @@ GP_EXPORT int epoll_pwait(int ep, struct epoll_event *ev, int max, int ms,
   if (!may_wait(ms == 0) || max <= 0)
     return GP_REAL(epoll_pwait)(ep, ev, max, ms, mask);
   gp_enter();
+  gp_cancel_point();
   int r = coop_epoll(ep, ev, max, gp_deadline_ms(ms), mask);
   gp_leave();
   return r;
@@ -71,6 +73,7 @@ GP_EXPORT int epoll_pwait2(int ep, struct epoll_event *ev, int max,
   if (!may_wait(zero) || max <= 0 || (ts && !gp_ts_valid(ts)))
     return GP_REAL(epoll_pwait2)(ep, ev, max, ts, mask);
   gp_enter();
+  gp_cancel_point();
   int r = coop_epoll(ep, ev, max, ts ? gp_deadline_rel(ts) : GP_NEVER, mask);
   gp_leave();
   return r;

@@ -245,6 +245,7 @@ static ssize_t xfer_out(int fd, struct msghdr *m, int flags, int sock) {
     if (!gp_coop(GP_FAM_SOCKET) || gp__live() <= 1)                         \
       return real_call;                                                     \
     gp_enter();                                                             \
+    gp_cancel_point();                                                      \
     ssize_t r_ = coop_call;                                                 \
     gp_leave();                                                             \
     return r_;                                                              \

@@ -86,6 +86,7 @@ static int do_poll(struct pollfd *fds, nfds_t n, int timeout) {
   if (!may_wait(timeout == 0 ? 0 : 1))
     return GP_REAL(poll)(fds, n, timeout);
   gp_enter();
+  gp_cancel_point();
   int r = coop_poll(fds, n, gp_deadline_ms(timeout), NULL);
   gp_leave();
   return r;
@@ -127,6 +128,7 @@ static int do_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts,
   if (!may_wait(zero ? 0 : 1) || (ts && !gp_ts_valid(ts)))
     return GP_REAL(ppoll)(fds, n, ts, mask);
   gp_enter();
+  gp_cancel_point();
   int r = coop_poll(fds, n, ts ? gp_deadline_rel(ts) : GP_NEVER, mask);
   gp_leave();
   return r;
@@ -189,6 +191,7 @@ GP_EXPORT int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex,
       (tv && (tv->tv_sec < 0 || tv->tv_usec < 0 || tv->tv_usec >= 1000000)))
     return GP_REAL(select)(nfds, rd, wr, ex, tv);
   gp_enter();
+  gp_cancel_point();
   int64_t deadline = GP_NEVER;
   if (tv) {
     struct timespec ts = {tv->tv_sec, tv->tv_usec * 1000};
@@ -211,6 +214,7 @@ GP_EXPORT int pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex,
   if (!may_wait(zero ? 0 : 1) || (ts && !gp_ts_valid(ts)))
     return GP_REAL(pselect)(nfds, rd, wr, ex, ts, mask);
   gp_enter();
+  gp_cancel_point();
   int r = coop_select(nfds, rd, wr, ex, ts ? gp_deadline_rel(ts) : GP_NEVER,
                       mask);
   gp_leave();

@@ -125,8 +125,9 @@ static void on_hub_wake(void) {
 
 /* Queues the running coroutine on g and parks until it is handed a unit,
  * the deadline passes or a signal handler runs. Returns 0 (the unit is
- * ours), ETIMEDOUT, EINTR, or EAGAIN when a unit showed up while queueing
- * (try again). */
+ * ours), ETIMEDOUT, EINTR, ECANCELED (a pthread_cancel, which then acts
+ * at gp_leave, or a kill of the C API), or EAGAIN when a unit showed up
+ * while queueing (try again). */
 static int wait_unit(struct gsem *g, int64_t deadline) {
   gp_waiter w;
   struct semwait rec = {.sem = g};
@@ -140,9 +141,12 @@ static int wait_unit(struct gsem *g, int64_t deadline) {
      * wait without a timeout), sem_timedwait returns EINTR either way. */
     gp_intr_begin(&in, deadline != GP_NEVER);
     r = 0;
-    while (gp__list_linked(&w.link) && r != -ETIMEDOUT && r != -EINTR)
-      r = gp__park(deadline);
+    while (gp__list_linked(&w.link) && r != -ETIMEDOUT && r != -EINTR &&
+           !gp_stopped(r))
+      r = gp__park_intr(deadline);
     gp_intr_end(&in);
+    if (gp_stopped(r))
+      r = gp_stopped(r);
   }
   gp__list_del(&rec.link);
   if (!gp__list_linked(&w.link))
@@ -152,10 +156,11 @@ static int wait_unit(struct gsem *g, int64_t deadline) {
   return -r;
 }
 
-/* Takes a unit, waiting until deadline. Returns 0, ETIMEDOUT or EINTR;
- * leaves errno alone. */
+/* Takes a unit, waiting until deadline (a cancellation point). Returns 0,
+ * ETIMEDOUT, EINTR or ECANCELED; leaves errno alone. */
 static int down(struct gsem *g, int64_t deadline) {
   gp_enter();
+  gp_cancel_point();
   int saved = errno, r = 0;
   while (!try_down(g)) {
     r = wait_unit(g, deadline);
@@ -179,6 +184,7 @@ static inline int coop_shared(struct gsem *g) {
  * 0, ETIMEDOUT or EINTR; leaves errno alone. */
 static int shared_down(sem_t *s, int64_t deadline) {
   gp_enter();
+  gp_cancel_point();
   int saved = errno, r = 0;
   int64_t nap = GP_NAP_MIN;
   struct gp_intr in;
@@ -208,8 +214,8 @@ GP_EXPORT int sem_wait(sem_t *s) {
   }
   if (!coop_sem(g))
     return GP_REAL(sem_wait)(s);
-  if (try_down(g))
-    return 0;
+  if (GP_LIKELY(gp__nstop == 0) && try_down(g))
+    return 0; /* else a pending cancel acts first, as in glibc */
   int r = down(g, GP_NEVER);
   return r ? fail(r) : 0;
 }
@@ -229,7 +235,7 @@ static int timed(sem_t *s, clockid_t clk, const struct timespec *abs) {
     return fail(EINVAL);
   if (abs == NULL || !gp_ts_valid(abs))
     return fail(EINVAL);
-  if (g->private == 0 && try_down(g))
+  if (g->private == 0 && gp__nstop == 0 && try_down(g))
     return 0;
   int64_t deadline = gp_deadline_abs(clk, abs);
   if (deadline <= 0)

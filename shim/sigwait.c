@@ -154,6 +154,7 @@ GP_EXPORT int pause(void) {
   if (!may_wait(""))
     return GP_REAL(pause)();
   gp_enter();
+  gp_cancel_point();
   int r = coop_suspend(NULL, "pause");
   gp_leave();
   return r;
@@ -163,6 +164,7 @@ GP_EXPORT int sigsuspend(const sigset_t *mask) {
   if (!may_wait(mask))
     return GP_REAL(sigsuspend)(mask);
   gp_enter();
+  gp_cancel_point();
   int r = coop_suspend(mask, "sigsuspend");
   gp_leave();
   return r;
@@ -174,6 +176,7 @@ GP_EXPORT int sigtimedwait(const sigset_t *set, siginfo_t *info,
       (ts && ts->tv_sec == 0 && ts->tv_nsec == 0))
     return GP_REAL(sigtimedwait)(set, info, ts);
   gp_enter();
+  gp_cancel_point();
   int r = coop_sigtimedwait(set, info, ts ? gp_deadline_rel(ts) : GP_NEVER,
                             0, "sigtimedwait");
   gp_leave();
@@ -184,6 +187,7 @@ GP_EXPORT int sigwaitinfo(const sigset_t *set, siginfo_t *info) {
   if (!may_wait(set))
     return GP_REAL(sigwaitinfo)(set, info);
   gp_enter();
+  gp_cancel_point();
   int r = coop_sigtimedwait(set, info, GP_NEVER, 0, "sigwaitinfo");
   gp_leave();
   return r;
@@ -194,6 +198,7 @@ GP_EXPORT int sigwait(const sigset_t *set, int *sig) {
   if (!may_wait(set))
     return GP_REAL(sigwait)(set, sig);
   gp_enter();
+  gp_cancel_point();
   int saved = errno;
   siginfo_t si;
   int r = coop_sigtimedwait(set, &si, GP_NEVER, 1, "sigwait");

@@ -14,6 +14,7 @@
  * time left in *rem (when rem is not NULL). */
 static int park_until(int64_t deadline, struct timespec *rem) {
   gp_enter();
+  gp_cancel_point();
   int saved = errno;
   struct gp_intr in;
   gp_intr_begin(&in, 1); /* sleeps are never restarted */

@@ -82,6 +82,7 @@ GP_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len,
     return r;
   }
   gp_enter();
+  gp_cancel_point();
   int r = coop_accept(fd, addr, len, flags);
   gp_leave();
   return r;
@@ -132,6 +133,7 @@ GP_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len) {
   if (!gp_coop(GP_FAM_SOCKET) || gp__live() <= 1)
     return GP_REAL(connect)(fd, addr, len);
   gp_enter();
+  gp_cancel_point();
   int r = coop_connect(fd, addr, len);
   gp_leave();
   return r;

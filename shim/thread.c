@@ -97,6 +97,8 @@ static gp_coro *coro_of(pthread_t t) {
 /* Joins the coroutine c; deadline 0 for a try, GP_NEVER for no limit. */
 static int join(gp_coro *c, void **ret, int64_t deadline) {
   gp_enter();
+  if (deadline != 0) /* pthread_tryjoin_np is no cancellation point */
+    gp_cancel_point();
   int r = gp__join(c, ret, deadline);
   gp_leave();
   return -r;

@@ -196,6 +196,7 @@ GP_EXPORT pid_t wait4(pid_t pid, int *st, int options, struct rusage *ru) {
   if (!may_wait(options))
     return GP_REAL(wait4)(pid, st, options, ru);
   gp_enter();
+  gp_cancel_point();
   pid_t r = coop_wait4(pid, st, options, ru, "wait4");
   gp_leave();
   return r;
@@ -205,6 +206,7 @@ GP_EXPORT pid_t wait3(int *st, int options, struct rusage *ru) {
   if (!may_wait(options))
     return GP_REAL(wait3)(st, options, ru);
   gp_enter();
+  gp_cancel_point();
   pid_t r = coop_wait4(-1, st, options, ru, "wait3");
   gp_leave();
   return r;
@@ -214,6 +216,7 @@ static pid_t do_waitpid(pid_t pid, int *st, int options) {
   if (!may_wait(options))
     return GP_REAL(waitpid)(pid, st, options);
   gp_enter();
+  gp_cancel_point();
   pid_t r = coop_wait4(pid, st, options, NULL, "waitpid");
   gp_leave();
   return r;
@@ -227,6 +230,7 @@ GP_EXPORT pid_t wait(int *st) {
   if (!may_wait(0))
     return GP_REAL(wait)(st);
   gp_enter();
+  gp_cancel_point();
   pid_t r = coop_wait4(-1, st, 0, NULL, "wait");
   gp_leave();
   return r;
@@ -236,6 +240,7 @@ GP_EXPORT int waitid(idtype_t type, id_t id, siginfo_t *info, int options) {
   if (!may_wait(options))
     return GP_REAL(waitid)(type, id, info, options);
   gp_enter();
+  gp_cancel_point();
   int r = coop_waitid(type, id, info, options);
   gp_leave();
   return r;
