@@ -23,6 +23,7 @@
 #include "intr.h"
 #include "proc.h"
 #include "real.h"
+#include "robust.h"
 
 void gp_fork_child(void) {
   if (!gp__tls.sched)
@@ -30,6 +31,7 @@ void gp_fork_child(void) {
   int inside = gp__tls.inside;
   gp__tls.inside = 1;
   gp_signal_fork();
+  gp_robust_fork();
   gp_accept_nb_fork();
   int err = gp__rt_fork_child();
   gp__tls.inside = (unsigned char)inside;

@@ -19,9 +19,12 @@
  * that finds one held polls glibc's trylock, parking 1 ms doubling to
  * 32 ms between tries, instead of blocking the OS thread. (Their owner is
  * the OS thread's tid for every coroutine: a recursive or error-checking
- * one held by another coroutine looks like our own.) Priority-inheritance
- * and priority-protect mutexes private to the process are cooperative
- * like the others: priorities mean nothing on one OS thread. Process-shared
+ * one held by another coroutine looks like our own.) A robust one whose
+ * coroutine ends holding it gives EOWNERDEAD to the next (robust.c).
+ * Priority-inheritance and priority-protect mutexes private to the
+ * process are cooperative like the others: priorities mean nothing on one
+ * OS thread. A private condvar is cooperative whatever its mutex (one
+ * glibc keeps is released and taken again through glibc); process-shared
  * condvars keep the real implementation.
  */
 #include <errno.h>
@@ -32,6 +35,7 @@
 
 #include "guard.h"
 #include "real.h"
+#include "robust.h"
 #include "timeutil.h"
 
 #define KIND_TYPE 3           /* PTHREAD_MUTEX_{NORMAL,RECURSIVE,ERRORCHECK} */
@@ -199,11 +203,24 @@ static int unlock(pthread_mutex_t *m) {
     return r_;                                                              \
   } while (0)
 
-/* A mutex glibc keeps (process-shared or robust), taken by a coroutine
- * while others run: try, and park between tries until deadline. Returns
- * what trylock returns (0, EOWNERDEAD, ENOTRECOVERABLE...) or ETIMEDOUT. */
-static int shared_lock(pthread_mutex_t *m, int64_t deadline) {
-  gp_enter();
+/* Is m a mutex glibc keeps (process-shared or robust), used by a
+ * coroutine? */
+static inline int kept(pthread_mutex_t *m) {
+  return gp_coop(GP_FAM_SYNC) && (m->__data.__kind & KIND_REAL);
+}
+
+/* What glibc's lock of a kept mutex returned: a robust one taken is noted
+ * with its coroutine, which may end holding it (robust.c). */
+static int kept_took(pthread_mutex_t *m, int r) {
+  if (gp_robust_kind(m))
+    gp_robust_taken(m, r);
+  return r;
+}
+
+/* Takes a kept mutex while other coroutines run: try, and park between
+ * tries until deadline (inside the runtime). Returns what trylock returns
+ * (0, EOWNERDEAD, ENOTRECOVERABLE...) or ETIMEDOUT. */
+static int poll_kept(pthread_mutex_t *m, int64_t deadline) {
   int r;
   int64_t nap = GP_NAP_MIN;
   while ((r = GP_REAL(pthread_mutex_trylock)(m)) == EBUSY)
@@ -211,24 +228,40 @@ static int shared_lock(pthread_mutex_t *m, int64_t deadline) {
       r = ETIMEDOUT;
       break;
     }
+  return kept_took(m, r);
+}
+
+static int shared_lock(pthread_mutex_t *m, int64_t deadline) {
+  gp_enter();
+  int r = poll_kept(m, deadline);
   gp_leave();
   return r;
 }
 
-/* May a mutex glibc keeps be polled rather than block the OS thread? */
+/* May a kept mutex be polled rather than block the OS thread? */
 static inline int poll_shared(pthread_mutex_t *m) {
-  return gp_coop(GP_FAM_SYNC) && (m->__data.__kind & KIND_REAL) &&
-         gp__live() > 1;
+  return kept(m) && gp__live() > 1;
+}
+
+static int kept_unlock(pthread_mutex_t *m) {
+  int r = GP_REAL(pthread_mutex_unlock)(m);
+  if (r == 0 && gp_robust_kind(m))
+    gp_robust_released(m);
+  return r;
 }
 
 /* The slow paths are out of line, so the fast ones need no stack frame. */
 __attribute__((noinline)) static int lock_slow(pthread_mutex_t *m) {
   if (poll_shared(m))
     return shared_lock(m, GP_NEVER);
+  if (kept(m)) /* the only coroutine: glibc may block */
+    return kept_took(m, GP_REAL(pthread_mutex_lock)(m));
   GP_MUTEX_HOOK(GP_REAL(pthread_mutex_lock)(m), lock(m, GP_NEVER));
 }
 
 __attribute__((noinline)) static int unlock_slow(pthread_mutex_t *m) {
+  if (kept(m))
+    return kept_unlock(m);
   GP_MUTEX_HOOK(GP_REAL(pthread_mutex_unlock)(m), unlock(m));
 }
 
@@ -241,6 +274,8 @@ GP_EXPORT int pthread_mutex_lock(pthread_mutex_t *m) {
 }
 
 GP_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m) {
+  if (kept(m))
+    return kept_took(m, GP_REAL(pthread_mutex_trylock)(m));
   GP_MUTEX_HOOK(GP_REAL(pthread_mutex_trylock)(m), lock(m, 0));
 }
 
@@ -257,6 +292,8 @@ GP_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m,
     int64_t deadline = gp_deadline_abs(CLOCK_REALTIME, abs);
     return shared_lock(m, deadline == 0 ? 1 : deadline);
   }
+  if (kept(m))
+    return kept_took(m, GP_REAL(pthread_mutex_timedlock)(m, abs));
   GP_MUTEX_HOOK(GP_REAL(pthread_mutex_timedlock)(m, abs), timedlock(m, abs));
 }
 
@@ -274,20 +311,21 @@ GP_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m) {
   return GP_REAL(pthread_mutex_destroy)(m);
 }
 
-/* May c (with its mutex m) take the cooperative path? */
-static int coop_cond(pthread_cond_t *c, pthread_mutex_t *m) {
+/* May c take the cooperative path? (Its mutex may be one glibc keeps:
+ * it is then released and taken again through glibc.) */
+static int coop_cond(pthread_cond_t *c) {
   return gp_coop(GP_FAM_SYNC) && gp__self() != NULL &&
-         (c->__data.__wrefs & COND_SHARED) == 0 &&
-         (m == NULL || (m->__data.__kind & KIND_REAL) == 0);
+         (c->__data.__wrefs & COND_SHARED) == 0;
 }
 
 /* Waits on c: queue first, then release m, so no signal sent after the
  * release can be missed; relock m before returning. No spurious
  * wake-ups: only signal, broadcast or the deadline end the wait. */
 static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t deadline) {
+  int keep = (m->__data.__kind & KIND_REAL) != 0;
   gp_waiter w;
   gp__wq_add(&w, c);
-  int r = release_free(&m->__data) ? 0 : unlock(m);
+  int r = keep ? kept_unlock(m) : release_free(&m->__data) ? 0 : unlock(m);
   if (r) {
     gp__wq_park(&w, 1); /* already past: just leaves the queue */
     return r;
@@ -308,14 +346,15 @@ static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t deadline) {
       r = -ETIMEDOUT;
     break;
   }
-  int lr = take_free(&m->__data) ? 0 : lock(m, GP_NEVER);
+  int lr = keep ? poll_kept(m, GP_NEVER)
+           : take_free(&m->__data) ? 0 : lock(m, GP_NEVER);
   if (lr)
-    return lr;
+    return lr; /* EOWNERDEAD too: held, but inconsistent */
   return r == -ETIMEDOUT ? ETIMEDOUT : 0;
 }
 
 GP_EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m) {
-  if (!coop_cond(c, m))
+  if (!coop_cond(c))
     return GP_REAL(pthread_cond_wait)(c, m);
   gp_enter();
   int r = cond_wait(c, m, GP_NEVER);
@@ -325,7 +364,7 @@ GP_EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m) {
 
 GP_EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
                                      const struct timespec *abs) {
-  if (!coop_cond(c, m))
+  if (!coop_cond(c))
     return GP_REAL(pthread_cond_timedwait)(c, m, abs);
   if (!gp_ts_valid(abs))
     return EINVAL;
@@ -341,7 +380,7 @@ GP_EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
 GP_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m,
                                      clockid_t clk,
                                      const struct timespec *abs) {
-  if (!coop_cond(c, m))
+  if (!coop_cond(c))
     return GP_REAL(pthread_cond_clockwait)(c, m, clk, abs);
   if (!gp_ts_valid(abs) ||
       (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC))
@@ -360,7 +399,7 @@ static int real_waiters(pthread_cond_t *c) {
 }
 
 GP_EXPORT int pthread_cond_signal(pthread_cond_t *c) {
-  if (!coop_cond(c, NULL))
+  if (!coop_cond(c))
     return GP_REAL(pthread_cond_signal)(c);
   gp_enter();
   gp_coro *woken = gp__wq_wake_one(c);
@@ -371,7 +410,7 @@ GP_EXPORT int pthread_cond_signal(pthread_cond_t *c) {
 }
 
 GP_EXPORT int pthread_cond_broadcast(pthread_cond_t *c) {
-  if (!coop_cond(c, NULL))
+  if (!coop_cond(c))
     return GP_REAL(pthread_cond_broadcast)(c);
   gp_enter();
   gp__wq_wake(c, 0x7fffffff);

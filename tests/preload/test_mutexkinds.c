@@ -31,3 +31,21 @@ Test(mutexkinds, a_real_thread_and_coroutines_share_a_mutex) {
   }
   gp_run_free(&n);
 }
+
+/* A robust mutex whose owner thread ends holding it: EOWNERDEAD for the
+ * next locker (one already waiting too), consistent or unrecoverable
+ * afterwards, as natively; a condvar works with a robust mutex. */
+Test(mutexkinds, robust_mutex_of_an_ended_thread_gives_eownerdead) {
+  struct gp_run n, p;
+  int pre = gp_both(&n, &p, 30, "robust_dead", NULL, 3, NULL);
+  gp_expect_token(&n, "waiter_got=EOWNERDEAD");
+  if (pre) {
+    gp_expect_token(&p, "waiter_got=EOWNERDEAD");
+    gp_expect_token(&p, "later_got=EOWNERDEAD");
+    gp_expect_token(&p, "unrecoverable=ENOTRECOVERABLE");
+    GP_EXPECT_VAL(&p, "cond_ok", ==, 1);
+    GP_EXPECT_VAL(&p, "outer_ok", ==, 1);
+    gp_run_free(&p);
+  }
+  gp_run_free(&n);
+}

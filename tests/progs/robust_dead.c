@@ -1,0 +1,117 @@
+/* robust_dead: a robust mutex whose owner thread ends holding it. The
+ * next locker gets EOWNERDEAD, also one already waiting for it; after
+ * pthread_mutex_consistent the mutex works again; without it, unlocking
+ * makes the mutex unrecoverable. A condvar wait with a robust mutex
+ * works too. Prints key=value lines and threads=N; exits 0 when every
+ * check held.
+ *
+ *   waiter_got        what a thread blocked in lock got when the owner ended
+ *   consistent_then   lock after pthread_mutex_consistent + unlock
+ *   later_got         lock after the next owner ended too
+ *   unrecoverable     lock after an unlock without consistent
+ *   cond_ok           a condvar hand-off with a robust mutex
+ *   outer_ok          a robust mutex main held meanwhile unlocks and
+ *                     locks again (the thread's robust list stayed whole)
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "threads_now.h"
+
+static pthread_mutex_t m1, m2, m3, outer;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static int waiter_got = -1, flag;
+
+static const char *name(int r) {
+  switch (r) {
+  case 0:
+    return "0";
+  case EOWNERDEAD:
+    return "EOWNERDEAD";
+  case ENOTRECOVERABLE:
+    return "ENOTRECOVERABLE";
+  case EBUSY:
+    return "EBUSY";
+  default:
+    return strerror(r);
+  }
+}
+
+static void *take_and_end(void *m) {
+  pthread_mutex_lock(m);
+  usleep(50 * 1000); /* the waiter blocks meanwhile */
+  return NULL;       /* ends holding it */
+}
+
+static void *waiter(void *arg) {
+  (void)arg;
+  usleep(10 * 1000);
+  waiter_got = pthread_mutex_lock(&m1);
+  if (waiter_got == EOWNERDEAD)
+    pthread_mutex_consistent(&m1);
+  pthread_mutex_unlock(&m1);
+  return NULL;
+}
+
+static void *signaller(void *arg) {
+  (void)arg;
+  pthread_mutex_lock(&m3);
+  flag = 1;
+  pthread_cond_signal(&cv);
+  pthread_mutex_unlock(&m3);
+  return NULL;
+}
+
+static void init(pthread_mutex_t *m) {
+  pthread_mutexattr_t a;
+  pthread_mutexattr_init(&a);
+  pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+  pthread_mutex_init(m, &a);
+  pthread_mutexattr_destroy(&a);
+}
+
+int main(void) {
+  init(&m1);
+  init(&m2);
+  init(&m3);
+  init(&outer);
+  pthread_t a, b;
+  pthread_create(&a, NULL, take_and_end, &m1);
+  pthread_create(&b, NULL, waiter, NULL);
+  usleep(20 * 1000);
+  printf("threads=%d\n", threads_now());
+  pthread_join(a, NULL);
+  pthread_join(b, NULL);
+  int again = pthread_mutex_lock(&m1);
+  pthread_mutex_unlock(&m1);
+
+  pthread_mutex_lock(&outer); /* on main's robust list, before m2 */
+  pthread_create(&a, NULL, take_and_end, &m2);
+  pthread_join(a, NULL);
+  int later = pthread_mutex_lock(&m2); /* EOWNERDEAD: not made consistent */
+  pthread_mutex_unlock(&m2);
+  int unrec = pthread_mutex_lock(&m2);
+  int outer_ok = pthread_mutex_unlock(&outer) == 0 &&
+                 pthread_mutex_lock(&outer) == 0 &&
+                 pthread_mutex_unlock(&outer) == 0;
+
+  pthread_mutex_lock(&m3);
+  pthread_create(&a, NULL, signaller, NULL);
+  int cw = 0;
+  while (!flag && cw == 0)
+    cw = pthread_cond_wait(&cv, &m3);
+  pthread_mutex_unlock(&m3);
+  pthread_join(a, NULL);
+
+  printf("waiter_got=%s\nconsistent_then=%s\nlater_got=%s\n"
+         "unrecoverable=%s\ncond_ok=%d\nouter_ok=%d\n",
+         name(waiter_got), name(again), name(later), name(unrec),
+         cw == 0 && flag, outer_ok);
+  return waiter_got == EOWNERDEAD && again == 0 && later == EOWNERDEAD &&
+                 unrec == ENOTRECOVERABLE && cw == 0 && flag && outer_ok
+             ? 0
+             : 1;
+}
