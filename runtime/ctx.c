@@ -117,11 +117,26 @@ __asm__(".text\n"
         "  ret\n"
         ".size gp__ctx_swap, .-gp__ctx_swap\n");
 
+/* The first switch to a context returns here, with entry in x19: entry
+ * starts with a return address (x30) and frame pointer of 0, the end of
+ * the stack for an unwinder (pthread_exit unwinds). */
+__asm__(".text\n"
+        ".globl gp__ctx_start\n"
+        ".hidden gp__ctx_start\n"
+        ".type gp__ctx_start,%function\n"
+        "gp__ctx_start:\n"
+        "  mov x29, xzr\n"
+        "  mov x30, xzr\n"
+        "  br x19\n"
+        ".size gp__ctx_start, .-gp__ctx_start\n");
+void gp__ctx_start(void);
+
 static void *initial_sp(char *top, void (*entry)(void)) {
   uint64_t *sp = (uint64_t *)(((uintptr_t)top & ~(uintptr_t)15) - 176);
   memset(sp, 0, 176);
-  sp[11] = (uint64_t)entry; /* x30: where ret goes */
-  return sp;                /* fpcr 0: round to nearest, no traps */
+  sp[0] = (uint64_t)entry;          /* x19 */
+  sp[11] = (uint64_t)gp__ctx_start; /* x30: where ret goes */
+  return sp;                        /* fpcr 0: round to nearest, no traps */
 }
 #endif
 #endif /* HAVE_ASM */

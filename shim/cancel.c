@@ -13,13 +13,24 @@
  * to the innermost pthread_cleanup_push, whose macro runs the routine and
  * calls __pthread_unwind_next, which jumps to the next one; after the
  * last, the coroutine ends with PTHREAD_CANCELED (key destructors run, a
- * joiner gets PTHREAD_CANCELED), as glibc's unwinding does for C code.
- * Asynchronous cancellation is taken as deferred; C++ destructors are not
- * run (no unwinding through the stack).
+ * joiner gets PTHREAD_CANCELED). Asynchronous cancellation is taken as
+ * deferred.
+ *
+ * Cancellation and pthread_exit end a coroutine the way glibc ends a
+ * thread: a forced unwind of its stack (libgcc's _Unwind_ForcedUnwind,
+ * loaded on first use as glibc does), so C++ destructors and C++
+ * pthread_cleanup_push classes run; the stop function jumps into a C
+ * cleanup buffer when the unwinding reaches its frame, and ends the
+ * coroutine at the stack's end (the context switch leaves a return
+ * address of 0 there). Without libgcc_s, the C buffers are still run by
+ * jumping from one to the next.
  */
+#include <dlfcn.h>
+#include <unwind.h>
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <string.h>
 
 #include "diag.h"
 #include "guard.h"
@@ -39,15 +50,15 @@ static void *buf_prev(void *buf) {
   return ((__pthread_unwind_buf_t *)buf)->__pad[0];
 }
 
-__attribute__((noreturn)) static void end_canceled(void) {
+__attribute__((noreturn)) static void end_coro(void) {
   gp_enter();
-  gp__exit(PTHREAD_CANCELED);
+  gp__exit(gp__coro_cancel(gp__current)->retval);
 }
 
 /* Runs the cleanup handler registered at buf, or ends the coroutine. */
 __attribute__((noreturn)) static void unwind_to(void *buf) {
   if (buf == NULL)
-    end_canceled();
+    end_coro();
   gp__tls.inside = 0; /* the program's handler runs next */
   /* The buffer is the head of a jmp_buf, as glibc's own unwinding uses
    * it (its mask was not saved, so siglongjmp reads no further); the
@@ -57,9 +68,78 @@ __attribute__((noreturn)) static void unwind_to(void *buf) {
   siglongjmp(jb, 1);
 }
 
+static _Unwind_Reason_Code (*forced_unwind)(struct _Unwind_Exception *,
+                                            _Unwind_Stop_Fn, void *);
+static _Unwind_Word (*get_cfa)(struct _Unwind_Context *);
+
+/* libgcc's unwinder, loaded on first use; 0 when there is none. */
+static int unwinder(void) {
+  static int tried;
+  if (!tried) {
+    tried = 1;
+    void *h = dlopen("libgcc_s.so.1", RTLD_NOW);
+    if (h) {
+      get_cfa = (_Unwind_Word(*)(struct _Unwind_Context *))dlsym(
+          h, "_Unwind_GetCFA");
+      forced_unwind = (_Unwind_Reason_Code(*)(
+          struct _Unwind_Exception *, _Unwind_Stop_Fn, void *))
+          dlsym(h, "_Unwind_ForcedUnwind");
+    }
+    if (forced_unwind == NULL || get_cfa == NULL) {
+      forced_unwind = NULL;
+      gp__log("libgcc_s.so.1 not found: a thread that ends by "
+              "pthread_exit or cancellation runs its C cleanup handlers "
+              "but not its C++ destructors");
+    }
+  }
+  return forced_unwind != NULL;
+}
+
+/* Called by the unwinder before each frame: a C cleanup buffer registered
+ * in the frame about to be unwound (its address lies below the frame's
+ * CFA) is jumped into; at the end of the stack the coroutine ends. */
+static _Unwind_Reason_Code unwind_stop(int version, _Unwind_Action actions,
+                                       _Unwind_Exception_Class cls,
+                                       struct _Unwind_Exception *exc,
+                                       struct _Unwind_Context *ctx,
+                                       void *param) {
+  (void)version, (void)cls, (void)exc;
+  struct gp_cancel *st = param;
+  if ((actions & _UA_END_OF_STACK) ||
+      (st->chain && get_cfa(ctx) > (_Unwind_Word)(uintptr_t)st->chain))
+    unwind_to(st->chain);
+  return _URC_NO_REASON;
+}
+
+static void unwind_cleanup(_Unwind_Reason_Code r,
+                           struct _Unwind_Exception *exc) {
+  (void)r, (void)exc; /* the coroutine's record holds it: nothing to free */
+}
+
+/* Ends the running coroutine with st->retval: unwinds its stack, running
+ * C++ destructors and the cleanup handlers. */
+__attribute__((noreturn)) static void unwind_all(struct gp_cancel *st) {
+  _Static_assert(sizeof(struct _Unwind_Exception) <= sizeof st->exc,
+                 "gp_cancel.exc holds an _Unwind_Exception");
+  st->unwinding = 1;
+  gp__tls.inside = 1;
+  gp__unkill(gp__current); /* the handlers' own waits wait */
+  gp__tls.inside = 0;
+  if (unwinder()) {
+    struct _Unwind_Exception *exc = (struct _Unwind_Exception *)st->exc;
+    memset(exc, 0, sizeof *exc);
+    memcpy(&exc->exception_class, "GNUCGPTC", 8);
+    exc->exception_cleanup = unwind_cleanup;
+    gp__tls.inside = 0; /* destructors are the program's code */
+    forced_unwind(exc, unwind_stop, st);
+    /* It returned: the stack could not be unwound. */
+  }
+  unwind_to(st->chain);
+}
+
 void gp_cancel_note(void) {
   struct gp_cancel *st = mine();
-  if (st && st->pending && !st->disabled)
+  if (st && st->pending && !st->disabled && !st->unwinding)
     gp__cancel_now = 1;
 }
 
@@ -72,7 +152,16 @@ void gp_cancel_check(void) {
 void gp_cancel_act(void) {
   gp__cancel_now = 0;
   struct gp_cancel *st = gp__coro_cancel(gp__current);
-  unwind_to(st->chain);
+  st->retval = PTHREAD_CANCELED;
+  unwind_all(st);
+}
+
+void gp_exit_unwind(void *retval) {
+  struct gp_cancel *st = gp__coro_cancel(gp__current);
+  if (st->unwinding) /* pthread_exit from a destructor or handler */
+    end_coro();
+  st->retval = retval;
+  unwind_all(st);
 }
 
 GP_EXPORT void __pthread_register_cancel(__pthread_unwind_buf_t *buf) {
@@ -99,6 +188,8 @@ GP_EXPORT void __pthread_unwind_next(__pthread_unwind_buf_t *buf) {
   if (st == NULL)
     GP_REAL(__pthread_unwind_next)(buf);
   st->chain = buf_prev(buf);
+  if (forced_unwind) /* the unwinding goes on from this frame */
+    unwind_all(st);
   unwind_to(st->chain);
 }
 
@@ -161,6 +252,8 @@ GP_EXPORT void pthread_testcancel(void) {
     GP_REAL(pthread_testcancel)();
     return;
   }
-  if (st->pending && !st->disabled)
-    unwind_to(st->chain);
+  if (st->pending && !st->disabled && !st->unwinding) {
+    st->retval = PTHREAD_CANCELED;
+    unwind_all(st);
+  }
 }

@@ -29,6 +29,8 @@ static inline int gp_coop(unsigned family) {
  * hook's gp_leave then acts on it (cancel.c) instead of returning. */
 extern unsigned char gp__cancel_now;
 __attribute__((noreturn)) void gp_cancel_act(void);
+/* pthread_exit of a coroutine: unwinds its stack, then ends it. */
+__attribute__((noreturn)) void gp_exit_unwind(void *retval);
 void gp_cancel_note(void);
 
 static inline void gp_enter(void) { gp__tls.inside = 1; }

@@ -139,6 +139,9 @@ GP_EXPORT int pthread_detach(pthread_t t) {
 }
 
 GP_EXPORT void pthread_exit(void *ret) {
+  if (gp_coop(GP_FAM_THREAD) && gp__self() != NULL &&
+      !gp__coro_is_main(gp__self()))
+    gp_exit_unwind(ret); /* cleanup handlers and destructors run */
   if (gp_coop(GP_FAM_THREAD) && gp__self() != NULL) {
     gp_enter();
     gp__exit(ret);

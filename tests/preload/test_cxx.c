@@ -18,3 +18,22 @@ Test(cxx, std_threads_and_futex_waits) {
   }
   gp_run_free(&n);
 }
+
+/* pthread_exit and pthread_cancel of a C++ thread unwind its stack:
+ * destructors, cleanup handlers and a rethrowing catch (...) run, as
+ * natively. */
+Test(cxx, exit_and_cancel_unwind_the_stack) {
+  struct gp_run n, p;
+  int pre = gp_both(&n, &p, 30, "cxx_unwind", NULL, 2, NULL);
+  GP_EXPECT_VAL(&n, "cancel_dtor", ==, 1);
+  if (pre) {
+    GP_EXPECT_VAL(&p, "exit_dtor", ==, 1);
+    GP_EXPECT_VAL(&p, "exit_value", ==, 7);
+    GP_EXPECT_VAL(&p, "cancel_dtor", ==, 1);
+    GP_EXPECT_VAL(&p, "cancel_cleanup", ==, 1);
+    GP_EXPECT_VAL(&p, "caught_rethrown", ==, 1);
+    GP_EXPECT_VAL(&p, "canceled", ==, 1);
+    gp_run_free(&p);
+  }
+  gp_run_free(&n);
+}
