@@ -13,9 +13,9 @@
  * futex wake will not reach the runtime's queues, so its waiters look
  * again every millisecond instead.
  *
- * Limit: a routine that ends its thread (pthread_exit) leaves the control
- * in progress for good, and its waiters wait forever; glibc would let the
- * next caller run the routine (cancellation clean-up).
+ * A routine that ends its thread (pthread_exit, or a cancellation inside
+ * it) leaves the control not run, and the next caller runs the routine,
+ * as glibc's cleanup handler does.
  */
 #include <errno.h>
 #include <limits.h>
@@ -47,23 +47,41 @@ static void wait_done(pthread_once_t *o) {
   gp__wq_park(&w, run_by_coroutine(o) ? GP_NEVER : gp__now() + POLL_NS);
 }
 
+struct run {
+  pthread_once_t *o;
+  pthread_once_t **slot;
+};
+
+/* Ends a run: o becomes state (DONE, or 0 when the routine's thread ended
+ * inside it), and its waiters look again. */
+static void finish(struct run *r, int state) {
+  unsigned char inside = gp__tls.inside;
+  gp_enter();
+  if (r->slot)
+    *r->slot = NULL;
+  __atomic_store_n(r->o, state, __ATOMIC_RELEASE);
+  gp__wq_wake(r->o, INT_MAX);
+  gp__tls.inside = inside;
+}
+
+static void abandoned(void *arg) { finish(arg, 0); }
+
 /* Runs the routine as program code, then marks o done and wakes its
  * waiters. */
 static void run(pthread_once_t *o, void (*init)(void)) {
-  pthread_once_t **slot = NULL;
-  for (int i = 0; i < RUNNING_MAX && slot == NULL; i++)
+  struct run r = {o, NULL};
+  for (int i = 0; i < RUNNING_MAX && r.slot == NULL; i++)
     if (running[i] == NULL)
-      slot = &running[i];
-  if (slot)
-    *slot = o; /* with no slot, waiters fall back to looking again */
+      r.slot = &running[i];
+  if (r.slot)
+    *r.slot = o; /* with no slot, waiters fall back to looking again */
   __atomic_store_n(o, IN_PROGRESS, __ATOMIC_RELAXED);
   gp_leave();
+  pthread_cleanup_push(abandoned, &r);
   init();
+  pthread_cleanup_pop(0);
+  finish(&r, DONE);
   gp_enter();
-  if (slot)
-    *slot = NULL;
-  __atomic_store_n(o, DONE, __ATOMIC_RELEASE);
-  gp__wq_wake(o, INT_MAX);
 }
 
 GP_EXPORT int pthread_once(pthread_once_t *o, void (*init)(void)) {

@@ -263,6 +263,16 @@ Test(sync2, once_routine_creating_the_callers) {
   both("sync_once", GP_ARGV("8", "nested"), 0, NULL, once8);
 }
 
+static void once_exit(const struct gp_run *r) {
+  GP_EXPECT_VAL(r, "runs", ==, 2);
+  GP_EXPECT_VAL(r, "saw_done", ==, 7);
+}
+
+/* The first run's thread ends inside the routine: another caller runs it. */
+Test(sync2, once_routine_whose_thread_exits_runs_again) {
+  both("sync_once", GP_ARGV("8", "exit"), 9, NULL, once_exit);
+}
+
 static void spin(const struct gp_run *r) {
   GP_EXPECT_VAL(r, "count", ==, 8 * 500);
   GP_EXPECT_VAL(r, "overlap", ==, 0);

@@ -1,6 +1,6 @@
 /* sync_once: pthread_once with a slow routine called by many threads.
  *
- *   sync_once THREADS [nested]
+ *   sync_once THREADS [nested|exit]
  *
  * Every thread calls pthread_once on one control whose routine sleeps
  * 100 ms (so the others arrive while it runs) and then sets a flag. The
@@ -8,7 +8,10 @@
  * done (saw_done=THREADS). A second control is run by main before any
  * thread exists and is then done for everyone (early_runs=1). With
  * "nested", main runs the slow routine itself and the routine creates the
- * threads: they wait for main's call to finish. Prints
+ * threads: they wait for main's call to finish. With "exit", the first
+ * run of the routine ends its thread with pthread_exit: the control is
+ * then not run, and one of the waiting callers runs it again (runs=2,
+ * saw_done=THREADS-1). Prints
  * key=value lines; threads is the OS thread count while they wait.
  */
 #include <pthread.h>
@@ -25,9 +28,13 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static pthread_once_t early = PTHREAD_ONCE_INIT;
 static int runs, early_runs, done, saw_done;
 
+static int exiting;
+
 static void slow_init(void) {
-  __atomic_fetch_add(&runs, 1, __ATOMIC_SEQ_CST);
+  int run = __atomic_add_fetch(&runs, 1, __ATOMIC_SEQ_CST);
   usleep(100000);
+  if (exiting && run == 1)
+    pthread_exit(NULL);
   __atomic_store_n(&done, 1, __ATOMIC_SEQ_CST);
 }
 
@@ -58,6 +65,7 @@ int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   int n = nthreads = argc > 1 ? atoi(argv[1]) : 0;
   nested = argc > 2 && strcmp(argv[2], "nested") == 0;
+  exiting = argc > 2 && strcmp(argv[2], "exit") == 0;
   if (n < 1 || n > MAX_THREADS)
     return 2;
   pthread_once(&early, early_init);
@@ -76,5 +84,7 @@ int main(int argc, char **argv) {
     printf("threads=%d\n", threads);
   printf("runs=%d\nsaw_done=%d\nearly_runs=%d\n", runs,
          saw_done, early_runs);
-  return runs == 1 && saw_done == n && early_runs == 1 ? 0 : 1;
+  return runs == 1 + exiting && saw_done == n - exiting && early_runs == 1
+             ? 0
+             : 1;
 }
