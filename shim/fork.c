@@ -23,7 +23,7 @@
 #include "intr.h"
 #include "proc.h"
 #include "real.h"
-#include "robust.h"
+#include "kept.h"
 
 void gp_fork_child(void) {
   if (!gp__tls.sched)
@@ -31,7 +31,7 @@ void gp_fork_child(void) {
   int inside = gp__tls.inside;
   gp__tls.inside = 1;
   gp_signal_fork();
-  gp_robust_fork();
+  gp_kept_fork();
   gp_accept_nb_fork();
   int err = gp__rt_fork_child();
   gp__tls.inside = (unsigned char)inside;

@@ -17,10 +17,11 @@
  * Process-shared mutexes (glibc also marks every robust mutex so) keep
  * the real implementation, which other processes may share: a coroutine
  * that finds one held polls glibc's trylock, parking 1 ms doubling to
- * 32 ms between tries, instead of blocking the OS thread. (Their owner is
- * the OS thread's tid for every coroutine: a recursive or error-checking
- * one held by another coroutine looks like our own.) A robust one whose
- * coroutine ends holding it gives EOWNERDEAD to the next (robust.c).
+ * 32 ms between tries, instead of blocking the OS thread. Their owner is
+ * the OS thread's tid for every coroutine, so kept.c notes the holder
+ * coroutine of the robust, recursive and error-checking ones: one held by
+ * another coroutine is waited for, and a robust one whose coroutine ends
+ * holding it gives EOWNERDEAD to the next.
  * Priority-inheritance and priority-protect mutexes private to the
  * process are cooperative like the others: priorities mean nothing on one
  * OS thread. A private condvar is cooperative whatever its mutex (one
@@ -35,7 +36,7 @@
 
 #include "guard.h"
 #include "real.h"
-#include "robust.h"
+#include "kept.h"
 #include "timeutil.h"
 
 #define KIND_TYPE 3           /* PTHREAD_MUTEX_{NORMAL,RECURSIVE,ERRORCHECK} */
@@ -210,11 +211,19 @@ static inline int kept(pthread_mutex_t *m) {
 }
 
 /* What glibc's lock of a kept mutex returned: a robust one taken is noted
- * with its coroutine, which may end holding it (robust.c). */
+ * with its coroutine, which may end holding it (kept.c). */
 static int kept_took(pthread_mutex_t *m, int r) {
-  if (gp_robust_kind(m))
-    gp_robust_taken(m, r);
+  if (gp_kept_noted(m))
+    gp_kept_taken(m, r);
   return r;
+}
+
+/* glibc's trylock of a kept mutex, with EBUSY while another coroutine
+ * holds it (glibc sees its own tid as the owner). */
+static int kept_trylock(pthread_mutex_t *m) {
+  if (gp_kept_noted(m) && gp_kept_other(m))
+    return EBUSY;
+  return kept_took(m, GP_REAL(pthread_mutex_trylock)(m));
 }
 
 /* Takes a kept mutex while other coroutines run: try, and park between
@@ -223,12 +232,12 @@ static int kept_took(pthread_mutex_t *m, int r) {
 static int poll_kept(pthread_mutex_t *m, int64_t deadline) {
   int r;
   int64_t nap = GP_NAP_MIN;
-  while ((r = GP_REAL(pthread_mutex_trylock)(m)) == EBUSY)
+  while ((r = kept_trylock(m)) == EBUSY)
     if (gp__nap(&nap, deadline) == -ETIMEDOUT) {
       r = ETIMEDOUT;
       break;
     }
-  return kept_took(m, r);
+  return r;
 }
 
 static int shared_lock(pthread_mutex_t *m, int64_t deadline) {
@@ -244,9 +253,11 @@ static inline int poll_shared(pthread_mutex_t *m) {
 }
 
 static int kept_unlock(pthread_mutex_t *m) {
+  if (gp_kept_noted(m) && gp_kept_other(m))
+    return EPERM; /* held by another coroutine */
   int r = GP_REAL(pthread_mutex_unlock)(m);
-  if (r == 0 && gp_robust_kind(m))
-    gp_robust_released(m);
+  if (r == 0 && gp_kept_noted(m))
+    gp_kept_released(m);
   return r;
 }
 
@@ -275,7 +286,7 @@ GP_EXPORT int pthread_mutex_lock(pthread_mutex_t *m) {
 
 GP_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m) {
   if (kept(m))
-    return kept_took(m, GP_REAL(pthread_mutex_trylock)(m));
+    return kept_trylock(m);
   GP_MUTEX_HOOK(GP_REAL(pthread_mutex_trylock)(m), lock(m, 0));
 }
 

@@ -34,7 +34,8 @@ Test(mutexkinds, a_real_thread_and_coroutines_share_a_mutex) {
 
 /* A robust mutex whose owner thread ends holding it: EOWNERDEAD for the
  * next locker (one already waiting too), consistent or unrecoverable
- * afterwards, as natively; a condvar works with a robust mutex. */
+ * afterwards, as natively; a condvar works with a robust mutex; shared
+ * error-checking and recursive mutexes know their owner thread. */
 Test(mutexkinds, robust_mutex_of_an_ended_thread_gives_eownerdead) {
   struct gp_run n, p;
   int pre = gp_both(&n, &p, 30, "robust_dead", NULL, 3, NULL);
@@ -45,6 +46,8 @@ Test(mutexkinds, robust_mutex_of_an_ended_thread_gives_eownerdead) {
     gp_expect_token(&p, "unrecoverable=ENOTRECOVERABLE");
     GP_EXPECT_VAL(&p, "cond_ok", ==, 1);
     GP_EXPECT_VAL(&p, "outer_ok", ==, 1);
+    gp_expect_token(&p, "shared_errcheck=EBUSY,EPERM");
+    gp_expect_token(&p, "shared_recursive=EBUSY");
     gp_run_free(&p);
   }
   gp_run_free(&n);

@@ -12,6 +12,9 @@
  *   cond_ok           a condvar hand-off with a robust mutex
  *   outer_ok          a robust mutex main held meanwhile unlocks and
  *                     locks again (the thread's robust list stayed whole)
+ *   shared_errcheck   trylock,unlock by main of a process-shared
+ *                     error-checking mutex another thread holds
+ *   shared_recursive  trylock by main of a process-shared recursive one
  */
 #include <errno.h>
 #include <pthread.h>
@@ -35,6 +38,8 @@ static const char *name(int r) {
     return "ENOTRECOVERABLE";
   case EBUSY:
     return "EBUSY";
+  case EPERM:
+    return "EPERM";
   default:
     return strerror(r);
   }
@@ -63,6 +68,29 @@ static void *signaller(void *arg) {
   pthread_cond_signal(&cv);
   pthread_mutex_unlock(&m3);
   return NULL;
+}
+
+static pthread_mutex_t se, sr;
+static pthread_barrier_t gate;
+
+static void *hold_shared(void *arg) {
+  (void)arg;
+  pthread_mutex_lock(&se);
+  pthread_mutex_lock(&sr);
+  pthread_barrier_wait(&gate); /* main tries them now */
+  pthread_barrier_wait(&gate);
+  pthread_mutex_unlock(&sr);
+  pthread_mutex_unlock(&se);
+  return NULL;
+}
+
+static void init_shared(pthread_mutex_t *m, int type) {
+  pthread_mutexattr_t a;
+  pthread_mutexattr_init(&a);
+  pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+  pthread_mutexattr_settype(&a, type);
+  pthread_mutex_init(m, &a);
+  pthread_mutexattr_destroy(&a);
 }
 
 static void init(pthread_mutex_t *m) {
@@ -98,6 +126,16 @@ int main(void) {
                  pthread_mutex_lock(&outer) == 0 &&
                  pthread_mutex_unlock(&outer) == 0;
 
+  init_shared(&se, PTHREAD_MUTEX_ERRORCHECK);
+  init_shared(&sr, PTHREAD_MUTEX_RECURSIVE);
+  pthread_barrier_init(&gate, NULL, 2);
+  pthread_create(&a, NULL, hold_shared, NULL);
+  pthread_barrier_wait(&gate);
+  int se_try = pthread_mutex_trylock(&se), se_unlock = pthread_mutex_unlock(&se);
+  int sr_try = pthread_mutex_trylock(&sr);
+  pthread_barrier_wait(&gate);
+  pthread_join(a, NULL);
+
   pthread_mutex_lock(&m3);
   pthread_create(&a, NULL, signaller, NULL);
   int cw = 0;
@@ -107,11 +145,14 @@ int main(void) {
   pthread_join(a, NULL);
 
   printf("waiter_got=%s\nconsistent_then=%s\nlater_got=%s\n"
-         "unrecoverable=%s\ncond_ok=%d\nouter_ok=%d\n",
+         "unrecoverable=%s\ncond_ok=%d\nouter_ok=%d\n"
+         "shared_errcheck=%s,%s\nshared_recursive=%s\n",
          name(waiter_got), name(again), name(later), name(unrec),
-         cw == 0 && flag, outer_ok);
+         cw == 0 && flag, outer_ok, name(se_try), name(se_unlock),
+         name(sr_try));
   return waiter_got == EOWNERDEAD && again == 0 && later == EOWNERDEAD &&
-                 unrec == ENOTRECOVERABLE && cw == 0 && flag && outer_ok
+                 unrec == ENOTRECOVERABLE && cw == 0 && flag && outer_ok &&
+                 se_try == EBUSY && se_unlock == EPERM && sr_try == EBUSY
              ? 0
              : 1;
 }

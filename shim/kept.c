@@ -1,11 +1,16 @@
-/* robust.c: a robust mutex whose owner coroutine ends holding it.
+/* kept.c: which coroutine holds a mutex glibc keeps.
  *
- * glibc keeps robust mutexes itself (sync.c): their owner is the OS
- * thread's tid, and they sit on that thread's robust list, which the
- * kernel walks only when the thread dies. A coroutine that ends holding
- * one must leave it as a dying thread does, so that the next locker gets
- * EOWNERDEAD. The shim notes which coroutine took each robust mutex, and
- * when a coroutine ends, for each one it still holds:
+ * glibc keeps process-shared and robust mutexes itself (sync.c): their
+ * owner is the OS thread's tid, the same for every coroutine. So the shim
+ * notes which coroutine took each such mutex that is robust, recursive or
+ * error-checking, the kinds where the owner matters:
+ *   - a recursive or error-checking one held by another coroutine is
+ *     waited for (glibc would count a recursion or answer EDEADLK), and
+ *     unlocking it gives EPERM;
+ *   - a robust one is on the OS thread's robust list, which the kernel
+ *     walks only when the thread dies: a coroutine that ends holding one
+ *     must leave it as a dying thread does, so that the next locker gets
+ *     EOWNERDEAD. When a coroutine ends, for each one it still holds:
  *   - takes it off the OS thread's robust list as glibc's unlock does
  *     (the thread lives on: its list must stay well formed; on x86-64 and
  *     aarch64 the list is doubly linked through __list, each link the
@@ -25,7 +30,7 @@
 
 #include "guard.h"
 #include "real.h"
-#include "robust.h"
+#include "kept.h"
 
 #define KIND_ROBUST 16 /* PTHREAD_MUTEX_ROBUST_NORMAL_NP */
 #define KIND_PI 32     /* PTHREAD_MUTEX_PRIO_INHERIT_NP */
@@ -38,12 +43,28 @@ struct held {
 static struct held *held; /* robust mutexes coroutines hold */
 static size_t nheld, cap;
 
-int gp_robust_kind(const pthread_mutex_t *m) {
-  return (m->__data.__kind & (KIND_ROBUST | KIND_PI)) == KIND_ROBUST;
+int gp_kept_noted(const pthread_mutex_t *m) {
+  return (m->__data.__kind & (KIND_ROBUST | KIND_PI)) == KIND_ROBUST ||
+         (m->__data.__kind & 3) == PTHREAD_MUTEX_RECURSIVE ||
+         (m->__data.__kind & 3) == PTHREAD_MUTEX_ERRORCHECK;
 }
 
-void gp_robust_taken(pthread_mutex_t *m, int r) {
-  if ((r != 0 && r != EOWNERDEAD) || !gp__tls.sched || gp__self() == NULL)
+/* The record of m, or NULL. */
+static struct held *find(const pthread_mutex_t *m) {
+  for (size_t i = nheld; i-- > 0;)
+    if (held[i].m == m)
+      return &held[i];
+  return NULL;
+}
+
+int gp_kept_other(const pthread_mutex_t *m) {
+  struct held *h = find(m);
+  return h && gp__self() && h->owner != gp__coro_id(gp__self());
+}
+
+void gp_kept_taken(pthread_mutex_t *m, int r) {
+  if ((r != 0 && r != EOWNERDEAD) || !gp__tls.sched || gp__self() == NULL ||
+      find(m) != NULL) /* a recursion */
     return;
   if (nheld == cap) {
     size_t n = cap ? cap * 2 : 16;
@@ -59,12 +80,10 @@ void gp_robust_taken(pthread_mutex_t *m, int r) {
   held[nheld++] = (struct held){m, gp__coro_id(gp__self())};
 }
 
-void gp_robust_released(pthread_mutex_t *m) {
-  for (size_t i = nheld; i-- > 0;)
-    if (held[i].m == m) {
-      held[i] = held[--nheld];
-      return;
-    }
+void gp_kept_released(pthread_mutex_t *m) {
+  struct held *h = find(m);
+  if (h && m->__data.__owner == 0) /* free: not one recursion less */
+    *h = held[--nheld];
 }
 
 #ifdef __PTHREAD_MUTEX_HAVE_PREV
@@ -112,12 +131,14 @@ static void on_exit_coro(gp_coro *c) {
     if (held[i].owner == id) {
       pthread_mutex_t *m = held[i].m;
       held[i] = held[--nheld];
-      owner_died(m);
+      if ((m->__data.__kind & (KIND_ROBUST | KIND_PI)) == KIND_ROBUST)
+        owner_died(m);
+      /* else held for good, as by a thread that ended natively */
     }
 }
 
 /* In a forked child only the forking coroutine lives on. */
-void gp_robust_fork(void) {
+void gp_kept_fork(void) {
   gp_coro *self = gp__self();
   int id = self ? gp__coro_id(self) : 0;
   for (size_t i = nheld; i-- > 0;)
@@ -125,6 +146,6 @@ void gp_robust_fork(void) {
       held[i] = held[--nheld];
 }
 
-__attribute__((constructor(102))) static void robust_init(void) {
+__attribute__((constructor(102))) static void kept_init(void) {
   gp__set_exit_fn(on_exit_coro);
 }
