@@ -42,23 +42,44 @@ GP_EXPORT int pthread_clockjoin_np(pthread_t t, void **ret, clockid_t clk,
   return -r;
 }
 
+/* glibc's own signals, which pthread_kill and pthread_sigqueue refuse:
+ * SIGCANCEL (cancellation) and SIGSETXID (setuid and friends). Sent to
+ * the OS thread they would run glibc's handlers (or kill the process). */
+static int internal_signal(int sig) {
+  return sig == __SIGRTMIN || sig == __SIGRTMIN + 1;
+}
+
 /* A signal for a coroutine goes to the OS thread that runs it: the
- * handler runs there. (It interrupts a parked call the way a process
- * signal does, not necessarily the target's.) */
+ * handler runs there, and only the target's wait may end with EINTR.
+ * Errors in glibc 2.36's order: pthread_sigqueue says ESRCH for a thread
+ * that ended, then EINVAL for an internal signal; pthread_kill says
+ * EINVAL for an internal signal, then 0 for a thread that ended (it takes
+ * nothing, whatever the number); then a bad number is EINVAL. */
 static int signal_coro(gp_coro *c, int sig, const union sigval *val) {
+  if (val && gp__coro_ended(c))
+    return ESRCH;
+  if (internal_signal(sig))
+    return EINVAL;
+  if (gp__coro_ended(c))
+    return 0;
   if (sig < 0 || sig >= NSIG)
     return EINVAL;
-  if (gp__coro_ended(c) || sig == 0)
-    return 0; /* glibc: an ended, unjoined thread takes nothing, no error */
+  if (sig == 0)
+    return 0;
   gp_signal_aim(sig, c); /* its wait, and only its, may end with EINTR */
-  if (val == NULL)
-    return GP_REAL(syscall)(SYS_tgkill, getpid(), gettid(), sig) ? errno : 0;
-  siginfo_t si = {.si_signo = sig, .si_code = SI_QUEUE,
-                  .si_pid = getpid(), .si_uid = getuid(),
-                  .si_value = *val};
-  return GP_REAL(syscall)(SYS_rt_tgsigqueueinfo, getpid(), gettid(), sig, &si)
-             ? errno
-             : 0;
+  int saved = errno, r;
+  if (val == NULL) {
+    r = GP_REAL(syscall)(SYS_tgkill, getpid(), gettid(), sig) ? errno : 0;
+  } else {
+    siginfo_t si = {.si_signo = sig, .si_code = SI_QUEUE,
+                    .si_pid = getpid(), .si_uid = getuid(),
+                    .si_value = *val};
+    r = GP_REAL(syscall)(SYS_rt_tgsigqueueinfo, getpid(), gettid(), sig, &si)
+            ? errno
+            : 0;
+  }
+  errno = saved; /* the calls return the error, as glibc's do */
+  return r;
 }
 
 GP_EXPORT int pthread_kill(pthread_t t, int sig) {
