@@ -107,9 +107,13 @@ GP_EXPORT int pthread_join(pthread_t t, void **ret) {
   return c ? join(c, ret, GP_NEVER) : GP_REAL(pthread_join)(t, ret);
 }
 
+/* glibc answers EBUSY for any thread still running (itself, a detached
+ * one) before it looks at anything else. */
 GP_EXPORT int pthread_tryjoin_np(pthread_t t, void **ret) {
   gp_coro *c = coro_of(t);
-  return c ? join(c, ret, 0) : GP_REAL(pthread_tryjoin_np)(t, ret);
+  if (c == NULL)
+    return GP_REAL(pthread_tryjoin_np)(t, ret);
+  return gp__coro_ended(c) ? join(c, ret, 0) : EBUSY;
 }
 
 GP_EXPORT int pthread_timedjoin_np(pthread_t t, void **ret,
@@ -117,12 +121,8 @@ GP_EXPORT int pthread_timedjoin_np(pthread_t t, void **ret,
   gp_coro *c = coro_of(t);
   if (c == NULL)
     return GP_REAL(pthread_timedjoin_np)(t, ret, abs);
-  if (abs && !gp_ts_valid(abs))
-    return EINVAL;
   /* glibc: a NULL time waits forever; the clock is CLOCK_REALTIME. */
-  int64_t deadline = abs ? gp_deadline_abs(CLOCK_REALTIME, abs) : GP_NEVER;
-  if (deadline == 0)
-    deadline = 1; /* 0 means "try" to gp__join */
+  int64_t deadline = gp_join_deadline(CLOCK_REALTIME, abs);
   return join(c, ret, deadline);
 }
 

@@ -33,11 +33,9 @@ GP_EXPORT int pthread_clockjoin_np(pthread_t t, void **ret, clockid_t clk,
     return GP_REAL(pthread_clockjoin_np)(t, ret, clk, abs);
   if (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC)
     return EINVAL;
-  if (abs && !gp_ts_valid(abs))
-    return EINVAL;
-  int64_t deadline = abs ? gp_deadline_abs(clk, abs) : GP_NEVER;
+  int64_t deadline = gp_join_deadline(clk, abs);
   gp_enter();
-  int r = gp__join(c, ret, deadline == 0 ? 1 : deadline);
+  int r = gp__join(c, ret, deadline);
   gp_leave();
   return -r;
 }
