@@ -61,7 +61,7 @@ $(LIB): $(LIB_OBJ) shim/exports.map
 	$(CC) -shared -o $@ $(LIB_OBJ) -Wl,--version-script=shim/exports.map \
 	  -Wl,-soname,libgpatch.so -Wl,-z,defs -luv -ldl -lpthread
 
-$(BUILD)/progs/%: tests/progs/%.c tests/progs/threads_now.h | deps
+$(BUILD)/progs/%: tests/progs/%.c $(wildcard tests/progs/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -rdynamic \
 	  $< -o $@ -pthread $(PROG_LIBS)

@@ -143,6 +143,15 @@ void gp__set_deadlock(int wait, int (*may_wake)(void));
  * A park that fails at once yields first, so a killed coroutine that
  * ignores the error cannot starve the others. */
 int gp__park_intr(int64_t deadline);
+/* gp__park_intr for a synchronisation wait that parks again until its
+ * condition holds, so that any wake-up is harmless (see gp__poke). */
+int gp__park_intr_sync(int64_t deadline);
+/* The wake code of gp__poke. */
+#define GP_POKED (-EALREADY)
+/* Wakes c when it is parked in a synchronisation wait (a wait queue, a
+ * semaphore, a poll of a lock glibc keeps), which parks again: c runs
+ * for a moment (to take a signal aimed at it). Returns 1 when it did. */
+int gp__poke(gp_coro *c);
 /* Asks c to stop: its current gp__park_intr, and every later one until
  * it ends, return -ECANCELED. A coroutine killed before it first ran
  * still runs (the shim decides what it does then). */

@@ -338,6 +338,16 @@ int gp__park_intr(int64_t deadline) {
   return gp__park_intr_as(deadline, GP_PARK_SLEEP);
 }
 
+int gp__park_intr_sync(int64_t deadline) {
+  return gp__park_intr_as(deadline, GP_PARK_SYNC);
+}
+
+int gp__poke(gp_coro *c) {
+  if (c->state != GP_PARKED || c->park_kind != GP_PARK_SYNC)
+    return 0;
+  return gp__unpark(c, GP_POKED);
+}
+
 void gp__kill(gp_coro *c) {
   if (c->state == GP_DEAD)
     return;

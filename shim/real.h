@@ -78,6 +78,8 @@
   X(int, pthread_getname_np, (pthread_t, char *, size_t))                   \
   X(int, pthread_mutex_lock, (pthread_mutex_t *))                           \
   X(int, pthread_mutex_trylock, (pthread_mutex_t *))                        \
+  X(int, pthread_mutex_clocklock, (pthread_mutex_t *, clockid_t,             \
+                                   const struct timespec *))               \
   X(int, pthread_mutex_timedlock, (pthread_mutex_t *,                       \
                                    const struct timespec *))                \
   X(int, pthread_mutex_unlock, (pthread_mutex_t *))                         \

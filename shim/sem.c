@@ -143,7 +143,7 @@ static int wait_unit(struct gsem *g, int64_t deadline) {
     r = 0;
     while (gp__list_linked(&w.link) && r != -ETIMEDOUT && r != -EINTR &&
            !gp_stopped(r))
-      r = gp__park_intr(deadline);
+      r = gp__park_intr_sync(deadline);
     gp_intr_end(&in);
     if (gp_stopped(r))
       r = gp_stopped(r);

@@ -443,8 +443,15 @@ int gp_signal_coro(gp_coro *c, int sig, int code, const union sigval *v) {
       gp__unpark(c, 0); /* a sigwait for it: takes it */
     else if (!blocks(c, sig) && (r->always || !restart))
       gp__unpark(c, -EINTR);
-    break;
+    else
+      break;
+    return 0;
   }
+  /* A wait the signal does not end (a lock, a semaphore with SA_RESTART)
+   * is resumed for a moment, so the handler runs now, as in a thread
+   * blocked there; then the wait goes on. */
+  if (!blocks(c, sig))
+    gp__poke(c);
   return 0;
 }
 

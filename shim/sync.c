@@ -40,6 +40,7 @@
 #include "timeutil.h"
 
 #define KIND_TYPE 3           /* PTHREAD_MUTEX_{NORMAL,RECURSIVE,ERRORCHECK} */
+#define KIND_PI 32            /* PTHREAD_MUTEX_PRIO_INHERIT_NP */
 #define KIND_REAL 128         /* the pshared bit (robust mutexes too) */
 #define COND_SHARED 1u        /* __wrefs bit 0: process-shared */
 #define COND_MONOTONIC 2u     /* __wrefs bit 1: CLOCK_MONOTONIC */
@@ -150,8 +151,8 @@ static int lock(pthread_mutex_t *m, int64_t deadline) {
       d->__count++;
       return 0;
     }
-    if (type == PTHREAD_MUTEX_ERRORCHECK)
-      return deadline == 0 ? EBUSY : EDEADLK;
+    if (type == PTHREAD_MUTEX_ERRORCHECK) /* glibc's PI trylock says */
+      return deadline == 0 && !(d->__kind & KIND_PI) ? EBUSY : EDEADLK;
     /* A normal mutex relocked by its owner deadlocks, as natively. */
   }
   if (deadline == 0)
@@ -237,6 +238,11 @@ static int poll_kept(pthread_mutex_t *m, int64_t deadline) {
       r = ETIMEDOUT;
       break;
     }
+  if (r == ENOTRECOVERABLE) { /* glibc's trylock leaves the word taken */
+    int tid = gp__sched_tid(); /* then; its lock and timedlock do not */
+    __atomic_compare_exchange_n(&m->__data.__lock, &tid, 0, 0,
+                                __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+  }
   return r;
 }
 
@@ -290,10 +296,18 @@ GP_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m) {
   GP_MUTEX_HOOK(GP_REAL(pthread_mutex_trylock)(m), lock(m, 0));
 }
 
-static int timedlock(pthread_mutex_t *m, const struct timespec *abs) {
+/* In glibc's order: a free mutex is taken, and the owner's relock
+ * answered, before the time is looked at. */
+static int timedlock(pthread_mutex_t *m, clockid_t clk,
+                     const struct timespec *abs) {
+  struct __pthread_mutex_s *d = &m->__data;
+  if (take_free(d))
+    return 0;
+  if (d->__owner == self_id() && (d->__kind & KIND_TYPE) != PTHREAD_MUTEX_NORMAL)
+    return lock(m, 1); /* a recursion, or EDEADLK */
   if (!gp_ts_valid(abs))
     return EINVAL;
-  int64_t deadline = gp_deadline_abs(CLOCK_REALTIME, abs);
+  int64_t deadline = gp_deadline_abs(clk, abs);
   return lock(m, deadline == 0 ? 1 : deadline);
 }
 
@@ -305,7 +319,23 @@ GP_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m,
   }
   if (kept(m))
     return kept_took(m, GP_REAL(pthread_mutex_timedlock)(m, abs));
-  GP_MUTEX_HOOK(GP_REAL(pthread_mutex_timedlock)(m, abs), timedlock(m, abs));
+  GP_MUTEX_HOOK(GP_REAL(pthread_mutex_timedlock)(m, abs),
+                timedlock(m, CLOCK_REALTIME, abs));
+}
+
+/* glibc checks the clock first, whatever the mutex. */
+GP_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
+                                      const struct timespec *abs) {
+  if (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC)
+    return EINVAL;
+  if (poll_shared(m) && gp_ts_valid(abs)) {
+    int64_t deadline = gp_deadline_abs(clk, abs);
+    return shared_lock(m, deadline == 0 ? 1 : deadline);
+  }
+  if (kept(m))
+    return kept_took(m, GP_REAL(pthread_mutex_clocklock)(m, clk, abs));
+  GP_MUTEX_HOOK(GP_REAL(pthread_mutex_clocklock)(m, clk, abs),
+                timedlock(m, clk, abs));
 }
 
 GP_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m) {

@@ -59,6 +59,28 @@ static int given_stack(const pthread_attr_t *attr) {
   return (uintptr_t)lo + size != 0;
 }
 
+/* The main thread's name, as the threads it creates inherit it: read
+ * from the kernel at the first creation, kept up to date by
+ * pthread_setname_np on the main thread. */
+static char main_name[16];
+static int main_name_known;
+
+/* A new thread is named after its creator, as the kernel names a thread
+ * after the one that cloned it (glibc's pthread_getname_np then reads
+ * it). */
+static void inherit_name(gp_coro *c) {
+  gp_coro *self = gp__self();
+  if (self != NULL && !gp__coro_is_main(self)) {
+    memcpy(gp__coro_name(c), gp__coro_name(self), sizeof main_name);
+    return;
+  }
+  if (!main_name_known &&
+      GP_REAL(pthread_getname_np)(GP_REAL(pthread_self)(), main_name,
+                                  sizeof main_name) == 0)
+    main_name_known = 1;
+  memcpy(gp__coro_name(c), main_name, sizeof main_name);
+}
+
 GP_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr,
                              void *(*fn)(void *), void *arg) {
   if (!may_spawn())
@@ -83,6 +105,7 @@ GP_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr,
     gp_leave(); /* else runtime code called us, and goes on as such */
   if (err)
     return err == -ENOMEM ? EAGAIN : -err;
+  inherit_name(c);
   *t = (pthread_t)gp__coro_handle(c);
   return 0;
 }
@@ -109,9 +132,13 @@ GP_EXPORT int pthread_join(pthread_t t, void **ret) {
   return c ? join(c, ret, GP_NEVER) : GP_REAL(pthread_join)(t, ret);
 }
 
+/* glibc answers EBUSY for any thread still running (itself, a detached
+ * one) before it looks at anything else. */
 GP_EXPORT int pthread_tryjoin_np(pthread_t t, void **ret) {
   gp_coro *c = coro_of(t);
-  return c ? join(c, ret, 0) : GP_REAL(pthread_tryjoin_np)(t, ret);
+  if (c == NULL)
+    return GP_REAL(pthread_tryjoin_np)(t, ret);
+  return gp__coro_ended(c) ? join(c, ret, 0) : EBUSY;
 }
 
 GP_EXPORT int pthread_timedjoin_np(pthread_t t, void **ret,
@@ -119,12 +146,8 @@ GP_EXPORT int pthread_timedjoin_np(pthread_t t, void **ret,
   gp_coro *c = coro_of(t);
   if (c == NULL)
     return GP_REAL(pthread_timedjoin_np)(t, ret, abs);
-  if (abs && !gp_ts_valid(abs))
-    return EINVAL;
   /* glibc: a NULL time waits forever; the clock is CLOCK_REALTIME. */
-  int64_t deadline = abs ? gp_deadline_abs(CLOCK_REALTIME, abs) : GP_NEVER;
-  if (deadline == 0)
-    deadline = 1; /* 0 means "try" to gp__join */
+  int64_t deadline = gp_join_deadline(CLOCK_REALTIME, abs);
   return join(c, ret, deadline);
 }
 
@@ -159,12 +182,19 @@ GP_EXPORT pthread_t pthread_self(void) {
 GP_EXPORT int pthread_equal(pthread_t a, pthread_t b) { return a == b; }
 
 /* Names live in the coroutine record (the main thread keeps its real
- * name: the kernel shows it). */
+ * name: the kernel shows it). Errors as glibc's: ERANGE for a name of 16
+ * bytes or more, and for a buffer under 16 bytes whatever the name. */
 GP_EXPORT int pthread_setname_np(pthread_t t, const char *name) {
   gp_coro *c = coro_of(t);
-  if (c == NULL || gp__coro_handle(c) == (uintptr_t)GP_REAL(pthread_self)())
-    return GP_REAL(pthread_setname_np)(t, name);
-  if (strlen(name) >= 16)
+  if (c == NULL || gp__coro_handle(c) == (uintptr_t)GP_REAL(pthread_self)()) {
+    int r = GP_REAL(pthread_setname_np)(t, name);
+    if (r == 0 && c != NULL && gp__coro_is_main(c)) {
+      strcpy(main_name, name);
+      main_name_known = 1;
+    }
+    return r;
+  }
+  if (strlen(name) >= sizeof main_name)
     return ERANGE;
   strcpy(gp__coro_name(c), name);
   return 0;
@@ -174,7 +204,7 @@ GP_EXPORT int pthread_getname_np(pthread_t t, char *buf, size_t len) {
   gp_coro *c = coro_of(t);
   if (c == NULL || gp__coro_handle(c) == (uintptr_t)GP_REAL(pthread_self)())
     return GP_REAL(pthread_getname_np)(t, buf, len);
-  if (strlen(gp__coro_name(c)) >= len)
+  if (len < sizeof main_name)
     return ERANGE;
   strcpy(buf, gp__coro_name(c));
   return 0;

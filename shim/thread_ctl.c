@@ -33,21 +33,36 @@ GP_EXPORT int pthread_clockjoin_np(pthread_t t, void **ret, clockid_t clk,
     return GP_REAL(pthread_clockjoin_np)(t, ret, clk, abs);
   if (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC)
     return EINVAL;
-  if (abs && !gp_ts_valid(abs))
-    return EINVAL;
-  int64_t deadline = abs ? gp_deadline_abs(clk, abs) : GP_NEVER;
+  int64_t deadline = gp_join_deadline(clk, abs);
   gp_enter();
-  int r = gp__join(c, ret, deadline == 0 ? 1 : deadline);
+  int r = gp__join(c, ret, deadline);
   gp_leave();
   return -r;
 }
 
-/* A signal for a coroutine is taken in its context (signal.c). */
+/* glibc's own signals, which pthread_kill and pthread_sigqueue refuse:
+ * SIGCANCEL (cancellation) and SIGSETXID (setuid and friends). Sent to
+ * the OS thread they would run glibc's handlers (or kill the process). */
+static int internal_signal(int sig) {
+  return sig == __SIGRTMIN || sig == __SIGRTMIN + 1;
+}
+
+/* A signal for a coroutine is taken in its context (signal.c). Errors in
+ * glibc 2.36's order: pthread_sigqueue says ESRCH for a thread that
+ * ended, then EINVAL for an internal signal; pthread_kill says EINVAL for
+ * an internal signal, then 0 for a thread that ended (it takes nothing,
+ * whatever the number); then a bad number is EINVAL. */
 static int signal_coro(gp_coro *c, int sig, const union sigval *val) {
+  if (val && gp__coro_ended(c))
+    return ESRCH;
+  if (internal_signal(sig))
+    return EINVAL;
+  if (gp__coro_ended(c))
+    return 0;
   if (sig < 0 || sig >= NSIG)
     return EINVAL;
-  if (gp__coro_ended(c) || sig == 0)
-    return 0; /* glibc: an ended, unjoined thread takes nothing, no error */
+  if (sig == 0)
+    return 0;
   return gp_signal_coro(c, sig, val ? SI_QUEUE : SI_TKILL, val);
 }
 
