@@ -59,8 +59,8 @@ stats() {
 }
 
 # Runs "$@" $reps times (under LD_PRELOAD=$lib when $preload is 1) and
-# prints the stats of the value of key $key in each output line.
-repeat() {
+# prints each run's output line (an empty line for a run that printed none).
+runs() {
   i=0
   while [ $i -lt "$reps" ]; do
     if [ "$preload" = 1 ]; then
@@ -68,9 +68,22 @@ repeat() {
     else
       out=$(timeout 300 "$@" 2>/dev/null) || true
     fi
-    field "$out" "$key"
+    printf '%s\n' "$out" | head -n 1
     i=$((i + 1))
-  done | stats
+  done
+}
+
+# Prints the stats of the value of key $1 in the lines of file $2.
+key_stats() {
+  while IFS= read -r line; do
+    field "$line" "$1"
+  done <"$2" | stats
+}
+
+# Runs "$@" as runs does and prints the stats of the value of key $key.
+repeat() {
+  runs "$@" >"$tmp/runs"
+  key_stats "$key" "$tmp/runs"
 }
 
 # Prints a ratio a/b with two decimals, or n/a.
@@ -124,22 +137,21 @@ echo
 echo "2. Blocked threads (64 KiB stacks asked; native: $idle_native" \
      "threads, gpatch: $idle)"
 row "measure" "native" "gpatch" "" "target (gpatch)"
+# Creation time and RSS come from the same runs.
 for m in sleep cond; do
-  preload=0 key=create_ms
-  nc=$(repeat "$progs/bench_idle" $m $idle_native)
-  key=rss_kb_per_thread
-  nr=$(repeat "$progs/bench_idle" $m $idle_native)
-  preload=1 key=create_ms
-  gc=$(repeat "$progs/bench_idle" $m $idle)
-  key=rss_kb_per_thread
-  gr=$(repeat "$progs/bench_idle" $m $idle)
+  preload=0
+  runs "$progs/bench_idle" $m $idle_native >"$tmp/idle.native"
+  preload=1
+  runs "$progs/bench_idle" $m $idle >"$tmp/idle.gpatch"
+  nc=$(key_stats create_ms "$tmp/idle.native")
+  nr=$(key_stats rss_kb_per_thread "$tmp/idle.native")
+  gc=$(key_stats create_ms "$tmp/idle.gpatch")
+  gr=$(key_stats rss_kb_per_thread "$tmp/idle.gpatch")
   row "$m: create all, ms" "$(spread "$nc")" "$(spread "$gc")" "" "< 1000 ms"
   row "$m: RSS per blocked thread, KiB" "$(spread "$nr")" "$(spread "$gr")" \
       "" "<= 4.5 KiB"
 done
-key=threads preload=1 reps_saved=$reps reps=1
-gt=$(repeat "$progs/bench_idle" cond $idle)
-reps=$reps_saved
+gt=$(key_stats threads "$tmp/idle.gpatch")
 echo "(gpatch ran $idle threads on ${gt%% *} OS thread(s); native RSS"
 echo " excludes the kernel's per-thread memory)"
 echo
