@@ -43,7 +43,7 @@ DEPS_PKGS := gcc g++ make pkg-config libuv1-dev libcriterion-dev valgrind \
              libssl-dev redis-server redis-tools memcached libmemcached-tools
 
 .PHONY: all deps run test test-unit test-preload clean check-exports bench \
-        check-aarch64
+        bench-go check-aarch64
 
 all: deps $(LIB) $(PROGS)
 
@@ -96,6 +96,22 @@ $(BUILD)/bench/uv_echo: scripts/bench/uv_echo.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror $< -o $@ -luv
 
+# The Go baselines (scripts/bench/go_*.go), built by `make bench` when go is
+# installed (golang-go, Go 1.19): plain files, no module, nothing fetched;
+# the build cache lives under $(BUILD), nothing is written to $HOME.
+GO_BENCH := $(patsubst scripts/bench/%.go,$(BUILD)/bench/%,\
+              $(wildcard scripts/bench/go_*.go))
+GO_ENV   := GO111MODULE=off GOFLAGS= GOENV=off CGO_ENABLED=0 \
+            GOCACHE=$(abspath $(BUILD))/bench/gocache \
+            GOPATH=$(abspath $(BUILD))/bench/gopath
+
+$(BUILD)/bench/go_%: scripts/bench/go_%.go
+	@mkdir -p $(dir $@)
+	$(GO_ENV) go build -o $@ $<
+
+bench-go: $(GO_BENCH)
+	@:
+
 # The context switch of the other architecture, under qemu-user (needs
 # gcc-aarch64-linux-gnu and qemu-user; not part of make test).
 check-aarch64:
@@ -114,6 +130,9 @@ run: all
 # Speed and memory, shim against its baselines, side by side in one run.
 bench: all $(BUILD)/bench/uv_echo
 	-@sh scripts/deps.sh python3-gevent # the Python baseline, if it can be had
+	-@sh scripts/deps.sh golang-go # the Go baseline, likewise
+	-@if command -v go >/dev/null 2>&1; then \
+	  $(MAKE) --no-print-directory bench-go; fi
 	@sh scripts/bench.sh $(BUILD) $(if $(QUICK),quick,full)
 
 test: all check-exports $(UNIT_BIN) $(PRELOAD_BIN)

@@ -2,6 +2,9 @@
 # The benchmark: every figure of the performance issue, for gpatch and its
 # baselines, measured side by side in one run on this machine. Prints the
 # medians of several repeats with their spread (min-max) and the ratios.
+# The baselines: native threads, a libuv echo server, and where they are
+# installed Go (scripts/bench/go_*.go, built by make bench into
+# BUILD_DIR/bench, run with GOMAXPROCS=1) and gevent.
 #
 # Usage: bench.sh BUILD_DIR full|quick
 # Only ratios measured in the same run mean anything on a shared machine.
@@ -12,6 +15,7 @@ mode=${2:-full}
 lib=$(cd "$build" && pwd)/libgpatch.so
 progs=$build/progs
 client=$progs/echo_client
+gobin=$build/bench
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gpatch-bench.XXXXXX")
 
 if [ "$mode" = quick ]; then
@@ -30,6 +34,17 @@ if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null 2>&1; then
   pin_server="taskset -c 0" pin_client="taskset -c 1"
 fi
 server_prefix=$pin_server
+
+# Go runs its goroutines on one P, as gpatch runs its threads on one OS
+# thread; no other program here reads the variable.
+export GOMAXPROCS=1
+go_skip=""
+if ! command -v go >/dev/null 2>&1; then
+  go_skip="golang-go is not installed (apt-get install golang-go)"
+elif ! [ -x "$gobin/go_switch" ] || ! [ -x "$gobin/go_idle" ] ||
+     ! [ -x "$gobin/go_echo" ]; then
+  go_skip="the Go programs are not built (make bench builds them)"
+fi
 # shellcheck source=scripts/serverlib.sh
 . "$(dirname "$0")/serverlib.sh"
 
@@ -59,8 +74,8 @@ stats() {
 }
 
 # Runs "$@" $reps times (under LD_PRELOAD=$lib when $preload is 1) and
-# prints the stats of the value of key $key in each output line.
-repeat() {
+# prints each run's output line (an empty line for a run that printed none).
+runs() {
   i=0
   while [ $i -lt "$reps" ]; do
     if [ "$preload" = 1 ]; then
@@ -68,9 +83,22 @@ repeat() {
     else
       out=$(timeout 300 "$@" 2>/dev/null) || true
     fi
-    field "$out" "$key"
+    printf '%s\n' "$out" | head -n 1
     i=$((i + 1))
-  done | stats
+  done
+}
+
+# Prints the stats of the value of key $1 in the lines of file $2.
+key_stats() {
+  while IFS= read -r line; do
+    field "$line" "$1"
+  done <"$2" | stats
+}
+
+# Runs "$@" as runs does and prints the stats of the value of key $key.
+repeat() {
+  runs "$@" >"$tmp/runs"
+  key_stats "$key" "$tmp/runs"
 }
 
 # Prints a ratio a/b with two decimals, or n/a.
@@ -79,12 +107,26 @@ ratio() {
     if (a + 0 > 0 && b + 0 > 0) printf "%.2f\n", a / b; else print "n/a" }'
 }
 
+# "2.50x", the ratio of the medians of stats lines $1 and $2, or n/a.
+xratio() {
+  r=$(ratio "${1%% *}" "${2%% *}")
+  [ "$r" = n/a ] && echo "$r" || echo "${r}x"
+}
+
 row() {
   printf '%-34s %-22s %-22s %-8s %s\n' "$1" "$2" "$3" "$4" "$5"
 }
 
-# "median (min-max)" from a stats line.
+# A row of sections 1 and 2: measure, native, gpatch, Go, the two ratios,
+# target.
+prow() {
+  printf '%-34s %-19s %-19s %-19s %-7s %-7s %s\n' "$1" "$2" "$3" "$4" "$5" \
+    "$6" "$7"
+}
+
+# "median (min-max)" from a stats line; "-" stays "-".
 spread() {
+  [ "$1" = - ] && { echo -; return; }
   set -- $1
   echo "$1 ($2-$3)"
 }
@@ -93,55 +135,78 @@ echo "gpatch benchmark ($mode), $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "machine: $(uname -sr), $(nproc) CPUs," \
      "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
 echo "repeats: $reps (echo: $echo_reps); values are medians (min-max)"
+if [ -z "$go_skip" ]; then
+  echo "Go: $(go version | cut -d' ' -f3), GOMAXPROCS=1"
+else
+  echo "Go: skipped, $go_skip."
+fi
 echo
 
-echo "1. Thread primitives (one core: both runs pinned to CPU 0)"
-row "measure" "native" "gpatch" "ratio" "target (gpatch)"
-for m in yield cond; do
+# One row of section 1, bench_switch mode $3 natively ($4 times), under
+# gpatch and as go_switch ($5 times): $1 the measure, $2 gpatch's target.
+primitive() {
   key=value preload=0
-  nat=$(repeat $pin_server "$progs/bench_switch" $m $n_switch_native)
+  nat=$(repeat $pin_server "$progs/bench_switch" "$3" "$4")
   preload=1
-  gp=$(repeat $pin_server "$progs/bench_switch" $m $n_switch)
-  target=$([ $m = yield ] && echo "<= 15 ns" || echo "<= 25 ns")
-  row "$m ping-pong, ns per hand-off" "$(spread "$nat")" "$(spread "$gp")" \
-      "$(ratio "${nat%% *}" "${gp%% *}")x" "$target"
-done
-key=value preload=0
-nat=$(repeat $pin_server "$progs/bench_switch" spawn $n_spawn_native)
-preload=1
-gp=$(repeat $pin_server "$progs/bench_switch" spawn $n_spawn)
-row "pthread_create+join, us" "$(spread "$nat")" "$(spread "$gp")" \
-    "$(ratio "${nat%% *}" "${gp%% *}")x" "<= 0.2 us"
-preload=0
-nat=$(repeat $pin_server "$progs/bench_switch" mutex $n_mutex)
-preload=1
-gp=$(repeat $pin_server "$progs/bench_switch" mutex $n_mutex)
-row "uncontended mutex lock+unlock, ns" "$(spread "$nat")" "$(spread "$gp")" \
-    "$(ratio "${nat%% *}" "${gp%% *}")x" "no slower than native"
-echo "(ratio: native / gpatch, above 1 means gpatch is faster)"
+  gp=$(repeat $pin_server "$progs/bench_switch" "$3" "$5")
+  gov=-
+  if [ -z "$go_skip" ]; then
+    preload=0
+    gov=$(repeat $pin_server "$gobin/go_switch" "$3" "$5")
+  fi
+  prow "$1" "$(spread "$nat")" "$(spread "$gp")" "$(spread "$gov")" \
+       "$(xratio "$nat" "$gp")" "$(xratio "$gov" "$gp")" "$2"
+}
+
+echo "1. Thread primitives (one core: all runs pinned to CPU 0; Go:" \
+     "goroutines)"
+prow "measure" "native" "gpatch" "Go" "nat/gp" "Go/gp" "target (gpatch)"
+primitive "yield ping-pong, ns per hand-off" "<= 15 ns" yield \
+  $n_switch_native $n_switch
+primitive "cond ping-pong, ns per hand-off" "<= 25 ns" cond \
+  $n_switch_native $n_switch
+primitive "pthread_create+join, us" "<= 0.2 us" spawn $n_spawn_native $n_spawn
+primitive "uncontended mutex lock+unlock, ns" "no slower than native" mutex \
+  $n_mutex $n_mutex
+echo "(ratios: native / gpatch and Go / gpatch, above 1 means gpatch is" \
+     "faster; Go"
+echo " yields with runtime.Gosched, waits on a sync.Cond, joins with a" \
+     "sync.WaitGroup)"
 echo
 
 echo "2. Blocked threads (64 KiB stacks asked; native: $idle_native" \
-     "threads, gpatch: $idle)"
-row "measure" "native" "gpatch" "" "target (gpatch)"
+     "threads, gpatch: $idle; Go: $idle goroutines)"
+prow "measure" "native" "gpatch" "Go" "" "Go/gp" "target (gpatch)"
+# Creation time and RSS come from the same runs.
 for m in sleep cond; do
-  preload=0 key=create_ms
-  nc=$(repeat "$progs/bench_idle" $m $idle_native)
-  key=rss_kb_per_thread
-  nr=$(repeat "$progs/bench_idle" $m $idle_native)
-  preload=1 key=create_ms
-  gc=$(repeat "$progs/bench_idle" $m $idle)
-  key=rss_kb_per_thread
-  gr=$(repeat "$progs/bench_idle" $m $idle)
-  row "$m: create all, ms" "$(spread "$nc")" "$(spread "$gc")" "" "< 1000 ms"
-  row "$m: RSS per blocked thread, KiB" "$(spread "$nr")" "$(spread "$gr")" \
-      "" "<= 4.5 KiB"
+  preload=0
+  runs "$progs/bench_idle" $m $idle_native >"$tmp/idle.native"
+  goc=- gor=-
+  if [ -z "$go_skip" ]; then
+    runs "$gobin/go_idle" $m $idle >"$tmp/idle.go"
+    goc=$(key_stats create_ms "$tmp/idle.go")
+    gor=$(key_stats rss_kb_per_thread "$tmp/idle.go")
+  fi
+  preload=1
+  runs "$progs/bench_idle" $m $idle >"$tmp/idle.gpatch"
+  nc=$(key_stats create_ms "$tmp/idle.native")
+  nr=$(key_stats rss_kb_per_thread "$tmp/idle.native")
+  gc=$(key_stats create_ms "$tmp/idle.gpatch")
+  gr=$(key_stats rss_kb_per_thread "$tmp/idle.gpatch")
+  prow "$m: create all, ms" "$(spread "$nc")" "$(spread "$gc")" \
+       "$(spread "$goc")" "" "$(xratio "$goc" "$gc")" "< 1000 ms"
+  prow "$m: RSS per blocked thread, KiB" "$(spread "$nr")" "$(spread "$gr")" \
+       "$(spread "$gor")" "" "$(xratio "$gor" "$gr")" "<= 4.5 KiB"
 done
-key=threads preload=1 reps_saved=$reps reps=1
-gt=$(repeat "$progs/bench_idle" cond $idle)
-reps=$reps_saved
-echo "(gpatch ran $idle threads on ${gt%% *} OS thread(s); native RSS"
-echo " excludes the kernel's per-thread memory)"
+gt=$(key_stats threads "$tmp/idle.gpatch")
+printf '(gpatch ran %s threads on %s OS thread(s)' "$idle" "${gt%% *}"
+if [ -z "$go_skip" ]; then
+  got=$(key_stats threads "$tmp/idle.go")
+  printf ', Go %s goroutines on %s' "$idle" "${got%% *}"
+fi
+echo ";"
+echo " native RSS excludes the kernel's per-thread memory; Go/gp above 1" \
+     "means gpatch is faster or smaller)"
 echo
 
 # Runs one echo run: $1 label, $2 preload (lib or empty), then the server
@@ -170,6 +235,12 @@ echo_stats() {
   echo
 }
 
+# "OS threads, RSS per connection in KiB" from peak_threads $1,
+# peak_rss_kb $2 and the connection count $conns.
+threads_rss() {
+  echo "$1, $(awk -v k="$2" -v c="$conns" 'BEGIN { printf "%.1f", k / c }')"
+}
+
 echo "3. Echo, 64-byte ping-pong, $echo_requests requests per run" \
      "(servers on CPU 0)"
 row "connections, server" "req/s" "p99 us" "served" \
@@ -182,6 +253,7 @@ for conns in $conns_list; do
     echo_run uv "" "$build/bench/uv_echo"
     echo_run native "" "$progs/echo_server"
     echo_run gpatch "$lib" "$progs/echo_server"
+    [ -n "$go_skip" ] || echo_run go "" "$gobin/go_echo"
     j=$((j + 1))
   done
   set -- $(echo_stats uv)
@@ -191,11 +263,21 @@ for conns in $conns_list; do
   nat_rps=$1
   row "C=$conns threads, native" "$1" "$2" "$3" "$4"
   set -- $(echo_stats gpatch)
-  row "C=$conns threads, gpatch" "$1" "$2" "$3" \
-      "$4, $(awk -v k="$5" -v c="$conns" 'BEGIN { printf "%.1f", k / c }')"
-  echo "  gpatch/libuv req/s $(ratio "$1" "$uv_rps") (target >= 0.90)," \
-       "p99 $(ratio "$2" "$uv_p99")x libuv's (target <= 1.2)," \
+  gp_rps=$1 gp_p99=$2
+  row "C=$conns threads, gpatch" "$1" "$2" "$3" "$(threads_rss "$4" "$5")"
+  if [ -z "$go_skip" ]; then
+    set -- $(echo_stats go)
+    go_rps=$1 go_p99=$2
+    row "C=$conns goroutines, Go" "$1" "$2" "$3" "$(threads_rss "$4" "$5")"
+  fi
+  echo "  gpatch/libuv req/s $(ratio "$gp_rps" "$uv_rps") (target >= 0.90)," \
+       "p99 $(ratio "$gp_p99" "$uv_p99")x libuv's (target <= 1.2)," \
        "native/libuv $(ratio "$nat_rps" "$uv_rps")"
+  if [ -z "$go_skip" ]; then
+    echo "  gpatch/Go req/s $(ratio "$gp_rps" "$go_rps")," \
+         "p99 $(ratio "$gp_p99" "$go_p99")x Go's," \
+         "Go/libuv req/s $(ratio "$go_rps" "$uv_rps")"
+  fi
 done
 echo
 
@@ -225,5 +307,3 @@ else
   echo "4. Python: skipped, python3-gevent is not installed" \
        "(apt-get install python3-gevent)."
 fi
-echo
-echo "Go: not measured by this version of the benchmark."
