@@ -142,18 +142,36 @@ else
 fi
 echo
 
+# Runs "$@" once (preloaded when $1 is 1) and prints its output line.
+once() {
+  if [ "$1" = 1 ]; then
+    shift
+    out=$(LD_PRELOAD=$lib timeout 300 "$@" 2>/dev/null) || true
+  else
+    shift
+    out=$(timeout 300 "$@" 2>/dev/null) || true
+  fi
+  printf '%s\n' "$out" | head -n 1
+}
+
 # One row of section 1, bench_switch mode $3 natively ($4 times), under
 # gpatch and as go_switch ($5 times): $1 the measure, $2 gpatch's target.
+# The three take turns run by run, so a slow moment of the machine falls
+# on all of them.
 primitive() {
-  key=value preload=0
-  nat=$(repeat $pin_server "$progs/bench_switch" "$3" "$4")
-  preload=1
-  gp=$(repeat $pin_server "$progs/bench_switch" "$3" "$5")
+  : >"$tmp/nat"; : >"$tmp/gp"; : >"$tmp/go"
+  i=0
+  while [ $i -lt "$reps" ]; do
+    once 0 $pin_server "$progs/bench_switch" "$3" "$4" >>"$tmp/nat"
+    once 1 $pin_server "$progs/bench_switch" "$3" "$5" >>"$tmp/gp"
+    [ -z "$go_skip" ] &&
+      once 0 $pin_server "$gobin/go_switch" "$3" "$5" >>"$tmp/go"
+    i=$((i + 1))
+  done
+  nat=$(key_stats value "$tmp/nat")
+  gp=$(key_stats value "$tmp/gp")
   gov=-
-  if [ -z "$go_skip" ]; then
-    preload=0
-    gov=$(repeat $pin_server "$gobin/go_switch" "$3" "$5")
-  fi
+  [ -z "$go_skip" ] && gov=$(key_stats value "$tmp/go")
   prow "$1" "$(spread "$nat")" "$(spread "$gp")" "$(spread "$gov")" \
        "$(xratio "$nat" "$gp")" "$(xratio "$gov" "$gp")" "$2"
 }
@@ -167,6 +185,8 @@ primitive "cond ping-pong, ns per hand-off" "<= 25 ns" cond \
   $n_switch_native $n_switch
 primitive "pthread_create+join, us" "<= 0.2 us" spawn $n_spawn_native $n_spawn
 primitive "uncontended mutex lock+unlock, ns" "no slower than native" mutex \
+  $n_mutex $n_mutex
+primitive "  the same before any thread, ns" "(not a target)" mutex_main \
   $n_mutex $n_mutex
 echo "(ratios: native / gpatch and Go / gpatch, above 1 means gpatch is" \
      "faster; Go"

@@ -6,6 +6,7 @@
 //	go_switch cond N    the same with a sync.Mutex and a sync.Cond
 //	go_switch spawn N   go + sync.WaitGroup join, N times: us each
 //	go_switch mutex N   uncontended sync.Mutex Lock + Unlock, N times: ns each
+//	                    (mutex_main: the same)
 //
 // Prints one line "mode=... value=... unit=...", as bench_switch does.
 package main
@@ -88,7 +89,7 @@ func main() {
 		}
 		v = float64(time.Since(t0).Nanoseconds()) / 1e3 / float64(n)
 		unit = "us"
-	case "mutex":
+	case "mutex", "mutex_main": // Go has no thread-less phase
 		t0 := time.Now()
 		for i := 0; i < n; i++ {
 			mu.Lock()
