@@ -46,6 +46,10 @@ Test(sync, condvar_queue_sixteen_producers_sixteen_consumers) {
   queue(16, 16, 2000);
 }
 
+/* The issue's stress: a thousand threads hammering one mutex with
+ * condition-variable hand-offs. */
+Test(sync, condvar_queue_a_thousand_threads) { queue(500, 500, 200); }
+
 /* Checks a timed-wait run: two 200 ms timeouts with ETIMEDOUT, the mutex
  * released during the wait and held after it, a past deadline at once, and
  * a signal before the deadline. */

@@ -22,7 +22,7 @@
 
 #include "threads_now.h"
 
-enum { SLOTS = 16, MAX_THREADS = 256 };
+enum { SLOTS = 16, MAX_THREADS = 1024 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t not_empty = PTHREAD_COND_INITIALIZER;
