@@ -19,10 +19,13 @@
 #include "rt.h"
 
 static inline int gp_coop(unsigned family) {
-  /* sched == 1 and inside == 0, read as one 16-bit word. */
-  uint16_t st;
-  memcpy(&st, &gp__tls, sizeof st);
-  return st == (uint16_t)GP_TLS_COOP && (gp__config.families & family);
+  /* Two byte loads, not one 16-bit load: gp_enter and gp_leave store a
+   * byte, and a wider load right after a narrower store to the same word
+   * cannot be forwarded from the store buffer (a stall of about a dozen
+   * cycles on every hook that follows another: a third of a condvar
+   * hand-off). */
+  return gp__tls.sched == 1 && gp__tls.inside == 0 &&
+         (gp__config.families & family);
 }
 
 /* Set when a cancellation point's wait ended for a pthread_cancel: the
