@@ -85,7 +85,7 @@ $(BUILD)/progs/%: tests/progs/%.cc | deps
 $(BUILD)/tests/unit_%: tests/unit/%.c $(UNIT_LINK_SRC) $(wildcard runtime/*.h shim/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE) $(CFLAGS) $(SANFLAGS) $(INC) -fvisibility=default \
-	  $< $(UNIT_LINK_SRC) -o $@ -lcriterion -luv -ldl -lpthread
+	  $< $(UNIT_LINK_SRC) -o $@ -lcriterion -luv -ldl -lpthread -lm
 
 $(BUILD)/tests/preload_%: tests/preload/%.c $(TESTLIB_SRC) tests/lib/harness.h | deps
 	@mkdir -p $(dir $@)

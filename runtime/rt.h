@@ -25,10 +25,6 @@ struct gp_tls {
   unsigned char sched;  /* this OS thread runs the scheduler */
   unsigned char inside; /* runtime code is running: hooks pass through */
 };
-/* The two bytes above as one little- or big-endian 16-bit word when a
- * hook may go cooperative (sched 1, inside 0). */
-#define GP_TLS_COOP                                                         \
-  (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? 0x0001 : 0x0100)
 extern __thread struct gp_tls gp__tls __attribute__((tls_model("initial-exec")));
 
 /* ---- scheduler (sched.c) ---- */

@@ -1,5 +1,6 @@
 /* Unit tests of the context switch, both implementations. */
 #include <criterion/criterion.h>
+#include <fenv.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -69,3 +70,34 @@ static void masks(int ucontext) {
 
 Test(ctx, signal_mask_is_per_coroutine_assembly) { masks(0); }
 Test(ctx, signal_mask_is_per_coroutine_ucontext) { masks(1); }
+
+/* The FP control words are each coroutine's: one that sets a rounding
+ * mode keeps it, the others keep theirs (the switch loads the words only
+ * when they differ). */
+static int round_seen[2];
+
+static void *rounder(void *arg) {
+  int i = (int)(intptr_t)arg;
+  if (i == 0)
+    fesetround(FE_DOWNWARD);
+  for (int k = 0; k < 3; k++)
+    gp__yield();
+  round_seen[i] = fegetround();
+  return NULL;
+}
+
+static void rounding(int ucontext) {
+  gp__switch_select(ucontext);
+  gp__rt_start(0);
+  gp_coro *c[2];
+  for (int i = 0; i < 2; i++)
+    cr_assert_eq(gp__spawn(rounder, (void *)(intptr_t)i, 0, 0, &c[i]), 0);
+  for (int i = 0; i < 2; i++)
+    gp__join(c[i], NULL, GP_NEVER);
+  cr_assert_eq(round_seen[0], FE_DOWNWARD);
+  cr_assert_eq(round_seen[1], FE_TONEAREST);
+  cr_assert_eq(fegetround(), FE_TONEAREST, "main's mode changed");
+}
+
+Test(ctx, assembly_switch_keeps_rounding_per_coroutine) { rounding(0); }
+Test(ctx, ucontext_switch_keeps_rounding_per_coroutine) { rounding(1); }
