@@ -131,3 +131,20 @@ Test(io, connect_refused_and_in_progress) {
   gp_run_free(&n);
   gp_run_free(&p);
 }
+
+/* Datagrams through every call form: a single buffer goes through
+ * send/recv, a message through sendmsg/recvmsg (io.c); truncation,
+ * MSG_TRUNC, msg_flags, MSG_PEEK and the sender's address come out as
+ * natively (gp_both compares the two runs). */
+Test(io, datagram_calls_keep_their_results) {
+  struct gp_run n, p;
+  int pre = gp_both(&n, &p, 20, "dgram_calls", NULL, 3, NULL);
+  GP_EXPECT_VAL(&n, "short_recv", ==, 4);
+  GP_EXPECT_VAL(&n, "trunc_flag", ==, 8);
+  GP_EXPECT_VAL(&n, "msg_trunc", ==, 1);
+  GP_EXPECT_VAL(&n, "short_addr_len", ==, 16);
+  GP_EXPECT_VAL(&n, "late", ==, 8);
+  if (pre)
+    gp_run_free(&p);
+  gp_run_free(&n);
+}
