@@ -165,9 +165,7 @@ struct gp_cancel {
   unsigned char async;     /* PTHREAD_CANCEL_ASYNCHRONOUS (as deferred) */
   unsigned char unwinding; /* ending: its stack is being unwound */
   void *retval;            /* what it ends with once unwound */
-  /* The exception object of that unwinding (a struct _Unwind_Exception,
-   * which must outlive the frames it unwinds). */
-  uint64_t exc[4] __attribute__((aligned(16)));
+  void *unwind;            /* the unwinder's exception object (cancel.c) */
 };
 struct gp_cancel *gp__coro_cancel(gp_coro *c);
 /* Sets the running coroutine's Timeout, an absolute gp__now() time or

@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "diag.h"
@@ -52,7 +53,10 @@ static void *buf_prev(void *buf) {
 
 __attribute__((noreturn)) static void end_coro(void) {
   gp_enter();
-  gp__exit(gp__coro_cancel(gp__current)->retval);
+  struct gp_cancel *st = gp__coro_cancel(gp__current);
+  free(st->unwind); /* the unwinder that held it is never returned to */
+  st->unwind = NULL;
+  gp__exit(st->retval);
 }
 
 /* Runs the cleanup handler registered at buf, or ends the coroutine. */
@@ -117,16 +121,18 @@ static void unwind_cleanup(_Unwind_Reason_Code r,
 }
 
 /* Ends the running coroutine with st->retval: unwinds its stack, running
- * C++ destructors and the cleanup handlers. */
+ * C++ destructors and the cleanup handlers. The exception object, which
+ * must outlive the frames it unwinds, is allocated now rather than
+ * carried by every record. */
 __attribute__((noreturn)) static void unwind_all(struct gp_cancel *st) {
-  _Static_assert(sizeof(struct _Unwind_Exception) <= sizeof st->exc,
-                 "gp_cancel.exc holds an _Unwind_Exception");
   st->unwinding = 1;
   gp__tls.inside = 1;
   gp__unkill(gp__current); /* the handlers' own waits wait */
+  if (st->unwind == NULL)
+    st->unwind = malloc(sizeof(struct _Unwind_Exception));
   gp__tls.inside = 0;
-  if (unwinder()) {
-    struct _Unwind_Exception *exc = (struct _Unwind_Exception *)st->exc;
+  if (st->unwind != NULL && unwinder()) {
+    struct _Unwind_Exception *exc = st->unwind;
     memset(exc, 0, sizeof *exc);
     memcpy(&exc->exception_class, "GNUCGPTC", 8);
     exc->exception_cleanup = unwind_cleanup;
