@@ -117,7 +117,7 @@ static _Unwind_Reason_Code unwind_stop(int version, _Unwind_Action actions,
 
 static void unwind_cleanup(_Unwind_Reason_Code r,
                            struct _Unwind_Exception *exc) {
-  (void)r, (void)exc; /* the coroutine's record holds it: nothing to free */
+  (void)r, (void)exc; /* end_coro frees it: the unwinding never returns */
 }
 
 /* Ends the running coroutine with st->retval: unwinds its stack, running
@@ -130,13 +130,12 @@ __attribute__((noreturn)) static void unwind_all(struct gp_cancel *st) {
   gp__unkill(gp__current); /* the handlers' own waits wait */
   if (st->unwind == NULL)
     st->unwind = malloc(sizeof(struct _Unwind_Exception));
-  gp__tls.inside = 0;
+  gp__tls.inside = 0; /* destructors and handlers are the program's code */
   if (st->unwind != NULL && unwinder()) {
     struct _Unwind_Exception *exc = st->unwind;
     memset(exc, 0, sizeof *exc);
     memcpy(&exc->exception_class, "GNUCGPTC", 8);
     exc->exception_cleanup = unwind_cleanup;
-    gp__tls.inside = 0; /* destructors are the program's code */
     forced_unwind(exc, unwind_stop, st);
     /* It returned: the stack could not be unwound. */
   }
