@@ -2,7 +2,8 @@
  * an unpatched client: redis-server (event loop plus background threads
  * on condvars) with redis-benchmark -c 100; memcached -t 4 (libevent, one
  * loop per worker thread) with memcslap and every value read back;
- * Python's http.server (ThreadingHTTPServer) with 200 concurrent
+ * Python's http.server (ThreadingHTTPServer, with a listen backlog of
+ * 128 instead of 5: see tests/progs/http_serve.py) with 200 concurrent
  * downloads checked by SHA-256. Each must run on one OS thread. A daemon
  * that is not installed (make deps installs them) is skipped with the
  * reason printed. */
@@ -187,18 +188,22 @@ Test(daemons, python_threading_http_server_200_downloads) {
   snprintf(port_s, sizeof port_s, "%d", port);
   struct gp_proc srv, cli;
   struct gp_run r, stopped;
+  char serve[4096], script[4096];
+  /* The build directory is build/ or build/asan/ of the source tree. */
+  const char *up = "..";
+  snprintf(script, sizeof script, "%s/%s/tests/progs/http_get.py",
+           gp_build(), up);
+  if (access(script, R_OK) != 0) {
+    up = "../..";
+    snprintf(script, sizeof script, "%s/%s/tests/progs/http_get.py",
+             gp_build(), up);
+  }
+  snprintf(serve, sizeof serve, "%s/%s/tests/progs/http_serve.py",
+           gp_build(), up);
   cr_assert_eq(gp_start(&srv, 1, NULL, "/usr/bin/python3",
-                        GP_ARGV("-m", "http.server", port_s, "--bind",
-                                "127.0.0.1", "--directory", dir)), 0);
+                        GP_ARGV(serve, port_s, dir)), 0);
   cr_assert_eq(gp_wait_listen(port, &srv, 20), 0, "http.server never "
                "listened");
-  char script[4096];
-  /* The build directory is build/ or build/asan/ of the source tree. */
-  snprintf(script, sizeof script, "%s/../tests/progs/http_get.py",
-           gp_build());
-  if (access(script, R_OK) != 0)
-    snprintf(script, sizeof script, "%s/../../tests/progs/http_get.py",
-             gp_build());
   cr_assert_eq(gp_start(&cli, 0, NULL, "/usr/bin/python3",
                         GP_ARGV(script, port_s, file)), 0);
   long peak = 0;
