@@ -80,8 +80,6 @@
   X(int, pthread_mutex_trylock, (pthread_mutex_t *))                        \
   X(int, pthread_mutex_clocklock, (pthread_mutex_t *, clockid_t,             \
                                    const struct timespec *))               \
-  X(int, pthread_mutex_timedlock, (pthread_mutex_t *,                       \
-                                   const struct timespec *))                \
   X(int, pthread_mutex_unlock, (pthread_mutex_t *))                         \
   X(int, pthread_mutex_destroy, (pthread_mutex_t *))                        \
   X(long, syscall, (long, ...))                                             \

@@ -211,8 +211,9 @@ static inline int kept(pthread_mutex_t *m) {
   return gp_coop(GP_FAM_SYNC) && (m->__data.__kind & KIND_REAL);
 }
 
-/* What glibc's lock of a kept mutex returned: a robust one taken is noted
- * with its coroutine, which may end holding it (kept.c). */
+/* What glibc's lock of a kept mutex returned: one whose owner matters
+ * (robust, recursive, error-checking) is noted with its coroutine
+ * (kept.c). */
 static int kept_took(pthread_mutex_t *m, int r) {
   if (gp_kept_noted(m))
     gp_kept_taken(m, r);
@@ -311,18 +312,6 @@ static int timedlock(pthread_mutex_t *m, clockid_t clk,
   return lock(m, deadline == 0 ? 1 : deadline);
 }
 
-GP_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m,
-                                      const struct timespec *abs) {
-  if (poll_shared(m) && gp_ts_valid(abs)) {
-    int64_t deadline = gp_deadline_abs(CLOCK_REALTIME, abs);
-    return shared_lock(m, deadline == 0 ? 1 : deadline);
-  }
-  if (kept(m))
-    return kept_took(m, GP_REAL(pthread_mutex_timedlock)(m, abs));
-  GP_MUTEX_HOOK(GP_REAL(pthread_mutex_timedlock)(m, abs),
-                timedlock(m, CLOCK_REALTIME, abs));
-}
-
 /* glibc checks the clock first, whatever the mutex. */
 GP_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
                                       const struct timespec *abs) {
@@ -336,6 +325,12 @@ GP_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
     return kept_took(m, GP_REAL(pthread_mutex_clocklock)(m, clk, abs));
   GP_MUTEX_HOOK(GP_REAL(pthread_mutex_clocklock)(m, clk, abs),
                 timedlock(m, clk, abs));
+}
+
+/* glibc's timedlock is its clocklock on CLOCK_REALTIME. */
+GP_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m,
+                                      const struct timespec *abs) {
+  return pthread_mutex_clocklock(m, CLOCK_REALTIME, abs);
 }
 
 GP_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m) {
