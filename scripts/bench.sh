@@ -73,17 +73,25 @@ stats() {
     function fmt(x) { return x >= 1000 ? sprintf("%.0f", x) : sprintf("%.3g", x) }'
 }
 
+# Runs "$@" once (preloaded when $1 is 1) and prints its output line (an
+# empty line when it printed none).
+once() {
+  if [ "$1" = 1 ]; then
+    shift
+    out=$(LD_PRELOAD=$lib timeout 300 "$@" 2>/dev/null) || true
+  else
+    shift
+    out=$(timeout 300 "$@" 2>/dev/null) || true
+  fi
+  printf '%s\n' "$out" | head -n 1
+}
+
 # Runs "$@" $reps times (under LD_PRELOAD=$lib when $preload is 1) and
-# prints each run's output line (an empty line for a run that printed none).
+# prints each run's output line.
 runs() {
   i=0
   while [ $i -lt "$reps" ]; do
-    if [ "$preload" = 1 ]; then
-      out=$(LD_PRELOAD=$lib timeout 300 "$@" 2>/dev/null) || true
-    else
-      out=$(timeout 300 "$@" 2>/dev/null) || true
-    fi
-    printf '%s\n' "$out" | head -n 1
+    once "$preload" "$@"
     i=$((i + 1))
   done
 }
@@ -141,18 +149,6 @@ else
   echo "Go: skipped, $go_skip."
 fi
 echo
-
-# Runs "$@" once (preloaded when $1 is 1) and prints its output line.
-once() {
-  if [ "$1" = 1 ]; then
-    shift
-    out=$(LD_PRELOAD=$lib timeout 300 "$@" 2>/dev/null) || true
-  else
-    shift
-    out=$(timeout 300 "$@" 2>/dev/null) || true
-  fi
-  printf '%s\n' "$out" | head -n 1
-}
 
 # One row of section 1, bench_switch mode $3 natively ($4 times), under
 # gpatch and as go_switch ($5 times): $1 the measure, $2 gpatch's target.
