@@ -32,21 +32,17 @@
 #include "real.h"
 #include "kept.h"
 
-#define KIND_ROBUST 16 /* PTHREAD_MUTEX_ROBUST_NORMAL_NP */
-#define KIND_PI 32     /* PTHREAD_MUTEX_PRIO_INHERIT_NP */
-#define KIND_SHARED 128
-
 struct held {
   pthread_mutex_t *m;
   int owner; /* coroutine id */
 };
-static struct held *held; /* robust mutexes coroutines hold */
+static struct held *held; /* noted mutexes coroutines hold */
 static size_t nheld, cap;
 
 int gp_kept_noted(const pthread_mutex_t *m) {
   return (m->__data.__kind & (KIND_ROBUST | KIND_PI)) == KIND_ROBUST ||
-         (m->__data.__kind & 3) == PTHREAD_MUTEX_RECURSIVE ||
-         (m->__data.__kind & 3) == PTHREAD_MUTEX_ERRORCHECK;
+         (m->__data.__kind & KIND_TYPE) == PTHREAD_MUTEX_RECURSIVE ||
+         (m->__data.__kind & KIND_TYPE) == PTHREAD_MUTEX_ERRORCHECK;
 }
 
 /* The record of m, or NULL. */
@@ -70,8 +66,8 @@ void gp_kept_taken(pthread_mutex_t *m, int r) {
     size_t n = cap ? cap * 2 : 16;
     struct held *h = realloc(held, n * sizeof *h);
     if (h == NULL) {
-      gp__log("robust mutex %p: out of memory to note its owner: if its "
-              "thread ends holding it, it stays held", (void *)m);
+      gp__log("mutex %p: out of memory to note which thread holds it: its "
+              "owner checks and EOWNERDEAD may be wrong", (void *)m);
       return;
     }
     held = h;
@@ -114,7 +110,7 @@ static void owner_died(pthread_mutex_t *m) {
                                       __ATOMIC_RELEASE, __ATOMIC_RELAXED));
   if (old & FUTEX_WAITERS)
     GP_REAL(syscall)(SYS_futex, &d->__lock,
-                     (d->__kind & KIND_SHARED) ? FUTEX_WAKE
+                     (d->__kind & KIND_REAL) ? FUTEX_WAKE
                                                : FUTEX_WAKE_PRIVATE,
                      1, NULL, NULL, 0);
 }

@@ -4,6 +4,12 @@
 
 #include <pthread.h>
 
+/* The bits of glibc's pthread_mutex_t __kind that the shim reads. */
+#define KIND_TYPE 3     /* PTHREAD_MUTEX_{NORMAL,RECURSIVE,ERRORCHECK} */
+#define KIND_ROBUST 16  /* PTHREAD_MUTEX_ROBUST_NORMAL_NP */
+#define KIND_PI 32      /* PTHREAD_MUTEX_PRIO_INHERIT_NP */
+#define KIND_REAL 128   /* the pshared bit (glibc sets it on robust ones too) */
+
 /* Internal: no symbol declared here is exported (no GOT indirection). */
 #pragma GCC visibility push(hidden)
 

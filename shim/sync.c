@@ -39,9 +39,6 @@
 #include "kept.h"
 #include "timeutil.h"
 
-#define KIND_TYPE 3           /* PTHREAD_MUTEX_{NORMAL,RECURSIVE,ERRORCHECK} */
-#define KIND_PI 32            /* PTHREAD_MUTEX_PRIO_INHERIT_NP */
-#define KIND_REAL 128         /* the pshared bit (robust mutexes too) */
 #define COND_SHARED 1u        /* __wrefs bit 0: process-shared */
 #define COND_MONOTONIC 2u     /* __wrefs bit 1: CLOCK_MONOTONIC */
 
