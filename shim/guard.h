@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <stdint.h>
-#include <string.h>
 
 #include "config.h"
 #include "rt.h"
