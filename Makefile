@@ -12,11 +12,22 @@ BUILD   ?= $(if $(filter 1,$(SANITIZE)),build/asan,build)
 CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Werror -Wstrict-prototypes
 BASE    := -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden $(WARN)
-INC     := -Iruntime -Ishim -Iruntime/include
-
-RT_SRC   := $(wildcard runtime/*.c)
-SHIM_SRC := $(wildcard shim/*.c)
-LIB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(RT_SRC) $(SHIM_SRC))
+# Three layers, each compiled seeing only those below it (runtime/README.md):
+#   runtime/base  the real-symbol table, assertions, the log, the clock
+#   runtime       coroutines, scheduler, loop: sees base, never shim/
+#   shim          the exported libc names: sees base and runtime/rt.h
+# A runtime file that includes a shim header does not compile (shim/ is not
+# on its include path), and scripts/check-layers.sh, run before the library
+# links, rejects the paths the include path cannot stop ("../shim/...",
+# a shim file reaching into runtime internals).
+RT_INC   := -Iruntime/base -Iruntime
+SHIM_INC := -Iruntime/base -Iruntime -Ishim
+BASE_SRC := $(wildcard runtime/base/*.c)
+RT_SRC   := $(BASE_SRC) $(wildcard runtime/*.c)
+SHIM_SRC := $(wildcard shim/*/*.c)
+RT_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(RT_SRC))
+SHIM_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(SHIM_SRC))
+LIB_OBJ  := $(RT_OBJ) $(SHIM_OBJ)
 LIB      := $(BUILD)/libgpatch.so
 
 PROG_SRC := $(wildcard tests/progs/*.c)
@@ -30,8 +41,8 @@ TESTLIB_SRC := $(wildcard tests/lib/*.c)
 UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit_%,$(UNIT_SRC))
 PRELOAD_BIN := $(patsubst tests/preload/%.c,$(BUILD)/tests/preload_%,$(PRELOAD_SRC))
 
-# The runtime linked into unit tests: no hooks, only the real-symbol table.
-UNIT_LINK_SRC := $(RT_SRC) shim/real.c shim/config.c
+# The runtime linked into unit tests: base and runtime, no hook.
+UNIT_LINK_SRC := $(RT_SRC)
 
 SANFLAGS :=
 ifeq ($(SANITIZE),1)
@@ -51,13 +62,19 @@ all: deps $(LIB) $(PROGS)
 deps:
 	@sh scripts/deps.sh $(DEPS_PKGS)
 
-HEADERS := $(wildcard runtime/*.h runtime/include/*.h shim/*.h)
+RT_HEADERS   := $(wildcard runtime/base/*.h runtime/*.h)
+SHIM_HEADERS := $(RT_HEADERS) $(wildcard shim/*/*.h)
 
-$(BUILD)/obj/%.o: %.c $(HEADERS) | deps
+$(RT_OBJ): $(BUILD)/obj/%.o: %.c $(RT_HEADERS) | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) $(CFLAGS) $(INC) -c $< -o $@
+	$(CC) $(BASE) $(CFLAGS) $(RT_INC) -c $< -o $@
 
-$(LIB): $(LIB_OBJ) shim/exports.map
+$(SHIM_OBJ): $(BUILD)/obj/%.o: %.c $(SHIM_HEADERS) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) $(CFLAGS) $(SHIM_INC) -c $< -o $@
+
+$(LIB): $(LIB_OBJ) shim/exports.map scripts/check-layers.sh
+	@sh scripts/check-layers.sh
 	$(CC) -shared -o $@ $(LIB_OBJ) -Wl,--version-script=shim/exports.map \
 	  -Wl,-soname,libgpatch.so -Wl,-z,defs -luv -ldl -lpthread
 
@@ -72,20 +89,23 @@ $(BUILD)/progs/tls_echo: PROG_LIBS := -lssl -lcrypto
 # Programs that use the C API (gpatch.h) link against the library, found
 # through their run path, as one built with `pkg-config --cflags --libs
 # gpatch` would.
-$(BUILD)/progs/api_%: tests/progs/api_%.c runtime/include/gpatch.h $(LIB) | deps
+$(BUILD)/progs/api_%: tests/progs/api_%.c shim/api/gpatch.h $(LIB) | deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -rdynamic \
-	  -Iruntime/include $< -o $@ -L$(BUILD) -Wl,-rpath,$(abspath $(BUILD)) \
+	  -Ishim/api $< -o $@ -L$(BUILD) -Wl,-rpath,$(abspath $(BUILD)) \
 	  -lgpatch -pthread
 
 $(BUILD)/progs/%: tests/progs/%.cc | deps
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++20 -O2 -g -Wall -Wextra -Werror $< -o $@ -pthread
 
-$(BUILD)/tests/unit_%: tests/unit/%.c $(UNIT_LINK_SRC) $(wildcard runtime/*.h shim/*.h) | deps
+# Unit tests see the runtime's include path only; the one shim file they
+# test (the GPATCH_* parsers) is linked by name.
+$(BUILD)/tests/unit_test_config: UNIT_EXTRA := shim/core/config.c -Ishim
+$(BUILD)/tests/unit_%: tests/unit/%.c $(UNIT_LINK_SRC) $(RT_HEADERS) shim/core/config.c | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) $(CFLAGS) $(SANFLAGS) $(INC) -fvisibility=default \
-	  $< $(UNIT_LINK_SRC) -o $@ -lcriterion -luv -ldl -lpthread -lm
+	$(CC) $(BASE) $(CFLAGS) $(SANFLAGS) $(RT_INC) -fvisibility=default \
+	  $< $(UNIT_LINK_SRC) $(UNIT_EXTRA) -o $@ -lcriterion -luv -ldl -lpthread -lm
 
 $(BUILD)/tests/preload_%: tests/preload/%.c $(TESTLIB_SRC) tests/lib/harness.h | deps
 	@mkdir -p $(dir $@)
@@ -162,7 +182,7 @@ INSTALLED     = $(BINDIR)/gpatch $(LIBDIR)/libgpatch.so \
 .PHONY: install uninstall
 
 install: $(LIB) scripts/gpatch scripts/gpatch.1 scripts/gpatch.pc.in \
-         runtime/include/gpatch.h
+         shim/api/gpatch.h
 	@mkdir -p $(BUILD)/install
 	# Each file is written whole, then renamed: two installs at once (the
 	# launcher tests run in parallel) never copy a half-written one.
@@ -184,7 +204,7 @@ install: $(LIB) scripts/gpatch scripts/gpatch.1 scripts/gpatch.pc.in \
 	install -m 755 $(BUILD)/install/gpatch $(DESTDIR)$(BINDIR)/gpatch
 	install -m 644 $(BUILD)/install/gpatch.1 $(DESTDIR)$(MANDIR)/man1/gpatch.1
 	install -m 644 $(BUILD)/install/gpatch.pc $(DESTDIR)$(PKGCONFIGDIR)/gpatch.pc
-	install -m 644 runtime/include/gpatch.h $(DESTDIR)$(INCLUDEDIR)/gpatch.h
+	install -m 644 shim/api/gpatch.h $(DESTDIR)$(INCLUDEDIR)/gpatch.h
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))

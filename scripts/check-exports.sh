@@ -15,7 +15,7 @@ if [ -n "$extra" ] || [ -n "$missing" ]; then
   exit 1
 fi
 if ! sh "$(dirname "$0")/gen-exports.sh" | cmp -s - "$map"; then
-  echo "gpatch: $map is not what scripts/gen-exports.sh makes of shim/*.c;" \
+  echo "gpatch: $map is not what scripts/gen-exports.sh makes of shim/*/*.c;" \
        "run: sh scripts/gen-exports.sh > $map" >&2
   exit 1
 fi

@@ -1,6 +1,6 @@
 /* dgram_calls: datagram reads and writes through every call form keep
  * their results (the shim sends a single buffer through send/recv and a
- * message through sendmsg/recvmsg; see shim/io.c).
+ * message through sendmsg/recvmsg; see shim/socket/io.c).
  *
  * In a thread (a second one stays alive, so the calls are cooperative
  * under gpatch), over two UDP sockets of 127.0.0.1, each step sends an

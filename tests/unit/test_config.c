@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "config.h"
+#include "core/config.h"
 
 static unsigned parse_ok(const char *s) {
   unsigned f = 0;

@@ -1,0 +1,76 @@
+/* guard.h: may this call take the cooperative path?
+ *
+ * A hook goes cooperative only when the calling OS thread runs the
+ * scheduler, no runtime code is running (the hub, libuv and the runtime
+ * reach hooked names too, and must get the real call), and the call's
+ * family is patched. The check reads a thread-local byte pair and a
+ * global word, so it is safe inside a signal handler.
+ *
+ * Every cooperative path is bracketed by gp_enter()/gp_leave().
+ */
+#ifndef GP_GUARD_H
+#define GP_GUARD_H
+
+#include <errno.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "rt.h"
+
+static inline int gp_coop(unsigned family) {
+  /* Two byte loads, not one 16-bit load: gp_enter and gp_leave store a
+   * byte, and a wider load right after a narrower store to the same word
+   * cannot be forwarded from the store buffer (a stall of about a dozen
+   * cycles on every hook that follows another: a third of a condvar
+   * hand-off). */
+  return gp__tls.sched == 1 && gp__tls.inside == 0 &&
+         (gp__config.families & family);
+}
+
+/* Set when a cancellation point's wait ended for a pthread_cancel: the
+ * hook's gp_leave then acts on it (cancel.c) instead of returning. */
+extern unsigned char gp__cancel_now;
+__attribute__((noreturn)) void gp_cancel_act(void);
+/* pthread_exit of a coroutine: unwinds its stack, then ends it. */
+__attribute__((noreturn)) void gp_exit_unwind(void *retval);
+void gp_cancel_note(void);
+
+static inline void gp_enter(void) { gp__tls.inside = 1; }
+
+/* A cancellation point, right after gp_enter: a pthread_cancel pending
+ * for the running coroutine acts here (never returns then), as glibc's
+ * does on entry, even when the call would not have to wait. One load
+ * while no coroutine has a cancel or kill on. */
+void gp_cancel_check(void);
+static inline void gp_cancel_point(void) {
+  if (GP_UNLIKELY(gp__nstop != 0))
+    gp_cancel_check();
+}
+static inline void gp_leave(void) {
+  gp__tls.inside = 0;
+  gp__next_call = NULL; /* a call named for a park that did not happen */
+  if (GP_UNLIKELY(gp__cancel_now))
+    gp_cancel_act();
+}
+
+/* When a wait ended because the running coroutine was killed or its
+ * Timeout passed (gp__park_intr), the error the call reports: -ECANCELED
+ * or -ETIMEDOUT; 0 when r is anything else. */
+static inline int gp_stopped(int r) {
+  if (GP_UNLIKELY(r == -ECANCELED)) {
+    gp_cancel_note(); /* a pthread_cancel acts at the hook's gp_leave */
+    return r;
+  }
+  return r == GP_EXPIRED ? -ETIMEDOUT : 0;
+}
+
+/* Turns a runtime result (0 or -errno) into the libc convention. */
+static inline int gp_ret(int r) {
+  if (r < 0) {
+    errno = -r;
+    return -1;
+  }
+  return r;
+}
+
+#endif

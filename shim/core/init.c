@@ -1,0 +1,136 @@
+/* init.c: the constructor: resolves real symbols and reads GPATCH_*. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/diag.h"
+#include "process/intr.h"
+#include "process/proc.h"
+#include "real.h"
+#include "rt.h"
+
+/* A malformed setting: one "gpatch:" line on stderr (the log file is
+ * opened last, so it is never the destination), then exit status 2
+ * before the program's main runs. */
+__attribute__((noreturn, format(printf, 1, 2))) static void
+bad_env(const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  gp__logl(GP_LOG_ERROR, "%s", msg);
+  _exit(2);
+}
+
+/* A signal by name (SIGUSR2, USR2, case ignored) or number; 0 when s
+ * names none. */
+static int parse_signal(const char *s) {
+  if (strncasecmp(s, "SIG", 3) == 0)
+    s += 3;
+  if (*s >= '0' && *s <= '9') {
+    char *end;
+    long n = strtol(s, &end, 10);
+    return *end == '\0' && n > 0 && n < NSIG ? (int)n : 0;
+  }
+  for (int sig = 1; sig < SIGRTMIN; sig++) {
+    const char *name = sigabbrev_np(sig);
+    if (name && strcasecmp(s, name) == 0)
+      return sig;
+  }
+  return 0;
+}
+
+/* GPATCH_DUMP_SIGNAL and GPATCH_INHERIT. */
+static void init_process(void) {
+  const char *v = secure_getenv("GPATCH_DUMP_SIGNAL");
+  if (v) {
+    int sig = parse_signal(v);
+    if (sig == 0 || sig == SIGKILL || sig == SIGSTOP ||
+        gp_signal_dump_init(sig) != 0) {
+      bad_env("GPATCH_DUMP_SIGNAL='%s': expected a signal that can be "
+              "caught, by name (SIGUSR2, USR2) or number", v);
+    }
+  }
+  v = secure_getenv("GPATCH_DEADLOCK");
+  if (v && strcmp(v, "abort") != 0 && strcmp(v, "wait") != 0)
+    bad_env("GPATCH_DEADLOCK='%s': expected abort (report and abort, the "
+            "default) or wait (report and keep waiting)", v);
+  gp__set_deadlock(v && strcmp(v, "wait") == 0, gp_sig_any_handler);
+  v = secure_getenv("GPATCH_INHERIT");
+  if (v && strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
+    bad_env("GPATCH_INHERIT='%s': expected 1 (programs it runs are "
+            "patched too, the default) or 0 (they are not)", v);
+  if (v && strcmp(v, "0") == 0)
+    gp_inherit_strip();
+}
+
+/* GPATCH_PATCH, GPATCH_STACK_SIZE and GPATCH_SWITCH. */
+static void read_core(void) {
+  char err[256];
+  const char *v = secure_getenv("GPATCH_PATCH");
+  if (v && gp__parse_patch(v, &gp__config.families, err, sizeof err) != 0)
+    bad_env("%s", err);
+  v = secure_getenv("GPATCH_STACK_SIZE");
+  if (v) {
+    size_t sz;
+    if (gp__parse_size(v, &sz) != 0 || sz < 16384 || sz > (1ul << 30))
+      bad_env("GPATCH_STACK_SIZE='%s': expected a size from 16K to 1G "
+              "(bytes, or with a K, M or G suffix)", v);
+    gp__config.stack_size = sz;
+  }
+  v = secure_getenv("GPATCH_SWITCH");
+  if (v && strcmp(v, "asm") != 0 && strcmp(v, "ucontext") != 0)
+    bad_env("GPATCH_SWITCH='%s': expected 'asm' or 'ucontext'", v);
+  gp__switch_select(v && strcmp(v, "ucontext") == 0);
+  gp__set_default_stack(gp__config.stack_size);
+}
+
+/* GPATCH_STATS, GPATCH_MAX_BLOCKING, GPATCH_LOG and GPATCH_LOG_FILE. The
+ * file is opened only once every value is known to be good. */
+static void read_diag(void) {
+  const char *v = secure_getenv("GPATCH_STATS");
+  if (v && strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
+    bad_env("GPATCH_STATS='%s': expected 1 (report at exit) or 0", v);
+  gp__config.stats = v && v[0] == '1';
+  v = secure_getenv("GPATCH_MAX_BLOCKING");
+  if (v && gp__parse_count(v, 0, 3600000, &gp__config.max_blocking) != 0)
+    bad_env("GPATCH_MAX_BLOCKING='%s': expected milliseconds, from 1 to "
+            "3600000 (0 turns the monitor off)", v);
+  int level = GP_LOG_WARN;
+  v = secure_getenv("GPATCH_LOG");
+  if (v && gp__parse_level(v, &level) != 0)
+    bad_env("GPATCH_LOG='%s': expected error, warn, info or debug", v);
+  v = secure_getenv("GPATCH_LOG_FILE");
+  if (v && v[0] == '\0')
+    bad_env("GPATCH_LOG_FILE is empty: expected the path of the log file");
+  if (v) {
+    int err = gp__log_open(v);
+    if (err)
+      bad_env("GPATCH_LOG_FILE='%s': cannot open it for appending: %s (a "
+              "regular file or a device, not a symbolic link)", v,
+              strerror(-err));
+  }
+  gp__log_level = (unsigned char)level;
+}
+
+void gp__init(void) {
+  static int done;
+  if (done)
+    return;
+  done = 1;
+  gp__real_init();
+  read_core();
+  init_process();
+  read_diag();
+  gp_diag_setup();
+  pthread_atfork(NULL, NULL, gp_fork_child);
+}
+
+__attribute__((constructor(101))) static void gp_ctor(void) { gp__init(); }

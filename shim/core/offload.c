@@ -1,0 +1,59 @@
+/* offload.c: a libc call on a pool thread, with the caller's per-thread
+ * state carried over and back.
+ *
+ * errno and h_errno are per thread, and so is the locale a program sets
+ * with uselocale (getaddrinfo's AI_IDN, getnameinfo's NI_IDN read it):
+ * the pool thread takes the caller's before the call, and the caller
+ * takes the pool thread's errno and h_errno after it.
+ */
+#include <errno.h>
+#include <locale.h>
+#include <netdb.h>
+
+#include "core/guard.h"
+#include "core/offload.h"
+
+struct call {
+  void (*fn)(void *);
+  void *arg;
+  int err;      /* errno: the caller's, then the pool thread's */
+  int herr;     /* h_errno, likewise */
+  locale_t loc; /* the caller's locale (LC_GLOBAL_LOCALE for the global) */
+};
+
+/* On the pool thread. */
+static void run(void *p) {
+  struct call *c = p;
+  locale_t old = uselocale(c->loc);
+  errno = c->err;
+  h_errno = c->herr;
+  c->fn(c->arg);
+  c->err = errno;
+  c->herr = h_errno;
+  uselocale(old);
+}
+
+__attribute__((constructor(103))) static void gp_offload_init(void) {
+  /* A look-up holds its thread for up to the resolver's timeout (5 s by
+   * default, times attempts and servers): allow as many at once as a
+   * daemon's burst of connections is likely to need; more queue. A FIFO
+   * open or a terminal write waits for a peer that may never come, so
+   * that lane must not run out while a peer is still possible. File calls
+   * are short. */
+  gp__work_set_limit(GP_LANE_DNS, 32);
+  gp__work_set_limit(GP_LANE_PEER, 256);
+  gp__work_set_limit(GP_LANE_FILE, 8);
+}
+
+int gp_offload(unsigned lane, void (*fn)(void *), void *arg) {
+  struct call c = {fn, arg, errno, h_errno, uselocale((locale_t)0)};
+  unsigned char inside = gp__tls.inside;
+  gp_enter();
+  int r = gp__work_run(lane, run, &c);
+  gp__tls.inside = inside;
+  if (r != 0)
+    return -1;
+  errno = c.err;
+  h_errno = c.herr;
+  return 0;
+}

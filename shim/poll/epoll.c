@@ -1,0 +1,80 @@
+/* epoll.c: epoll_wait, epoll_pwait, epoll_pwait2 (the poll family).
+ *
+ * An epoll fd is itself pollable: ask it with a zero timeout, and when
+ * nothing is ready park on the epoll fd until it becomes readable or the
+ * deadline passes, then ask again. Several coroutines, each with its own
+ * epoll set (libevent's one base per thread), all make progress.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <sys/epoll.h>
+
+#include "core/guard.h"
+#include "process/intr.h"
+#include "real.h"
+#include "core/timeutil.h"
+
+static int coop_epoll(int ep, struct epoll_event *ev, int max,
+                      int64_t deadline, const sigset_t *mask) {
+  int saved = errno;
+  sigset_t old;
+  if (mask && gp_set_mask(SIG_SETMASK, mask, &old) != 0)
+    return -1;
+  int r;
+  for (;;) {
+    r = GP_REAL(epoll_wait)(ep, ev, max, 0);
+    if (r != 0 || deadline <= gp__now())
+      break;
+    struct gp_intr in;
+    gp_intr_begin(&in, 1); /* epoll waits are never restarted */
+    gp__wait_note("epoll_wait");
+    int err = gp__wait_fd(ep, GP_IN, deadline);
+    gp_intr_end(&in);
+    if (err == -EINTR || err == -EBADF || gp_stopped(err)) {
+      r = gp_ret(gp_stopped(err) ? gp_stopped(err) : err);
+      break;
+    }
+  }
+  if (mask)
+    gp_set_mask(SIG_SETMASK, &old, NULL);
+  if (r >= 0)
+    errno = saved;
+  return r;
+}
+
+static int may_wait(int zero) {
+  return gp_coop(GP_FAM_POLL) && gp__live() > 1 && !zero;
+}
+
+GP_EXPORT int epoll_wait(int ep, struct epoll_event *ev, int max, int ms) {
+  if (!may_wait(ms == 0) || max <= 0)
+    return GP_REAL(epoll_wait)(ep, ev, max, ms);
+  gp_enter();
+  gp_cancel_point();
+  int r = coop_epoll(ep, ev, max, gp_deadline_ms(ms), NULL);
+  gp_leave();
+  return r;
+}
+
+GP_EXPORT int epoll_pwait(int ep, struct epoll_event *ev, int max, int ms,
+                          const sigset_t *mask) {
+  if (!may_wait(ms == 0) || max <= 0)
+    return GP_REAL(epoll_pwait)(ep, ev, max, ms, mask);
+  gp_enter();
+  gp_cancel_point();
+  int r = coop_epoll(ep, ev, max, gp_deadline_ms(ms), mask);
+  gp_leave();
+  return r;
+}
+
+GP_EXPORT int epoll_pwait2(int ep, struct epoll_event *ev, int max,
+                           const struct timespec *ts, const sigset_t *mask) {
+  int zero = ts && ts->tv_sec == 0 && ts->tv_nsec == 0;
+  if (!may_wait(zero) || max <= 0 || (ts && !gp_ts_valid(ts)))
+    return GP_REAL(epoll_pwait2)(ep, ev, max, ts, mask);
+  gp_enter();
+  gp_cancel_point();
+  int r = coop_epoll(ep, ev, max, ts ? gp_deadline_rel(ts) : GP_NEVER, mask);
+  gp_leave();
+  return r;
+}

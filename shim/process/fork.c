@@ -1,0 +1,45 @@
+/* fork.c: fork and vfork.
+ *
+ * fork itself is glibc's: it runs the pthread_atfork handlers, and the
+ * shim's child handler (registered by the constructor, so before any of
+ * the program's, and glibc runs child handlers in registration order)
+ * rebuilds the runtime around the calling coroutine before the program's
+ * handlers run: they may already create threads or lock mutexes. The
+ * handler takes no lock and touches nothing a thread of the parent could
+ * have been changing, so it cannot deadlock.
+ *
+ * vfork is fork here. glibc's vfork shares the parent's memory until the
+ * child calls exec or _exit, and the child's first hooked call (a close
+ * or dup2 before exec, say) would then change the parent's runtime: wake
+ * its coroutines with EBADF, or switch to its hub. A real fork costs a
+ * copy of the page tables and gives the same results to every program
+ * that uses vfork as POSIX allows (exec or _exit at once).
+ */
+#include <errno.h>
+#include <unistd.h>
+
+#include "core/fdkind.h"
+#include "core/guard.h"
+#include "process/intr.h"
+#include "process/proc.h"
+#include "real.h"
+#include "sync/kept.h"
+
+void gp_fork_child(void) {
+  if (!gp__tls.sched)
+    return; /* a foreign thread forked: its child never runs coroutines */
+  int inside = gp__tls.inside;
+  gp__tls.inside = 1;
+  gp_signal_fork();
+  gp_kept_fork();
+  gp_accept_nb_fork();
+  int err = gp__rt_fork_child();
+  gp__tls.inside = (unsigned char)inside;
+  if (err) {
+    gp__log("fork: the child's event loop could not be made (error %d); "
+            "the child goes on with the real calls", -err);
+    gp__tls.sched = 0;
+  }
+}
+
+GP_EXPORT pid_t vfork(void) { return fork(); }
