@@ -20,9 +20,9 @@ static void trampoline(void) {
   if (c->sig_pend)
     gp__sig_resumed(c);
   errno = 0;
-  gp__tls.inside = 0; /* program code from here on */
+  gp__outside_enter(); /* program code from here on */
   void *r = c->fn(c->arg);
-  gp__tls.inside = 1;
+  gp__inside_enter();
   gp__exit(r);
 }
 

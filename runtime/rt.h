@@ -27,6 +27,26 @@ struct gp_tls {
 };
 extern __thread struct gp_tls gp__tls __attribute__((tls_model("initial-exec")));
 
+/* The one pair through which code marks where runtime code runs (hooks
+ * pass through there) and where program code runs again inside it (a
+ * signal handler, a key destructor, a cleanup handler). Each returns the
+ * state it replaced, which the matching gp__inside_restore puts back, so
+ * the pairs nest. A hook's own gp_enter/gp_leave (shim/core/guard.h) is
+ * the unnested form, for a flag known to be clear. */
+static inline unsigned char gp__inside_enter(void) {
+  unsigned char was = gp__tls.inside;
+  gp__tls.inside = 1;
+  return was;
+}
+static inline unsigned char gp__outside_enter(void) {
+  unsigned char was = gp__tls.inside;
+  gp__tls.inside = 0;
+  return was;
+}
+static inline void gp__inside_restore(unsigned char was) {
+  gp__tls.inside = was;
+}
+
 /* ---- scheduler (sched.c) ---- */
 
 /* Starts the runtime on the calling OS thread, which becomes the

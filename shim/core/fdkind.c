@@ -42,20 +42,18 @@ int gp_fd_kind(int fd) {
 void gp_fd_created(int fd, int kind) {
   if (fd < 0 || !gp__tls.sched)
     return; /* the table belongs to the scheduler thread */
-  int inside = gp__tls.inside;
-  gp__tls.inside = 1;
+  unsigned char was = gp__inside_enter();
   gp__fd_forget(fd); /* a number reused without our close: start afresh */
   gp__fd_set_kind(fd, kind);
-  gp__tls.inside = (unsigned char)inside;
+  gp__inside_restore(was);
 }
 
 void gp_fd_forget(int fd) {
   if (fd < 0 || !gp__tls.sched)
     return;
-  int inside = gp__tls.inside;
-  gp__tls.inside = 1;
+  unsigned char was = gp__inside_enter();
   gp__fd_forget(fd);
-  gp__tls.inside = (unsigned char)inside;
+  gp__inside_restore(was);
 }
 
 /* Bumped by every call that may change an fd's O_NONBLOCK or socket

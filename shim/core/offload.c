@@ -47,10 +47,9 @@ __attribute__((constructor(103))) static void gp_offload_init(void) {
 
 int gp_offload(unsigned lane, void (*fn)(void *), void *arg) {
   struct call c = {fn, arg, errno, h_errno, uselocale((locale_t)0)};
-  unsigned char inside = gp__tls.inside;
-  gp_enter();
+  unsigned char was = gp__inside_enter();
   int r = gp__work_run(lane, run, &c);
-  gp__tls.inside = inside;
+  gp__inside_restore(was);
   if (r != 0)
     return -1;
   errno = c.err;

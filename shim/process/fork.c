@@ -28,13 +28,12 @@
 void gp_fork_child(void) {
   if (!gp__tls.sched)
     return; /* a foreign thread forked: its child never runs coroutines */
-  int inside = gp__tls.inside;
-  gp__tls.inside = 1;
+  unsigned char was = gp__inside_enter();
   gp_signal_fork();
   gp_kept_fork();
   gp_accept_nb_fork();
   int err = gp__rt_fork_child();
-  gp__tls.inside = (unsigned char)inside;
+  gp__inside_restore(was);
   if (err) {
     gp__log("fork: the child's event loop could not be made (error %d); "
             "the child goes on with the real calls", -err);

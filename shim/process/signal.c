@@ -159,10 +159,9 @@ GP_EXPORT sighandler_t signal(int sig, sighandler_t handler) {
 static void note_mask(void) {
   if (!gp__tls.sched)
     return;
-  int inside = gp__tls.inside;
-  gp__tls.inside = 1;
+  unsigned char was = gp__inside_enter();
   gp__sigmask_note();
-  gp__tls.inside = (unsigned char)inside;
+  gp__inside_restore(was);
 }
 
 /* Signals aimed at a coroutine other than the running one (pthread_kill,
@@ -197,10 +196,9 @@ static void mask_changed(void) {
   note_mask();
   gp_coro *c = gp__tls.sched ? gp__self() : NULL;
   if (c && *gp__coro_sigpend(c)) {
-    int inside = gp__tls.inside;
-    gp__tls.inside = 1;
+    unsigned char was = gp__inside_enter();
     deliver(c);
-    gp__tls.inside = (unsigned char)inside;
+    gp__inside_restore(was);
   }
 }
 
@@ -377,12 +375,11 @@ static int raise_for(gp_coro *c, const struct aimed_sig *a) {
   aimed[a->sig] = c; /* its wait alone may end with EINTR */
   int saved = errno;
   int r = 0;
-  unsigned char inside = gp__tls.inside;
-  gp__tls.inside = 0;
+  unsigned char was = gp__outside_enter();
   if (GP_REAL(syscall)(SYS_rt_tgsigqueueinfo, getpid(), gettid(), a->sig,
                        &si) != 0)
     r = errno;
-  gp__tls.inside = inside;
+  gp__inside_restore(was);
   errno = saved;
   return r;
 }

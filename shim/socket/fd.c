@@ -24,10 +24,9 @@
 static void forget(int fd) {
   if (fd < 0 || !gp__tls.sched)
     return;
-  int inside = gp__tls.inside;
-  gp__tls.inside = 1;
+  unsigned char was = gp__inside_enter();
   gp__fd_forget(fd);
-  gp__tls.inside = (unsigned char)inside;
+  gp__inside_restore(was);
 }
 
 /* The runtime's own fds (epoll sets, libuv's wake-up and signal fds) are
@@ -51,10 +50,9 @@ static int close_ranges(unsigned first, unsigned last, int flags) {
     return -1;
   }
   if (!(flags & CLOSE_RANGE_CLOEXEC) && gp__tls.sched) {
-    int inside = gp__tls.inside;
-    gp__tls.inside = 1;
+    unsigned char was = gp__inside_enter();
     gp__fd_forget_range((int)first, last > INT_MAX ? INT_MAX : (int)last);
-    gp__tls.inside = (unsigned char)inside;
+    gp__inside_restore(was);
   }
   int priv[16];
   int n = gp__fd_privates(priv, 16);

@@ -163,10 +163,9 @@ GP_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len) {
 GP_EXPORT int shutdown(int fd, int how) {
   int r = GP_REAL(shutdown)(fd, how);
   if (r == 0 && gp__tls.sched) {
-    unsigned char inside = gp__tls.inside;
-    gp_enter();
+    unsigned char was = gp__inside_enter();
     gp__fd_wake(fd, GP_IN | GP_OUT | GP_PRI);
-    gp__tls.inside = inside;
+    gp__inside_restore(was);
   }
   return r;
 }

@@ -55,13 +55,12 @@ struct run {
 /* Ends a run: o becomes state (DONE, or 0 when the routine's thread ended
  * inside it), and its waiters look again. */
 static void finish(struct run *r, int state) {
-  unsigned char inside = gp__tls.inside;
-  gp_enter();
+  unsigned char was = gp__inside_enter();
   if (r->slot)
     *r->slot = NULL;
   __atomic_store_n(r->o, state, __ATOMIC_RELEASE);
   gp__wq_wake(r->o, INT_MAX);
-  gp__tls.inside = inside;
+  gp__inside_restore(was);
 }
 
 static void abandoned(void *arg) { finish(arg, 0); }

@@ -63,7 +63,7 @@ __attribute__((noreturn)) static void end_coro(void) {
 __attribute__((noreturn)) static void unwind_to(void *buf) {
   if (buf == NULL)
     end_coro();
-  gp__tls.inside = 0; /* the program's handler runs next */
+  gp__outside_enter(); /* the program's handler runs next, for good */
   /* The buffer is the head of a jmp_buf, as glibc's own unwinding uses
    * it (its mask was not saved, so siglongjmp reads no further); the
    * empty asm hides its smaller declared size from the compiler. */
@@ -126,11 +126,11 @@ static void unwind_cleanup(_Unwind_Reason_Code r,
  * carried by every record. */
 __attribute__((noreturn)) static void unwind_all(struct gp_cancel *st) {
   st->unwinding = 1;
-  gp__tls.inside = 1;
+  gp__inside_enter();
   gp__unkill(gp__current); /* the handlers' own waits wait */
   if (st->unwind == NULL)
     st->unwind = malloc(sizeof(struct _Unwind_Exception));
-  gp__tls.inside = 0; /* destructors and handlers are the program's code */
+  gp__outside_enter(); /* destructors and handlers are the program's */
   if (st->unwind != NULL && unwinder()) {
     struct _Unwind_Exception *exc = st->unwind;
     memset(exc, 0, sizeof *exc);

@@ -92,8 +92,7 @@ GP_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr,
   size_t size = 0;
   if (attr && given_stack(attr))
     pthread_attr_getstack(attr, &lo, &size);
-  int was_inside = gp__tls.inside;
-  gp_enter();
+  unsigned char was_inside = gp__inside_enter();
   int err = gp__rt_start((uintptr_t)GP_REAL(pthread_self)());
   gp_coro *c = NULL;
   detached = detached == PTHREAD_CREATE_DETACHED;
