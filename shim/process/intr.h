@@ -23,8 +23,6 @@ struct gp_intr {
  * record is in, a signal's handler may unpark the coroutine with -EINTR. */
 void gp_intr_begin(struct gp_intr *r, int always);
 void gp_intr_end(struct gp_intr *r);
-/* 1 when some handler ran since r began. */
-int gp_intr_caught(const struct gp_intr *r);
 /* Takes back the signals that arrived since r began, whose handler ran
  * while the running coroutine was current, and for which no coroutine
  * was interrupted yet (pause and sigsuspend: the signal was delivered to

@@ -244,10 +244,6 @@ void gp_intr_begin(struct gp_intr *r, int always) {
 
 void gp_intr_end(struct gp_intr *r) { gp__list_del(&r->link); }
 
-int gp_intr_caught(const struct gp_intr *r) {
-  return __atomic_load_n(&sig_seq, __ATOMIC_ACQUIRE) != r->seq;
-}
-
 int gp_sig_claim(const struct gp_intr *r) {
   int n = 0;
   for (int sig = 1; sig < NSIG; sig++) {
