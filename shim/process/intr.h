@@ -1,4 +1,5 @@
-/* intr.h: marking a wait that a signal may interrupt (see signal.c). */
+/* intr.h: marking a wait that a signal may interrupt (see intr.c), and
+ * what the signal files offer the other families. */
 #ifndef GP_INTR_H
 #define GP_INTR_H
 
@@ -12,7 +13,7 @@
 
 /* One interruptible wait; lives on the waiting coroutine's stack. */
 struct gp_intr {
-  gp_list link;          /* in signal.c's list of waits */
+  gp_list link;          /* in intr.c's list of waits */
   gp_coro *coro;         /* the waiting coroutine */
   uint32_t seq;          /* signals seen when the wait began */
   unsigned char always;  /* EINTR even when the handler has SA_RESTART */
