@@ -1,4 +1,4 @@
-/* sync.c: cooperative mutexes and condition variables.
+/* mutex.c: cooperative mutexes.
  *
  * The objects are the program's memory, in glibc's layout, often set by a
  * static initialiser. A cooperative mutex uses glibc's own fields:
@@ -24,9 +24,8 @@
  * holding it gives EOWNERDEAD to the next.
  * Priority-inheritance and priority-protect mutexes private to the
  * process are cooperative like the others: priorities mean nothing on one
- * OS thread. A private condvar is cooperative whatever its mutex (one
- * glibc keeps is released and taken again through glibc); process-shared
- * condvars keep the real implementation.
+ * OS thread. A condvar wait (cond.c) releases and takes its mutex again
+ * through gp_mutex_unlock_to_wait and gp_mutex_relock_after_wait.
  */
 #include <errno.h>
 #include <linux/futex.h>
@@ -37,10 +36,8 @@
 #include "core/guard.h"
 #include "real.h"
 #include "sync/kept.h"
+#include "sync/mutex.h"
 #include "core/timeutil.h"
-
-#define COND_SHARED 1u        /* __wrefs bit 0: process-shared */
-#define COND_MONOTONIC 2u     /* __wrefs bit 1: CLOCK_MONOTONIC */
 
 /* May m take the cooperative path? */
 /* (On the scheduler thread outside runtime code a coroutine always runs:
@@ -344,112 +341,14 @@ GP_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m) {
   return GP_REAL(pthread_mutex_destroy)(m);
 }
 
-/* May c take the cooperative path? (Its mutex may be one glibc keeps:
- * it is then released and taken again through glibc.) As for mutexes, a
- * coroutine always runs where gp_coop holds; testing gp__current too
- * cost 1.8 ns of a 24 ns hand-off (measured, cause not found). */
-static int coop_cond(pthread_cond_t *c) {
-  return gp_coop(GP_FAM_SYNC) && (c->__data.__wrefs & COND_SHARED) == 0;
+int gp_mutex_unlock_to_wait(pthread_mutex_t *m) {
+  if (m->__data.__kind & KIND_REAL)
+    return kept_unlock(m);
+  return release_free(&m->__data) ? 0 : unlock(m);
 }
 
-/* Waits on c: queue first, then release m, so no signal sent after the
- * release can be missed; relock m before returning. No spurious
- * wake-ups: only signal, broadcast or the deadline end the wait. */
-static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t deadline) {
-  int keep = (m->__data.__kind & KIND_REAL) != 0;
-  gp_waiter w;
-  gp__wq_add(&w, c);
-  int r = keep ? kept_unlock(m) : release_free(&m->__data) ? 0 : unlock(m);
-  if (r) {
-    gp__wq_park(&w, 1); /* already past: just leaves the queue */
-    return r;
-  }
-  gp__wait_note("pthread_cond_wait");
-  /* A cancellation point: a pthread_cancel ends the wait (a kill of the C
-   * API does not: it parks again), and acts once the mutex is held
-   * again, as POSIX wants for the cleanup handlers. */
-  for (;;) {
-    r = gp__wq_park_intr(&w, deadline);
-    if (r != -ECANCELED && r != GP_EXPIRED)
-      break;
-    gp_cancel_note();
-    if (gp__cancel_now)
-      break;
-    gp__wq_add(&w, c); /* a kill or Timeout of the C API: wait on */
-    if (gp__wq_park(&w, deadline) == -ETIMEDOUT)
-      r = -ETIMEDOUT;
-    break;
-  }
-  int lr = keep ? poll_kept(m, GP_NEVER)
-           : take_free(&m->__data) ? 0 : lock(m, GP_NEVER);
-  if (lr)
-    return lr; /* EOWNERDEAD too: held, but inconsistent */
-  return r == -ETIMEDOUT ? ETIMEDOUT : 0;
-}
-
-GP_EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m) {
-  if (!coop_cond(c))
-    return GP_REAL(pthread_cond_wait)(c, m);
-  gp_enter();
-  int r = cond_wait(c, m, GP_NEVER);
-  gp_leave();
-  return r;
-}
-
-GP_EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
-                                     const struct timespec *abs) {
-  if (!coop_cond(c))
-    return GP_REAL(pthread_cond_timedwait)(c, m, abs);
-  if (!gp_ts_valid(abs))
-    return EINVAL;
-  clockid_t clk = (c->__data.__wrefs & COND_MONOTONIC) ? CLOCK_MONOTONIC
-                                                       : CLOCK_REALTIME;
-  gp_enter();
-  int64_t deadline = gp_deadline_abs(clk, abs);
-  int r = cond_wait(c, m, deadline == 0 ? 1 : deadline);
-  gp_leave();
-  return r;
-}
-
-GP_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m,
-                                     clockid_t clk,
-                                     const struct timespec *abs) {
-  if (!coop_cond(c))
-    return GP_REAL(pthread_cond_clockwait)(c, m, clk, abs);
-  if (!gp_ts_valid(abs) ||
-      (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC))
-    return EINVAL;
-  gp_enter();
-  int64_t deadline = gp_deadline_abs(clk, abs);
-  int r = cond_wait(c, m, deadline == 0 ? 1 : deadline);
-  gp_leave();
-  return r;
-}
-
-/* Real threads (see lock) wait in glibc's own way, counted in __wrefs
- * from bit 3: a signal with none of ours waiting goes to them. */
-static int real_waiters(pthread_cond_t *c) {
-  return (__atomic_load_n(&c->__data.__wrefs, __ATOMIC_RELAXED) >> 3) != 0;
-}
-
-GP_EXPORT int pthread_cond_signal(pthread_cond_t *c) {
-  if (!coop_cond(c))
-    return GP_REAL(pthread_cond_signal)(c);
-  gp_enter();
-  gp_coro *woken = gp__wq_wake_one(c);
-  gp_leave();
-  if (woken == NULL && real_waiters(c))
-    return GP_REAL(pthread_cond_signal)(c);
-  return 0;
-}
-
-GP_EXPORT int pthread_cond_broadcast(pthread_cond_t *c) {
-  if (!coop_cond(c))
-    return GP_REAL(pthread_cond_broadcast)(c);
-  gp_enter();
-  gp__wq_wake(c, 0x7fffffff);
-  gp_leave();
-  if (real_waiters(c))
-    return GP_REAL(pthread_cond_broadcast)(c);
-  return 0;
+int gp_mutex_relock_after_wait(pthread_mutex_t *m) {
+  if (m->__data.__kind & KIND_REAL)
+    return poll_kept(m, GP_NEVER);
+  return take_free(&m->__data) ? 0 : lock(m, GP_NEVER);
 }
