@@ -179,7 +179,7 @@ int gp__join(gp_coro *c, void **retval, int64_t deadline) {
   if (c->detached || c->joining)
     return -EINVAL;
   if (c->state != GP_DEAD) {
-    if (deadline == 0)
+    if (deadline == GP_TRY_ONLY)
       return -EBUSY;
     /* Two threads joining each other: glibc reports EDEADLK too. */
     if (self->joining && self->joiner == c)

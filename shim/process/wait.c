@@ -111,7 +111,7 @@ static int cw_park(struct cwait *cw) {
   int r = cw->pidfd >= 0 ? gp__wait_fd(cw->pidfd, GP_IN, deadline)
                          : gp__park(deadline);
   gp_intr_end(&in);
-  gp__wq_park(&w, 1); /* leaves the queue if still in it */
+  gp__wq_park(&w, GP_PASSED); /* leaves the queue if still in it */
   if (r == -EBADF && !cw->own)
     return -EBADF; /* the program closed its own pidfd */
   if (r == -EBADF)

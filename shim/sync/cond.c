@@ -33,7 +33,7 @@ static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t deadline) {
   gp__wq_add(&w, c);
   int r = gp_mutex_unlock_to_wait(m);
   if (r) {
-    gp__wq_park(&w, 1); /* already past: just leaves the queue */
+    gp__wq_park(&w, GP_PASSED); /* just leaves the queue */
     return r;
   }
   gp__wait_note("pthread_cond_wait");
@@ -77,7 +77,7 @@ GP_EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
                                                        : CLOCK_REALTIME;
   gp_enter();
   int64_t deadline = gp_deadline_abs(clk, abs);
-  int r = cond_wait(c, m, deadline == 0 ? 1 : deadline);
+  int r = cond_wait(c, m, gp__deadline_nonzero(deadline));
   gp_leave();
   return r;
 }
@@ -92,7 +92,7 @@ GP_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m,
     return EINVAL;
   gp_enter();
   int64_t deadline = gp_deadline_abs(clk, abs);
-  int r = cond_wait(c, m, deadline == 0 ? 1 : deadline);
+  int r = cond_wait(c, m, gp__deadline_nonzero(deadline));
   gp_leave();
   return r;
 }

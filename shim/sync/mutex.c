@@ -131,7 +131,7 @@ static int poll_real(struct __pthread_mutex_s *d, int64_t deadline) {
 
 /* Takes m for the running coroutine, parking until deadline when another
  * holds it. Returns 0, EDEADLK, EAGAIN (recursion overflow), EBUSY
- * (deadline 0) or ETIMEDOUT. */
+ * (GP_TRY_ONLY) or ETIMEDOUT. */
 static int lock(pthread_mutex_t *m, int64_t deadline) {
   struct __pthread_mutex_s *d = &m->__data;
   int me = self_id();
@@ -146,10 +146,11 @@ static int lock(pthread_mutex_t *m, int64_t deadline) {
       return 0;
     }
     if (type == PTHREAD_MUTEX_ERRORCHECK) /* glibc's PI trylock says */
-      return deadline == 0 && !(d->__kind & KIND_PI) ? EBUSY : EDEADLK;
+      return deadline == GP_TRY_ONLY && !(d->__kind & KIND_PI) ? EBUSY
+                                                                : EDEADLK;
     /* A normal mutex relocked by its owner deadlocks, as natively. */
   }
-  if (deadline == 0)
+  if (deadline == GP_TRY_ONLY)
     return EBUSY;
   for (;;) { /* mark it contended, unless it was just freed */
     if (!coop_owner(d->__owner))
@@ -288,7 +289,7 @@ GP_EXPORT int pthread_mutex_lock(pthread_mutex_t *m) {
 GP_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m) {
   if (kept(m))
     return kept_trylock(m);
-  GP_MUTEX_HOOK(GP_REAL(pthread_mutex_trylock)(m), lock(m, 0));
+  GP_MUTEX_HOOK(GP_REAL(pthread_mutex_trylock)(m), lock(m, GP_TRY_ONLY));
 }
 
 /* In glibc's order: a free mutex is taken, and the owner's relock
@@ -298,12 +299,13 @@ static int timedlock(pthread_mutex_t *m, clockid_t clk,
   struct __pthread_mutex_s *d = &m->__data;
   if (take_free(d))
     return 0;
-  if (d->__owner == self_id() && (d->__kind & KIND_TYPE) != PTHREAD_MUTEX_NORMAL)
-    return lock(m, 1); /* a recursion, or EDEADLK */
+  if (d->__owner == self_id() &&
+      (d->__kind & KIND_TYPE) != PTHREAD_MUTEX_NORMAL)
+    return lock(m, GP_PASSED); /* a recursion, or EDEADLK */
   if (!gp_ts_valid(abs))
     return EINVAL;
   int64_t deadline = gp_deadline_abs(clk, abs);
-  return lock(m, deadline == 0 ? 1 : deadline);
+  return lock(m, gp__deadline_nonzero(deadline));
 }
 
 /* glibc checks the clock first, whatever the mutex. */
@@ -313,7 +315,7 @@ GP_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
     return EINVAL;
   if (poll_shared(m) && gp_ts_valid(abs)) {
     int64_t deadline = gp_deadline_abs(clk, abs);
-    return shared_lock(m, deadline == 0 ? 1 : deadline);
+    return shared_lock(m, gp__deadline_nonzero(deadline));
   }
   if (kept(m))
     return kept_took(m, GP_REAL(pthread_mutex_clocklock)(m, clk, abs));

@@ -237,9 +237,7 @@ static int timed(sem_t *s, clockid_t clk, const struct timespec *abs) {
     return fail(EINVAL);
   if (g->private == 0 && gp__nstop == 0 && try_down(g))
     return 0;
-  int64_t deadline = gp_deadline_abs(clk, abs);
-  if (deadline <= 0)
-    deadline = 1;
+  int64_t deadline = gp__deadline_nonzero(gp_deadline_abs(clk, abs));
   int r = g->private ? shared_down(s, deadline) : down(g, deadline);
   return r ? fail(r) : 0;
 }

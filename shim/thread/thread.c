@@ -116,10 +116,11 @@ static gp_coro *coop_coro(pthread_t t) {
   return gp__coro_from_handle((uintptr_t)t);
 }
 
-/* Joins the coroutine c; deadline 0 for a try, GP_NEVER for no limit. */
+/* Joins the coroutine c; deadline GP_TRY_ONLY for a try, GP_NEVER for no
+ * limit. */
 static int join(gp_coro *c, void **ret, int64_t deadline) {
   gp_enter();
-  if (deadline != 0) /* pthread_tryjoin_np is no cancellation point */
+  if (deadline != GP_TRY_ONLY) /* pthread_tryjoin_np is no cancellation point */
     gp_cancel_point();
   int r = gp__join(c, ret, deadline);
   gp_leave();
@@ -137,7 +138,7 @@ GP_EXPORT int pthread_tryjoin_np(pthread_t t, void **ret) {
   gp_coro *c = coop_coro(t);
   if (c == NULL)
     return GP_REAL(pthread_tryjoin_np)(t, ret);
-  return gp__coro_ended(c) ? join(c, ret, 0) : EBUSY;
+  return gp__coro_ended(c) ? join(c, ret, GP_TRY_ONLY) : EBUSY;
 }
 
 GP_EXPORT int pthread_timedjoin_np(pthread_t t, void **ret,
