@@ -35,6 +35,7 @@
 
 #include "core/guard.h"
 #include "real.h"
+#include "sync/backoff.h"
 #include "sync/kept.h"
 #include "sync/mutex.h"
 #include "core/timeutil.h"
@@ -120,13 +121,11 @@ static int coop_owner(int owner) {
   return owner >= GP_CORO_ID_MIN || (m && owner == gp__coro_id(m));
 }
 
+static int try_free(void *d) { return take_free(d) ? 0 : EBUSY; }
+
 /* Polls d held by a real thread until it is free or deadline. */
 static int poll_real(struct __pthread_mutex_s *d, int64_t deadline) {
-  int64_t nap = GP_NAP_MIN;
-  while (!take_free(d))
-    if (gp__nap(&nap, deadline) == -ETIMEDOUT)
-      return ETIMEDOUT;
-  return 0;
+  return gp_backoff(try_free, d, deadline, 0);
 }
 
 /* Takes m for the running coroutine, parking until deadline when another
@@ -226,14 +225,10 @@ static int kept_trylock(pthread_mutex_t *m) {
 /* Takes a kept mutex while other coroutines run: try, and park between
  * tries until deadline (inside the runtime). Returns what trylock returns
  * (0, EOWNERDEAD, ENOTRECOVERABLE...) or ETIMEDOUT. */
+static int try_kept(void *m) { return kept_trylock(m); }
+
 static int poll_kept(pthread_mutex_t *m, int64_t deadline) {
-  int r;
-  int64_t nap = GP_NAP_MIN;
-  while ((r = kept_trylock(m)) == EBUSY)
-    if (gp__nap(&nap, deadline) == -ETIMEDOUT) {
-      r = ETIMEDOUT;
-      break;
-    }
+  int r = gp_backoff(try_kept, m, deadline, 0);
   if (r == ENOTRECOVERABLE) { /* glibc's trylock leaves the word taken */
     int tid = gp__sched_tid(); /* then; its lock and timedlock do not */
     __atomic_compare_exchange_n(&m->__data.__lock, &tid, 0, 0,

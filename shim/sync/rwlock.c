@@ -53,6 +53,7 @@
 
 #include "core/guard.h"
 #include "real.h"
+#include "sync/backoff.h"
 #include "core/timeutil.h"
 
 #define WRPHASE 1u       /* glibc: in a write phase */
@@ -204,18 +205,14 @@ static inline int coop_shared(pthread_rwlock_t *l) {
          gp__current != NULL && gp__live() > 1;
 }
 
+static int try_read(void *l) { return GP_REAL(pthread_rwlock_tryrdlock)(l); }
+static int try_write(void *l) { return GP_REAL(pthread_rwlock_trywrlock)(l); }
+
 /* Takes a process-shared lock with glibc's try forms, parking between
  * tries until deadline (see the header comment). Returns 0, ETIMEDOUT,
  * or the try form's other errors (EAGAIN). */
 static int shared_lock(pthread_rwlock_t *l, int write, int64_t deadline) {
-  int64_t nap = GP_NAP_MIN;
-  int r;
-  while ((r = write ? GP_REAL(pthread_rwlock_trywrlock)(l)
-                    : GP_REAL(pthread_rwlock_tryrdlock)(l)) == EBUSY) {
-    if (gp__nap(&nap, deadline) == -ETIMEDOUT)
-      return ETIMEDOUT;
-  }
-  return r;
+  return gp_backoff(write ? try_write : try_read, l, deadline, 0);
 }
 
 /* The blocking and timed forms on the cooperative paths; a timed one
