@@ -326,7 +326,7 @@ int gp__work_run(unsigned lane, void (*fn)(void *), void *arg);
 /* The most threads lane may start (default 16); more jobs queue. */
 void gp__work_set_limit(unsigned lane, unsigned max);
 
-/* ---- wait queues on addresses (sync.c) ---- */
+/* ---- wait queues on addresses (wq.c) ---- */
 
 /* A coroutine waiting on an address; lives on the waiter's stack. */
 typedef struct gp_waiter {

@@ -14,7 +14,7 @@
  *     A handler that interrupts the wait gives EINTR (sigwait retries,
  *     as glibc's does).
  *   pause, sigsuspend: park until a handler runs for a signal delivered
- *     to this coroutine: picked by signal.c for a signal handled in the
+ *     to this coroutine: picked by intr.c for a signal handled in the
  *     hub, or delivered in this coroutine's own context (after waking on
  *     the signalfd of the signals its mask lets through, its mask is
  *     installed again and the kernel delivers the pending signal). Then

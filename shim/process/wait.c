@@ -8,7 +8,7 @@
  *     5.3+), so the wait parks on it like on any fd;
  *   - for any child or a process group (-1, 0, -pgid, P_ALL, P_PGID), and
  *     for stops and continues (a pidfd reports exits only), SIGCHLD when
- *     the program has a handler for it (signal.c wakes every waiter),
+ *     the program has a handler for it (intr.c wakes every waiter),
  *     and a poll with WNOHANG that backs off from 1 ms to 50 ms, which
  *     covers SIGCHLD left at SIG_DFL or blocked, and a kernel without
  *     pidfds.

@@ -49,7 +49,7 @@ static int internal_signal(int sig) {
   return sig == __SIGRTMIN || sig == __SIGRTMIN + 1;
 }
 
-/* A signal for a coroutine is taken in its context (signal.c). Errors in
+/* A signal for a coroutine is taken in its context (aimed.c). Errors in
  * glibc 2.36's order: pthread_sigqueue says ESRCH for a thread that
  * ended, then EINVAL for an internal signal; pthread_kill says EINVAL for
  * an internal signal, then 0 for a thread that ended (it takes nothing,
