@@ -25,7 +25,8 @@ struct gp_tls {
   unsigned char sched;  /* this OS thread runs the scheduler */
   unsigned char inside; /* runtime code is running: hooks pass through */
 };
-extern __thread struct gp_tls gp__tls __attribute__((tls_model("initial-exec")));
+extern __thread struct gp_tls gp__tls
+    __attribute__((tls_model("initial-exec")));
 
 /* The one pair through which code marks where runtime code runs (hooks
  * pass through there) and where program code runs again inside it (a

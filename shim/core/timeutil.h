@@ -28,7 +28,8 @@ static inline int64_t gp_deadline_ms(int ms) {
 
 /* The deadline of an absolute time on clock clk: the distance to it is
  * measured now, so a later change of the wall clock is not followed. */
-static inline int64_t gp_deadline_abs(clockid_t clk, const struct timespec *ts) {
+static inline int64_t gp_deadline_abs(clockid_t clk,
+                                      const struct timespec *ts) {
   struct timespec now;
   clock_gettime(clk, &now);
   int64_t left = gp_ts_ns(ts) - gp_ts_ns(&now);
