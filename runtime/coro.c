@@ -9,7 +9,7 @@
 
 static size_t default_stack = DEFAULT_STACK;
 gp_list gp__all = {&gp__all, &gp__all};
-static int next_id = 1 << 30; /* above any pid_max: never a real tid */
+static int next_id = GP_CORO_ID_MIN; /* above any pid_max: never a real tid */
 
 void gp__set_default_stack(size_t bytes) { default_stack = bytes; }
 size_t gp__default_stack(void) { return default_stack; }
@@ -79,7 +79,7 @@ static int spawn(void *(*fn)(void *), void *arg, void *lo, size_t size,
   c->magic = GP_CORO_MAGIC;
   c->id = next_id++;
   if (next_id == 0x7fffffff)
-    next_id = 1 << 30;
+    next_id = GP_CORO_ID_MIN;
   c->handle = (uintptr_t)c;
   c->fn = fn;
   c->arg = arg;
@@ -179,7 +179,7 @@ int gp__join(gp_coro *c, void **retval, int64_t deadline) {
   if (c->detached || c->joining)
     return -EINVAL;
   if (c->state != GP_DEAD) {
-    if (deadline == 0)
+    if (deadline == GP_TRY_ONLY)
       return -EBUSY;
     /* Two threads joining each other: glibc reports EDEADLK too. */
     if (self->joining && self->joiner == c)
@@ -232,7 +232,7 @@ gp_coro *gp__coro_from_handle(uintptr_t h) {
 uintptr_t gp__coro_handle(gp_coro *c) { return c->handle; }
 int gp__coro_id(gp_coro *c) { return c->id; }
 int gp__coro_number(gp_coro *c) {
-  return c->is_main ? 0 : c->id - (1 << 30) + 1;
+  return c->is_main ? 0 : c->id - GP_CORO_ID_MIN + 1;
 }
 int gp__coro_is_main(gp_coro *c) { return c->is_main; }
 char *gp__coro_name(gp_coro *c) { return c->name; }

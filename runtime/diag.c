@@ -5,9 +5,10 @@
  * MAX_BLOCKING needs to know, from another thread, what runs now and
  * since when: every switch writes that record, a seqlock (the count is
  * odd while it is being written), timed with the coarse monotonic clock
- * (a few ns where the precise one takes tens; it ticks every few ms,
- * which is plenty for limits counted in tens of ms). The rest of the runtime calls in here
- * only behind one branch on gp__diag, so all of this is free while off.
+ * (far cheaper to read than the precise one; its tick of a few ms is
+ * plenty for limits counted in tens of ms). The rest of the runtime calls
+ * in here only behind one branch on gp__diag, so all of this is free
+ * while off.
  *
  * Stack use is measured honestly, from what the kernel says: the lowest
  * resident page of a stack (mincore) is as deep as it was ever touched,

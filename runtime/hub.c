@@ -39,6 +39,36 @@ static void (*start_fn)(void); /* runs once the runtime has started */
 
 uv_loop_t *gp__loop(void) { return &loop; }
 
+/* libuv's private fields. The loop and the async handle are our memory,
+ * so uv/unix.h shows their private members (UV_LOOP_PRIVATE_FIELDS,
+ * UV_ASYNC_PRIVATE_FIELDS), and no public call gives what the next two
+ * functions need; they are the only code that touches those members, and
+ * they rely on libuv 1.44's layout and meanings (Debian 12: 1.44.2). The
+ * layout is libuv 1.x's ABI, and a member that is renamed or dropped
+ * stops the build here. What a later libuv may change unseen is their
+ * meaning: an fd it came to keep in another member would go unprotected
+ * from a program that closes every fd (a daemon), whose loop would then
+ * fail; a pending flag that means more than "a send is on its way" would
+ * make the reset after fork wrong (a uv_loop_fork that resets it itself
+ * makes ours harmless). */
+
+/* Stores into own the fds libuv's loop keeps for itself beside its epoll
+ * backend (uv_backend_fd, public): the async wake-up fd and its write
+ * end (-1 where one eventfd serves both, as on Linux), and the two ends
+ * of its signal pipe. */
+static void loop_own_fds(int own[4]) {
+  own[0] = loop.async_io_watcher.fd;
+  own[1] = loop.async_wfd;
+  own[2] = loop.signal_pipefd[0];
+  own[3] = loop.signal_pipefd[1];
+}
+
+/* libuv 1.44's uv_loop_fork gives the child a new wake-up fd but leaves
+ * an async handle's pending flag as the parent had it: uv_async_send in
+ * the child then finds a send pending, writes nothing, and every later
+ * wake-up is swallowed. Clears it (one thread in the child: no race). */
+static void async_forget_pending(uv_async_t *a) { a->pending = 0; }
+
 /* The fds the runtime owns: the netpoll set, the loop's backend, wake-up
  * and signal fds, and whatever else libuv opened while the loop was made
  * (its global signal lock pipe): found by comparing the open fds below
@@ -66,12 +96,12 @@ static void mark_private(int fd) {
 /* Marks the fds the loop and netpoll use now, and the extra ones. */
 static void mark_all_private(void) {
   __atomic_store_n(&nprivate, 0, __ATOMIC_RELEASE);
+  int own[4];
+  loop_own_fds(own);
   mark_private(gp__netpoll_fd());
-  mark_private(loop.backend_fd);
-  mark_private(loop.async_io_watcher.fd);
-  mark_private(loop.async_wfd);
-  mark_private(loop.signal_pipefd[0]);
-  mark_private(loop.signal_pipefd[1]);
+  mark_private(uv_backend_fd(&loop));
+  for (int i = 0; i < 4; i++)
+    mark_private(own[i]);
   for (int i = 0; i < nextra; i++)
     mark_private(extra_fds[i]);
 }
@@ -239,15 +269,14 @@ static void hub_main(void) {
  * with the parent: the loop gets its own epoll backend and wake-up fd
  * (uv_loop_fork; the handles stay, the timers of retired coroutines are
  * stopped), and the hub starts afresh on its stack the next time self
- * parks. libuv 1.44 leaves an async handle's pending flag as the parent
- * had it, which would swallow every later wake-up: it is cleared here. */
+ * parks. The wake-up's pending flag is cleared (async_forget_pending). */
 int gp__hub_fork(gp_coro *self) {
   primary = self;
   gp__nlive = 1;
   int err = uv_loop_fork(&loop);
   if (err)
     return err;
-  wake_async.pending = 0;
+  async_forget_pending(&wake_async);
   /* New backend and wake-up fds; libuv's own child handler (run after
    * this one) makes its lock pipe again, in practice on the same
    * numbers, which were just freed. */

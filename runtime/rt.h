@@ -25,7 +25,8 @@ struct gp_tls {
   unsigned char sched;  /* this OS thread runs the scheduler */
   unsigned char inside; /* runtime code is running: hooks pass through */
 };
-extern __thread struct gp_tls gp__tls __attribute__((tls_model("initial-exec")));
+extern __thread struct gp_tls gp__tls
+    __attribute__((tls_model("initial-exec")));
 
 /* The one pair through which code marks where runtime code runs (hooks
  * pass through there) and where program code runs again inside it (a
@@ -326,7 +327,7 @@ int gp__work_run(unsigned lane, void (*fn)(void *), void *arg);
 /* The most threads lane may start (default 16); more jobs queue. */
 void gp__work_set_limit(unsigned lane, unsigned max);
 
-/* ---- wait queues on addresses (sync.c) ---- */
+/* ---- wait queues on addresses (wq.c) ---- */
 
 /* A coroutine waiting on an address; lives on the waiter's stack. */
 typedef struct gp_waiter {

@@ -1,4 +1,4 @@
-/* sync.c: wait queues keyed by address, the runtime's futex.
+/* wq.c: wait queues keyed by address, the runtime's futex.
  *
  * A coroutine that waits on an address (a mutex, a condvar, ...) puts a
  * record from its own stack into one of a fixed number of hash buckets;

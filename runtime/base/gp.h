@@ -110,8 +110,22 @@ static inline gp_list *gp__list_pop(gp_list *l) {
 }
 
 /* Time in nanoseconds on CLOCK_MONOTONIC. Deadlines are absolute values of
- * this clock; GP_NEVER means no deadline. */
+ * this clock, and three values have a meaning of their own:
+ *   GP_NEVER     no deadline.
+ *   GP_TRY_ONLY  take what is free now and never wait (gp__join and the
+ *                shim's trylock paths answer EBUSY).
+ *   GP_PASSED    a deadline already past, for a call that must not be
+ *                read as a try: it times out at once, or only leaves the
+ *                queue it was added to. */
 #define GP_NEVER INT64_MAX
+#define GP_TRY_ONLY 0
+#define GP_PASSED 1
+
+/* A deadline computed from the program's time, which must mean a wait:
+ * never GP_TRY_ONLY (that, or less, becomes GP_PASSED). */
+static inline int64_t gp__deadline_nonzero(int64_t deadline) {
+  return deadline <= GP_TRY_ONLY ? GP_PASSED : deadline;
+}
 int64_t gp__now(void);
 
 #pragma GCC visibility pop

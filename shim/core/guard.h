@@ -20,9 +20,8 @@
 static inline int gp_coop(unsigned family) {
   /* Two byte loads, not one 16-bit load: gp_enter and gp_leave store a
    * byte, and a wider load right after a narrower store to the same word
-   * cannot be forwarded from the store buffer (a stall of about a dozen
-   * cycles on every hook that follows another: a third of a condvar
-   * hand-off). */
+   * cannot be forwarded from the store buffer: it would stall every hook
+   * that follows another. */
   return gp__tls.sched == 1 && gp__tls.inside == 0 &&
          (gp__config.families & family);
 }

@@ -28,7 +28,8 @@ static inline int64_t gp_deadline_ms(int ms) {
 
 /* The deadline of an absolute time on clock clk: the distance to it is
  * measured now, so a later change of the wall clock is not followed. */
-static inline int64_t gp_deadline_abs(clockid_t clk, const struct timespec *ts) {
+static inline int64_t gp_deadline_abs(clockid_t clk,
+                                      const struct timespec *ts) {
   struct timespec now;
   clock_gettime(clk, &now);
   int64_t left = gp_ts_ns(ts) - gp_ts_ns(&now);
@@ -38,17 +39,16 @@ static inline int64_t gp_deadline_abs(clockid_t clk, const struct timespec *ts) 
 }
 
 /* The deadline of a timed join (pthread_timedjoin_np, _clockjoin_np),
- * never 0, which means "try" to gp__join. NULL waits forever, and so does
- * a time with tv_nsec out of range: glibc's futex wait refuses it with
- * EINVAL and its join loop retries until the thread ends (glibc 2.36
- * returns only then, with 0; a thread that already ended is joined at
- * once). */
+ * never GP_TRY_ONLY. NULL waits forever, and so does a time with tv_nsec
+ * out of range: glibc's futex wait refuses it with EINVAL and its join
+ * loop retries until the thread ends (glibc 2.36 returns only then, with
+ * 0; a thread that already ended is joined at once). */
 static inline int64_t gp_join_deadline(clockid_t clk,
                                        const struct timespec *abs) {
   if (abs == NULL || !gp_ts_valid(abs))
     return GP_NEVER;
   int64_t deadline = gp_deadline_abs(clk, abs);
-  return deadline == 0 ? 1 : deadline;
+  return gp__deadline_nonzero(deadline);
 }
 
 /* Stores the time left until deadline in *ts (zero when passed). */

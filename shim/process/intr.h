@@ -1,4 +1,5 @@
-/* intr.h: marking a wait that a signal may interrupt (see signal.c). */
+/* intr.h: marking a wait that a signal may interrupt (see intr.c), and
+ * what the signal files offer the other families. */
 #ifndef GP_INTR_H
 #define GP_INTR_H
 
@@ -12,7 +13,7 @@
 
 /* One interruptible wait; lives on the waiting coroutine's stack. */
 struct gp_intr {
-  gp_list link;          /* in signal.c's list of waits */
+  gp_list link;          /* in intr.c's list of waits */
   gp_coro *coro;         /* the waiting coroutine */
   uint32_t seq;          /* signals seen when the wait began */
   unsigned char always;  /* EINTR even when the handler has SA_RESTART */
@@ -23,8 +24,6 @@ struct gp_intr {
  * record is in, a signal's handler may unpark the coroutine with -EINTR. */
 void gp_intr_begin(struct gp_intr *r, int always);
 void gp_intr_end(struct gp_intr *r);
-/* 1 when some handler ran since r began. */
-int gp_intr_caught(const struct gp_intr *r);
 /* Takes back the signals that arrived since r began, whose handler ran
  * while the running coroutine was current, and for which no coroutine
  * was interrupted yet (pause and sigsuspend: the signal was delivered to

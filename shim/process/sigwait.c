@@ -14,7 +14,7 @@
  *     A handler that interrupts the wait gives EINTR (sigwait retries,
  *     as glibc's does).
  *   pause, sigsuspend: park until a handler runs for a signal delivered
- *     to this coroutine: picked by signal.c for a signal handled in the
+ *     to this coroutine: picked by intr.c for a signal handled in the
  *     hub, or delivered in this coroutine's own context (after waking on
  *     the signalfd of the signals its mask lets through, its mask is
  *     installed again and the kernel delivers the pending signal). Then
@@ -144,14 +144,15 @@ static int coop_suspend(const sigset_t *mask, const char *call) {
   return -1;
 }
 
-/* May the call park? A NULL set (declared nonnull, but EFAULT for the
- * kernel) gets the real call and its error. */
-__attribute__((noinline)) static int may_wait(const void *set) {
+/* 1 when a wait for a signal in set may park: the family is cooperative
+ * here and another coroutine may send one. A NULL set (declared nonnull,
+ * but EFAULT for the kernel) gets the real call and its error. */
+__attribute__((noinline)) static int coop_signal_wait(const void *set) {
   return gp_coop(GP_FAM_THREAD) && gp__live() > 1 && set != NULL;
 }
 
 GP_EXPORT int pause(void) {
-  if (!may_wait(""))
+  if (!coop_signal_wait(""))
     return GP_REAL(pause)();
   gp_enter();
   gp_cancel_point();
@@ -161,7 +162,7 @@ GP_EXPORT int pause(void) {
 }
 
 GP_EXPORT int sigsuspend(const sigset_t *mask) {
-  if (!may_wait(mask))
+  if (!coop_signal_wait(mask))
     return GP_REAL(sigsuspend)(mask);
   gp_enter();
   gp_cancel_point();
@@ -172,7 +173,7 @@ GP_EXPORT int sigsuspend(const sigset_t *mask) {
 
 GP_EXPORT int sigtimedwait(const sigset_t *set, siginfo_t *info,
                            const struct timespec *ts) {
-  if (!may_wait(set) || (ts && !gp_ts_valid(ts)) ||
+  if (!coop_signal_wait(set) || (ts && !gp_ts_valid(ts)) ||
       (ts && ts->tv_sec == 0 && ts->tv_nsec == 0))
     return GP_REAL(sigtimedwait)(set, info, ts);
   gp_enter();
@@ -184,7 +185,7 @@ GP_EXPORT int sigtimedwait(const sigset_t *set, siginfo_t *info,
 }
 
 GP_EXPORT int sigwaitinfo(const sigset_t *set, siginfo_t *info) {
-  if (!may_wait(set))
+  if (!coop_signal_wait(set))
     return GP_REAL(sigwaitinfo)(set, info);
   gp_enter();
   gp_cancel_point();
@@ -195,7 +196,7 @@ GP_EXPORT int sigwaitinfo(const sigset_t *set, siginfo_t *info) {
 
 /* Returns the error number, as POSIX says; never EINTR. */
 GP_EXPORT int sigwait(const sigset_t *set, int *sig) {
-  if (!may_wait(set))
+  if (!coop_signal_wait(set))
     return GP_REAL(sigwait)(set, sig);
   gp_enter();
   gp_cancel_point();

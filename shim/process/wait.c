@@ -8,7 +8,7 @@
  *     5.3+), so the wait parks on it like on any fd;
  *   - for any child or a process group (-1, 0, -pgid, P_ALL, P_PGID), and
  *     for stops and continues (a pidfd reports exits only), SIGCHLD when
- *     the program has a handler for it (signal.c wakes every waiter),
+ *     the program has a handler for it (intr.c wakes every waiter),
  *     and a poll with WNOHANG that backs off from 1 ms to 50 ms, which
  *     covers SIGCHLD left at SIG_DFL or blocked, and a kernel without
  *     pidfds.
@@ -111,7 +111,7 @@ static int cw_park(struct cwait *cw) {
   int r = cw->pidfd >= 0 ? gp__wait_fd(cw->pidfd, GP_IN, deadline)
                          : gp__park(deadline);
   gp_intr_end(&in);
-  gp__wq_park(&w, 1); /* leaves the queue if still in it */
+  gp__wq_park(&w, GP_PASSED); /* leaves the queue if still in it */
   if (r == -EBADF && !cw->own)
     return -EBADF; /* the program closed its own pidfd */
   if (r == -EBADF)
@@ -188,12 +188,14 @@ static int coop_waitid(idtype_t type, id_t id, siginfo_t *info,
   return r < 0 ? -1 : 0;
 }
 
-static int may_wait(int options) {
+/* 1 when a wait with options blocks (no WNOHANG) and may park: the
+ * family is cooperative here and another coroutine may end a child. */
+static int coop_blocking_wait(int options) {
   return gp_coop(GP_FAM_THREAD) && gp__live() > 1 && !(options & WNOHANG);
 }
 
 GP_EXPORT pid_t wait4(pid_t pid, int *st, int options, struct rusage *ru) {
-  if (!may_wait(options))
+  if (!coop_blocking_wait(options))
     return GP_REAL(wait4)(pid, st, options, ru);
   gp_enter();
   gp_cancel_point();
@@ -203,7 +205,7 @@ GP_EXPORT pid_t wait4(pid_t pid, int *st, int options, struct rusage *ru) {
 }
 
 GP_EXPORT pid_t wait3(int *st, int options, struct rusage *ru) {
-  if (!may_wait(options))
+  if (!coop_blocking_wait(options))
     return GP_REAL(wait3)(st, options, ru);
   gp_enter();
   gp_cancel_point();
@@ -213,7 +215,7 @@ GP_EXPORT pid_t wait3(int *st, int options, struct rusage *ru) {
 }
 
 static pid_t do_waitpid(pid_t pid, int *st, int options) {
-  if (!may_wait(options))
+  if (!coop_blocking_wait(options))
     return GP_REAL(waitpid)(pid, st, options);
   gp_enter();
   gp_cancel_point();
@@ -227,7 +229,7 @@ GP_EXPORT pid_t waitpid(pid_t pid, int *st, int options) {
 }
 
 GP_EXPORT pid_t wait(int *st) {
-  if (!may_wait(0))
+  if (!coop_blocking_wait(0))
     return GP_REAL(wait)(st);
   gp_enter();
   gp_cancel_point();
@@ -237,7 +239,7 @@ GP_EXPORT pid_t wait(int *st) {
 }
 
 GP_EXPORT int waitid(idtype_t type, id_t id, siginfo_t *info, int options) {
-  if (!may_wait(options))
+  if (!coop_blocking_wait(options))
     return GP_REAL(waitid)(type, id, info, options);
   gp_enter();
   gp_cancel_point();

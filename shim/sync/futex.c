@@ -59,7 +59,7 @@ static int coop_futex(long *ret, uint32_t *addr, int op, uint32_t val,
       deadline = gp_deadline_abs(op & FUTEX_CLOCK_REALTIME ? CLOCK_REALTIME
                                                              : CLOCK_MONOTONIC,
                                  ts);
-    *ret = futex_wait(addr, val, deadline == 0 ? 1 : deadline);
+    *ret = futex_wait(addr, val, gp__deadline_nonzero(deadline));
     return 1;
   }
   if (cmd == FUTEX_WAKE || cmd == FUTEX_WAKE_BITSET) {

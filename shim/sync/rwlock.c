@@ -53,6 +53,7 @@
 
 #include "core/guard.h"
 #include "real.h"
+#include "sync/backoff.h"
 #include "core/timeutil.h"
 
 #define WRPHASE 1u       /* glibc: in a write phase */
@@ -114,10 +115,11 @@ static int admit_writer(rwdata *d) {
   return 1;
 }
 
-/* Takes a read lock, parking until deadline (0: try only). Returns 0,
- * EDEADLK, EBUSY, EAGAIN or ETIMEDOUT. */
+/* Takes a read lock, parking until deadline (GP_TRY_ONLY: try only).
+ * Returns 0, EDEADLK, EBUSY, EAGAIN or ETIMEDOUT. */
 static int rdlock(rwdata *d, int64_t deadline) {
-  if (deadline != 0 && d->__cur_writer == gp__current_id && write_held(d))
+  if (deadline != GP_TRY_ONLY && d->__cur_writer == gp__current_id &&
+      write_held(d))
     return EDEADLK; /* tryrdlock says EBUSY, as glibc */
   if (!reader_blocked(d)) {
     if (nreaders(d) >= READERS_MAX)
@@ -125,7 +127,7 @@ static int rdlock(rwdata *d, int64_t deadline) {
     set_readers(d, nreaders(d) + 1);
     return 0;
   }
-  if (deadline == 0)
+  if (deadline == GP_TRY_ONLY)
     return EBUSY;
   gp_waiter w;
   gp__wq_add(&w, &d->__readers);
@@ -143,16 +145,16 @@ static void writer_left(rwdata *d) {
     admit_readers(d);
 }
 
-/* Takes the write lock, parking until deadline (0: try only). Returns 0,
- * EDEADLK, EBUSY or ETIMEDOUT. */
+/* Takes the write lock, parking until deadline (GP_TRY_ONLY: try only).
+ * Returns 0, EDEADLK, EBUSY or ETIMEDOUT. */
 static int wrlock(rwdata *d, int64_t deadline) {
   if (d->__cur_writer == gp__current_id && write_held(d))
-    return deadline == 0 ? EBUSY : EDEADLK;
+    return deadline == GP_TRY_ONLY ? EBUSY : EDEADLK;
   if (!write_held(d) && nreaders(d) == 0) {
     set_writer(d, gp__current_id);
     return 0;
   }
-  if (deadline == 0)
+  if (deadline == GP_TRY_ONLY)
     return EBUSY;
   gp_waiter w;
   d->__writers++;
@@ -188,14 +190,13 @@ static int unlock(rwdata *d) {
 }
 
 /* The deadline of a timed lock, or a negative errno for a bad clock or
- * time (glibc checks them first). Never 0, which means "try". */
+ * time (glibc checks them first). Never GP_TRY_ONLY. */
 static int64_t deadline_of(clockid_t clk, const struct timespec *abs) {
   if (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC)
     return -EINVAL;
   if (abs == NULL || !gp_ts_valid(abs))
     return -EINVAL;
-  int64_t deadline = gp_deadline_abs(clk, abs);
-  return deadline <= 0 ? 1 : deadline;
+  return gp__deadline_nonzero(gp_deadline_abs(clk, abs));
 }
 
 /* May a process-shared lock be polled instead of blocking? */
@@ -204,18 +205,14 @@ static inline int coop_shared(pthread_rwlock_t *l) {
          gp__current != NULL && gp__live() > 1;
 }
 
+static int try_read(void *l) { return GP_REAL(pthread_rwlock_tryrdlock)(l); }
+static int try_write(void *l) { return GP_REAL(pthread_rwlock_trywrlock)(l); }
+
 /* Takes a process-shared lock with glibc's try forms, parking between
  * tries until deadline (see the header comment). Returns 0, ETIMEDOUT,
  * or the try form's other errors (EAGAIN). */
 static int shared_lock(pthread_rwlock_t *l, int write, int64_t deadline) {
-  int64_t nap = GP_NAP_MIN;
-  int r;
-  while ((r = write ? GP_REAL(pthread_rwlock_trywrlock)(l)
-                    : GP_REAL(pthread_rwlock_tryrdlock)(l)) == EBUSY) {
-    if (gp__nap(&nap, deadline) == -ETIMEDOUT)
-      return ETIMEDOUT;
-  }
-  return r;
+  return gp_backoff(write ? try_write : try_read, l, deadline, 0);
 }
 
 /* The blocking and timed forms on the cooperative paths; a timed one
@@ -289,11 +286,13 @@ GP_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t clk,
   } while (0)
 
 GP_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *l) {
-  GP_RW_HOOK(GP_REAL(pthread_rwlock_tryrdlock)(l), rdlock(&l->__data, 0));
+  GP_RW_HOOK(GP_REAL(pthread_rwlock_tryrdlock)(l),
+             rdlock(&l->__data, GP_TRY_ONLY));
 }
 
 GP_EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *l) {
-  GP_RW_HOOK(GP_REAL(pthread_rwlock_trywrlock)(l), wrlock(&l->__data, 0));
+  GP_RW_HOOK(GP_REAL(pthread_rwlock_trywrlock)(l),
+             wrlock(&l->__data, GP_TRY_ONLY));
 }
 
 GP_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *l) {

@@ -45,6 +45,7 @@
 #include "core/guard.h"
 #include "process/intr.h"
 #include "real.h"
+#include "sync/backoff.h"
 #include "core/timeutil.h"
 
 #define VALUE_MASK 0xffffffffu
@@ -179,26 +180,25 @@ static inline int coop_shared(struct gsem *g) {
          gp__live() > 1;
 }
 
+/* glibc's sem_trywait, EBUSY for any failure (it sets errno). */
+static int try_shared(void *s) {
+  return GP_REAL(sem_trywait)(s) == 0 ? 0 : EBUSY;
+}
+
 /* Takes a unit of a process-shared semaphore with glibc's sem_trywait,
  * parking between tries until deadline (see the header comment). Returns
  * 0, ETIMEDOUT or EINTR; leaves errno alone. */
 static int shared_down(sem_t *s, int64_t deadline) {
   gp_enter();
   gp_cancel_point();
-  int saved = errno, r = 0;
-  int64_t nap = GP_NAP_MIN;
+  int saved = errno;
   struct gp_intr in;
   gp_intr_begin(&in, deadline != GP_NEVER);
-  while (GP_REAL(sem_trywait)(s) != 0) {
-    r = gp__nap(&nap, deadline);
-    if (r == -EINTR || r == -ETIMEDOUT)
-      break;
-    r = 0;
-  }
+  int r = gp_backoff(try_shared, s, deadline, 1);
   gp_intr_end(&in);
   errno = saved;
   gp_leave();
-  return -r;
+  return r;
 }
 
 static int fail(int err) {
@@ -237,9 +237,7 @@ static int timed(sem_t *s, clockid_t clk, const struct timespec *abs) {
     return fail(EINVAL);
   if (g->private == 0 && gp__nstop == 0 && try_down(g))
     return 0;
-  int64_t deadline = gp_deadline_abs(clk, abs);
-  if (deadline <= 0)
-    deadline = 1;
+  int64_t deadline = gp__deadline_nonzero(gp_deadline_abs(clk, abs));
   int r = g->private ? shared_down(s, deadline) : down(g, deadline);
   return r ? fail(r) : 0;
 }

@@ -110,16 +110,17 @@ GP_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr,
 }
 
 /* The coroutine t names, when the call may take the cooperative path. */
-static gp_coro *coro_of(pthread_t t) {
+static gp_coro *coop_coro(pthread_t t) {
   if (!gp_coop(GP_FAM_THREAD))
     return NULL;
   return gp__coro_from_handle((uintptr_t)t);
 }
 
-/* Joins the coroutine c; deadline 0 for a try, GP_NEVER for no limit. */
+/* Joins the coroutine c; deadline GP_TRY_ONLY for a try, GP_NEVER for no
+ * limit. */
 static int join(gp_coro *c, void **ret, int64_t deadline) {
   gp_enter();
-  if (deadline != 0) /* pthread_tryjoin_np is no cancellation point */
+  if (deadline != GP_TRY_ONLY) /* pthread_tryjoin_np is no cancellation point */
     gp_cancel_point();
   int r = gp__join(c, ret, deadline);
   gp_leave();
@@ -127,22 +128,22 @@ static int join(gp_coro *c, void **ret, int64_t deadline) {
 }
 
 GP_EXPORT int pthread_join(pthread_t t, void **ret) {
-  gp_coro *c = coro_of(t);
+  gp_coro *c = coop_coro(t);
   return c ? join(c, ret, GP_NEVER) : GP_REAL(pthread_join)(t, ret);
 }
 
 /* glibc answers EBUSY for any thread still running (itself, a detached
  * one) before it looks at anything else. */
 GP_EXPORT int pthread_tryjoin_np(pthread_t t, void **ret) {
-  gp_coro *c = coro_of(t);
+  gp_coro *c = coop_coro(t);
   if (c == NULL)
     return GP_REAL(pthread_tryjoin_np)(t, ret);
-  return gp__coro_ended(c) ? join(c, ret, 0) : EBUSY;
+  return gp__coro_ended(c) ? join(c, ret, GP_TRY_ONLY) : EBUSY;
 }
 
 GP_EXPORT int pthread_timedjoin_np(pthread_t t, void **ret,
                                    const struct timespec *abs) {
-  gp_coro *c = coro_of(t);
+  gp_coro *c = coop_coro(t);
   if (c == NULL)
     return GP_REAL(pthread_timedjoin_np)(t, ret, abs);
   /* glibc: a NULL time waits forever; the clock is CLOCK_REALTIME. */
@@ -151,7 +152,7 @@ GP_EXPORT int pthread_timedjoin_np(pthread_t t, void **ret,
 }
 
 GP_EXPORT int pthread_detach(pthread_t t) {
-  gp_coro *c = coro_of(t);
+  gp_coro *c = coop_coro(t);
   if (c == NULL)
     return GP_REAL(pthread_detach)(t);
   gp_enter();
@@ -184,7 +185,7 @@ GP_EXPORT int pthread_equal(pthread_t a, pthread_t b) { return a == b; }
  * name: the kernel shows it). Errors as glibc's: ERANGE for a name of 16
  * bytes or more, and for a buffer under 16 bytes whatever the name. */
 GP_EXPORT int pthread_setname_np(pthread_t t, const char *name) {
-  gp_coro *c = coro_of(t);
+  gp_coro *c = coop_coro(t);
   if (c == NULL || gp__coro_handle(c) == (uintptr_t)GP_REAL(pthread_self)()) {
     int r = GP_REAL(pthread_setname_np)(t, name);
     if (r == 0 && c != NULL && gp__coro_is_main(c)) {
@@ -200,7 +201,7 @@ GP_EXPORT int pthread_setname_np(pthread_t t, const char *name) {
 }
 
 GP_EXPORT int pthread_getname_np(pthread_t t, char *buf, size_t len) {
-  gp_coro *c = coro_of(t);
+  gp_coro *c = coop_coro(t);
   if (c == NULL || gp__coro_handle(c) == (uintptr_t)GP_REAL(pthread_self)())
     return GP_REAL(pthread_getname_np)(t, buf, len);
   if (len < sizeof main_name)

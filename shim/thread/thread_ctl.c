@@ -18,8 +18,10 @@
 #include "real.h"
 #include "core/timeutil.h"
 
-/* The coroutine t names, NULL for the main thread or a real thread. */
-static gp_coro *coro_of(pthread_t t) {
+/* The coroutine t names when pthread_create's hook made it: NULL for the
+ * main thread, a real thread, or off the scheduler thread and in runtime
+ * code. */
+static gp_coro *spawned_coro(pthread_t t) {
   if (!gp__tls.sched || gp__tls.inside)
     return NULL;
   gp_coro *c = gp__coro_from_handle((uintptr_t)t);
@@ -28,7 +30,7 @@ static gp_coro *coro_of(pthread_t t) {
 
 GP_EXPORT int pthread_clockjoin_np(pthread_t t, void **ret, clockid_t clk,
                                    const struct timespec *abs) {
-  gp_coro *c = coro_of(t);
+  gp_coro *c = spawned_coro(t);
   if (c == NULL)
     return GP_REAL(pthread_clockjoin_np)(t, ret, clk, abs);
   if (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC)
@@ -47,7 +49,7 @@ static int internal_signal(int sig) {
   return sig == __SIGRTMIN || sig == __SIGRTMIN + 1;
 }
 
-/* A signal for a coroutine is taken in its context (signal.c). Errors in
+/* A signal for a coroutine is taken in its context (aimed.c). Errors in
  * glibc 2.36's order: pthread_sigqueue says ESRCH for a thread that
  * ended, then EINVAL for an internal signal; pthread_kill says EINVAL for
  * an internal signal, then 0 for a thread that ended (it takes nothing,
@@ -84,7 +86,7 @@ GP_EXPORT int pthread_sigqueue(pthread_t t, int sig, const union sigval v) {
 }
 
 GP_EXPORT int pthread_getattr_np(pthread_t t, pthread_attr_t *attr) {
-  gp_coro *c = coro_of(t);
+  gp_coro *c = spawned_coro(t);
   if (c == NULL)
     return GP_REAL(pthread_getattr_np)(t, attr);
   int r = pthread_attr_init(attr);
@@ -104,32 +106,32 @@ GP_EXPORT int pthread_getattr_np(pthread_t t, pthread_attr_t *attr) {
 
 GP_EXPORT int pthread_setaffinity_np(pthread_t t, size_t n,
                                      const cpu_set_t *set) {
-  return coro_of(t) ? 0 : GP_REAL(pthread_setaffinity_np)(t, n, set);
+  return spawned_coro(t) ? 0 : GP_REAL(pthread_setaffinity_np)(t, n, set);
 }
 
 GP_EXPORT int pthread_getaffinity_np(pthread_t t, size_t n, cpu_set_t *set) {
-  if (coro_of(t))
+  if (spawned_coro(t))
     t = GP_REAL(pthread_self)();
   return GP_REAL(pthread_getaffinity_np)(t, n, set);
 }
 
 GP_EXPORT int pthread_setschedparam(pthread_t t, int policy,
                                     const struct sched_param *p) {
-  return coro_of(t) ? 0 : GP_REAL(pthread_setschedparam)(t, policy, p);
+  return spawned_coro(t) ? 0 : GP_REAL(pthread_setschedparam)(t, policy, p);
 }
 
 GP_EXPORT int pthread_getschedparam(pthread_t t, int *policy,
                                     struct sched_param *p) {
-  if (coro_of(t))
+  if (spawned_coro(t))
     t = GP_REAL(pthread_self)();
   return GP_REAL(pthread_getschedparam)(t, policy, p);
 }
 
 GP_EXPORT int pthread_setschedprio(pthread_t t, int prio) {
-  return coro_of(t) ? 0 : GP_REAL(pthread_setschedprio)(t, prio);
+  return spawned_coro(t) ? 0 : GP_REAL(pthread_setschedprio)(t, prio);
 }
 
 GP_EXPORT int pthread_getcpuclockid(pthread_t t, clockid_t *clk) {
   /* Coroutines share the OS thread's CPU clock: none of their own. */
-  return coro_of(t) ? ENOENT : GP_REAL(pthread_getcpuclockid)(t, clk);
+  return spawned_coro(t) ? ENOENT : GP_REAL(pthread_getcpuclockid)(t, clk);
 }

@@ -1,4 +1,4 @@
-/* sync.c: cooperative mutexes and condition variables.
+/* mutex.c: cooperative mutexes.
  *
  * The objects are the program's memory, in glibc's layout, often set by a
  * static initialiser. A cooperative mutex uses glibc's own fields:
@@ -24,9 +24,8 @@
  * holding it gives EOWNERDEAD to the next.
  * Priority-inheritance and priority-protect mutexes private to the
  * process are cooperative like the others: priorities mean nothing on one
- * OS thread. A private condvar is cooperative whatever its mutex (one
- * glibc keeps is released and taken again through glibc); process-shared
- * condvars keep the real implementation.
+ * OS thread. A condvar wait (cond.c) releases and takes its mutex again
+ * through gp_mutex_unlock_to_wait and gp_mutex_relock_after_wait.
  */
 #include <errno.h>
 #include <linux/futex.h>
@@ -36,11 +35,10 @@
 
 #include "core/guard.h"
 #include "real.h"
+#include "sync/backoff.h"
 #include "sync/kept.h"
+#include "sync/mutex.h"
 #include "core/timeutil.h"
-
-#define COND_SHARED 1u        /* __wrefs bit 0: process-shared */
-#define COND_MONOTONIC 2u     /* __wrefs bit 1: CLOCK_MONOTONIC */
 
 /* May m take the cooperative path? */
 /* (On the scheduler thread outside runtime code a coroutine always runs:
@@ -123,18 +121,16 @@ static int coop_owner(int owner) {
   return owner >= GP_CORO_ID_MIN || (m && owner == gp__coro_id(m));
 }
 
+static int try_free(void *d) { return take_free(d) ? 0 : EBUSY; }
+
 /* Polls d held by a real thread until it is free or deadline. */
 static int poll_real(struct __pthread_mutex_s *d, int64_t deadline) {
-  int64_t nap = GP_NAP_MIN;
-  while (!take_free(d))
-    if (gp__nap(&nap, deadline) == -ETIMEDOUT)
-      return ETIMEDOUT;
-  return 0;
+  return gp_backoff(try_free, d, deadline, 0);
 }
 
 /* Takes m for the running coroutine, parking until deadline when another
  * holds it. Returns 0, EDEADLK, EAGAIN (recursion overflow), EBUSY
- * (deadline 0) or ETIMEDOUT. */
+ * (GP_TRY_ONLY) or ETIMEDOUT. */
 static int lock(pthread_mutex_t *m, int64_t deadline) {
   struct __pthread_mutex_s *d = &m->__data;
   int me = self_id();
@@ -149,10 +145,11 @@ static int lock(pthread_mutex_t *m, int64_t deadline) {
       return 0;
     }
     if (type == PTHREAD_MUTEX_ERRORCHECK) /* glibc's PI trylock says */
-      return deadline == 0 && !(d->__kind & KIND_PI) ? EBUSY : EDEADLK;
+      return deadline == GP_TRY_ONLY && !(d->__kind & KIND_PI) ? EBUSY
+                                                                : EDEADLK;
     /* A normal mutex relocked by its owner deadlocks, as natively. */
   }
-  if (deadline == 0)
+  if (deadline == GP_TRY_ONLY)
     return EBUSY;
   for (;;) { /* mark it contended, unless it was just freed */
     if (!coop_owner(d->__owner))
@@ -228,14 +225,10 @@ static int kept_trylock(pthread_mutex_t *m) {
 /* Takes a kept mutex while other coroutines run: try, and park between
  * tries until deadline (inside the runtime). Returns what trylock returns
  * (0, EOWNERDEAD, ENOTRECOVERABLE...) or ETIMEDOUT. */
+static int try_kept(void *m) { return kept_trylock(m); }
+
 static int poll_kept(pthread_mutex_t *m, int64_t deadline) {
-  int r;
-  int64_t nap = GP_NAP_MIN;
-  while ((r = kept_trylock(m)) == EBUSY)
-    if (gp__nap(&nap, deadline) == -ETIMEDOUT) {
-      r = ETIMEDOUT;
-      break;
-    }
+  int r = gp_backoff(try_kept, m, deadline, 0);
   if (r == ENOTRECOVERABLE) { /* glibc's trylock leaves the word taken */
     int tid = gp__sched_tid(); /* then; its lock and timedlock do not */
     __atomic_compare_exchange_n(&m->__data.__lock, &tid, 0, 0,
@@ -291,7 +284,7 @@ GP_EXPORT int pthread_mutex_lock(pthread_mutex_t *m) {
 GP_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m) {
   if (kept(m))
     return kept_trylock(m);
-  GP_MUTEX_HOOK(GP_REAL(pthread_mutex_trylock)(m), lock(m, 0));
+  GP_MUTEX_HOOK(GP_REAL(pthread_mutex_trylock)(m), lock(m, GP_TRY_ONLY));
 }
 
 /* In glibc's order: a free mutex is taken, and the owner's relock
@@ -301,12 +294,13 @@ static int timedlock(pthread_mutex_t *m, clockid_t clk,
   struct __pthread_mutex_s *d = &m->__data;
   if (take_free(d))
     return 0;
-  if (d->__owner == self_id() && (d->__kind & KIND_TYPE) != PTHREAD_MUTEX_NORMAL)
-    return lock(m, 1); /* a recursion, or EDEADLK */
+  if (d->__owner == self_id() &&
+      (d->__kind & KIND_TYPE) != PTHREAD_MUTEX_NORMAL)
+    return lock(m, GP_PASSED); /* a recursion, or EDEADLK */
   if (!gp_ts_valid(abs))
     return EINVAL;
   int64_t deadline = gp_deadline_abs(clk, abs);
-  return lock(m, deadline == 0 ? 1 : deadline);
+  return lock(m, gp__deadline_nonzero(deadline));
 }
 
 /* glibc checks the clock first, whatever the mutex. */
@@ -316,7 +310,7 @@ GP_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
     return EINVAL;
   if (poll_shared(m) && gp_ts_valid(abs)) {
     int64_t deadline = gp_deadline_abs(clk, abs);
-    return shared_lock(m, deadline == 0 ? 1 : deadline);
+    return shared_lock(m, gp__deadline_nonzero(deadline));
   }
   if (kept(m))
     return kept_took(m, GP_REAL(pthread_mutex_clocklock)(m, clk, abs));
@@ -344,112 +338,14 @@ GP_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m) {
   return GP_REAL(pthread_mutex_destroy)(m);
 }
 
-/* May c take the cooperative path? (Its mutex may be one glibc keeps:
- * it is then released and taken again through glibc.) As for mutexes, a
- * coroutine always runs where gp_coop holds; testing gp__current too
- * cost 1.8 ns of a 24 ns hand-off (measured, cause not found). */
-static int coop_cond(pthread_cond_t *c) {
-  return gp_coop(GP_FAM_SYNC) && (c->__data.__wrefs & COND_SHARED) == 0;
+int gp_mutex_unlock_to_wait(pthread_mutex_t *m) {
+  if (m->__data.__kind & KIND_REAL)
+    return kept_unlock(m);
+  return release_free(&m->__data) ? 0 : unlock(m);
 }
 
-/* Waits on c: queue first, then release m, so no signal sent after the
- * release can be missed; relock m before returning. No spurious
- * wake-ups: only signal, broadcast or the deadline end the wait. */
-static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t deadline) {
-  int keep = (m->__data.__kind & KIND_REAL) != 0;
-  gp_waiter w;
-  gp__wq_add(&w, c);
-  int r = keep ? kept_unlock(m) : release_free(&m->__data) ? 0 : unlock(m);
-  if (r) {
-    gp__wq_park(&w, 1); /* already past: just leaves the queue */
-    return r;
-  }
-  gp__wait_note("pthread_cond_wait");
-  /* A cancellation point: a pthread_cancel ends the wait (a kill of the C
-   * API does not: it parks again), and acts once the mutex is held
-   * again, as POSIX wants for the cleanup handlers. */
-  for (;;) {
-    r = gp__wq_park_intr(&w, deadline);
-    if (r != -ECANCELED && r != GP_EXPIRED)
-      break;
-    gp_cancel_note();
-    if (gp__cancel_now)
-      break;
-    gp__wq_add(&w, c); /* a kill or Timeout of the C API: wait on */
-    if (gp__wq_park(&w, deadline) == -ETIMEDOUT)
-      r = -ETIMEDOUT;
-    break;
-  }
-  int lr = keep ? poll_kept(m, GP_NEVER)
-           : take_free(&m->__data) ? 0 : lock(m, GP_NEVER);
-  if (lr)
-    return lr; /* EOWNERDEAD too: held, but inconsistent */
-  return r == -ETIMEDOUT ? ETIMEDOUT : 0;
-}
-
-GP_EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m) {
-  if (!coop_cond(c))
-    return GP_REAL(pthread_cond_wait)(c, m);
-  gp_enter();
-  int r = cond_wait(c, m, GP_NEVER);
-  gp_leave();
-  return r;
-}
-
-GP_EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
-                                     const struct timespec *abs) {
-  if (!coop_cond(c))
-    return GP_REAL(pthread_cond_timedwait)(c, m, abs);
-  if (!gp_ts_valid(abs))
-    return EINVAL;
-  clockid_t clk = (c->__data.__wrefs & COND_MONOTONIC) ? CLOCK_MONOTONIC
-                                                       : CLOCK_REALTIME;
-  gp_enter();
-  int64_t deadline = gp_deadline_abs(clk, abs);
-  int r = cond_wait(c, m, deadline == 0 ? 1 : deadline);
-  gp_leave();
-  return r;
-}
-
-GP_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m,
-                                     clockid_t clk,
-                                     const struct timespec *abs) {
-  if (!coop_cond(c))
-    return GP_REAL(pthread_cond_clockwait)(c, m, clk, abs);
-  if (!gp_ts_valid(abs) ||
-      (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC))
-    return EINVAL;
-  gp_enter();
-  int64_t deadline = gp_deadline_abs(clk, abs);
-  int r = cond_wait(c, m, deadline == 0 ? 1 : deadline);
-  gp_leave();
-  return r;
-}
-
-/* Real threads (see lock) wait in glibc's own way, counted in __wrefs
- * from bit 3: a signal with none of ours waiting goes to them. */
-static int real_waiters(pthread_cond_t *c) {
-  return (__atomic_load_n(&c->__data.__wrefs, __ATOMIC_RELAXED) >> 3) != 0;
-}
-
-GP_EXPORT int pthread_cond_signal(pthread_cond_t *c) {
-  if (!coop_cond(c))
-    return GP_REAL(pthread_cond_signal)(c);
-  gp_enter();
-  gp_coro *woken = gp__wq_wake_one(c);
-  gp_leave();
-  if (woken == NULL && real_waiters(c))
-    return GP_REAL(pthread_cond_signal)(c);
-  return 0;
-}
-
-GP_EXPORT int pthread_cond_broadcast(pthread_cond_t *c) {
-  if (!coop_cond(c))
-    return GP_REAL(pthread_cond_broadcast)(c);
-  gp_enter();
-  gp__wq_wake(c, 0x7fffffff);
-  gp_leave();
-  if (real_waiters(c))
-    return GP_REAL(pthread_cond_broadcast)(c);
-  return 0;
+int gp_mutex_relock_after_wait(pthread_mutex_t *m) {
+  if (m->__data.__kind & KIND_REAL)
+    return poll_kept(m, GP_NEVER);
+  return take_free(&m->__data) ? 0 : lock(m, GP_NEVER);
 }
