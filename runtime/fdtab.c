@@ -63,7 +63,7 @@ size_t gp__netpoll_waiters(void) { return nwaiters; }
  * start empty. */
 void gp__netpoll_fork(void) {
   if (epfd >= 0) {
-    int fresh = epoll_create1(EPOLL_CLOEXEC);
+    int fresh = GP_REAL(epoll_create1)(EPOLL_CLOEXEC);
     GP_ASSERT(fresh >= 0);
     GP_ASSERT(GP_REAL(dup3)(fresh, epfd, O_CLOEXEC) == epfd);
     GP_REAL(close)(fresh);
@@ -145,9 +145,9 @@ static int add(int fd, struct fdent *e) {
     .events = EPOLLIN | EPOLLOUT | EPOLLPRI | EPOLLRDHUP | EPOLLET,
     .data.u64 = (uint64_t)(uint32_t)fd | (uint64_t)e->gen << 32,
   };
-  int r = epoll_ctl(gp__netpoll_fd(), EPOLL_CTL_ADD, fd, &ev);
+  int r = GP_REAL(epoll_ctl)(gp__netpoll_fd(), EPOLL_CTL_ADD, fd, &ev);
   if (r != 0 && errno == EEXIST)
-    r = epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev);
+    r = GP_REAL(epoll_ctl)(epfd, EPOLL_CTL_MOD, fd, &ev);
   if (r != 0)
     return -errno;
   e->added = 1;
@@ -261,7 +261,7 @@ void gp__fd_forget(int fd) {
     return;
   wake(e, GP_IN | GP_OUT | GP_PRI, -EBADF);
   if (e->added && epfd >= 0)
-    epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+    GP_REAL(epoll_ctl)(epfd, EPOLL_CTL_DEL, fd, NULL);
   e->added = 0;
   e->empty = 0;
   e->hup = 0;
