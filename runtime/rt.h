@@ -293,8 +293,10 @@ struct gp_fdinfo {
 
 /* The info of fd (created on first use); NULL for a negative fd. */
 struct gp_fdinfo *gp__fd_info(int fd);
-/* 1 when fd is one of the runtime's own (its epoll sets, libuv's wake-up
- * and signal fds). Safe from any thread. */
+/* The most fds the runtime owns itself (its epoll sets, libuv's wake-up
+ * and signal fds). */
+#define GP_FD_PRIVATE_MAX 16
+/* 1 when fd is one of the runtime's own. Safe from any thread. */
 int gp__fd_private(int fd);
 /* Stores up to max of the runtime's own fds in fds; returns how many. */
 int gp__fd_privates(int *fds, int max);

@@ -54,8 +54,8 @@ static int close_ranges(unsigned first, unsigned last, int flags) {
     gp__fd_forget_range((int)first, last > INT_MAX ? INT_MAX : (int)last);
     gp__inside_restore(was);
   }
-  int priv[16];
-  int n = gp__fd_privates(priv, 16);
+  int priv[GP_FD_PRIVATE_MAX];
+  int n = gp__fd_privates(priv, GP_FD_PRIVATE_MAX);
   for (int i = 1; i < n; i++) /* a few: insertion sort */
     for (int j = i; j > 0 && priv[j - 1] > priv[j]; j--) {
       int t = priv[j];
