@@ -48,9 +48,8 @@ static void note_in(int fd, ssize_t r, size_t want, int flags) {
 /* A receive on a socket that cannot block. A single buffer without
  * ancillary data goes through recvfrom when the caller reads no msg_flags
  * back (flat: not recvmsg): the kernel then copies in no message header
- * and iovec. On a 64-byte loopback ping-pong, send and recv cost 300 ns
- * (4%) less per round trip than sendmsg and recvmsg here; an echo server
- * under the shim spends most of its time in these two calls. */
+ * and iovec, which is measurably cheaper for the small messages a server
+ * under the shim spends most of its time on. */
 static ssize_t sock_in(int fd, struct msghdr *m, int flags, int flat) {
   if (flat && m->msg_iovlen == 1 && m->msg_controllen == 0)
     return GP_REAL(recvfrom)(fd, m->msg_iov[0].iov_base,

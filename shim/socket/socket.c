@@ -55,13 +55,10 @@ static int accept_once(int fd, struct sockaddr *addr, socklen_t *len,
  * to the epoll set (which reports what is already there) wakes it in the
  * order the kernel saw data arrive, behind requests that came earlier on
  * other connections, as an event loop serves them. Tried at once, each
- * new connection's first request overtook those. Under a load that opens
- * connections as fast as their first requests are answered (the bench's
- * echo client), more connections were then active at a time and every
- * round trip waited longer: at 10,000 connections on a busy machine, as
- * long as a new connection's first one (libuv's: half as long), and p99
- * came to about 1.2x libuv's. A program that made the socket
- * non-blocking still tries at once (see io.c). */
+ * new connection's first request would overtake those, so that under a
+ * load that opens connections as fast as it is answered more connections
+ * are active at a time and every round trip waits longer. A program that
+ * made the socket non-blocking still tries at once (see io.c). */
 static int accepted(int fd) {
   gp_fd_created(fd, GP_KIND_SOCK);
   gp__fd_seen_empty(fd, GP_IN);
