@@ -20,15 +20,6 @@
 #include "core/guard.h"
 #include "real.h"
 
-/* Forgets fd in the runtime's table (scheduler thread only). */
-static void forget(int fd) {
-  if (fd < 0 || !gp__tls.sched)
-    return;
-  unsigned char was = gp__inside_enter();
-  gp__fd_forget(fd);
-  gp__inside_restore(was);
-}
-
 /* The runtime's own fds (epoll sets, libuv's wake-up and signal fds) are
  * not the program's: to it they are not open, so closing one fails with
  * EBADF, as it would natively. (A daemon closes every fd it did not
@@ -38,7 +29,7 @@ GP_EXPORT int close(int fd) {
     errno = EBADF;
     return -1;
   }
-  forget(fd);
+  gp_fd_closing(fd);
   return GP_REAL(close)(fd);
 }
 
@@ -107,8 +98,10 @@ GP_EXPORT int pipe2(int fds[2], int flags) {
 
 /* The new fd shares the old one's file: it has the same kind. */
 static int copied(int oldfd, int newfd) {
-  if (newfd >= 0)
-    gp_fd_created(newfd, gp__tls.sched ? gp__fd_kind(oldfd) : 0);
+  if (newfd < 0 || !gp__tls.sched)
+    return newfd;
+  gp_fd *old = gp__fd_find(oldfd);
+  gp_fd_created(newfd, old ? gp_fd_info(old)->kind : GP_KIND_UNKNOWN);
   return newfd;
 }
 
@@ -116,13 +109,13 @@ GP_EXPORT int dup(int fd) { return copied(fd, GP_REAL(dup)(fd)); }
 
 GP_EXPORT int dup2(int oldfd, int newfd) {
   if (oldfd != newfd && GP_REAL(fcntl)(oldfd, F_GETFD) >= 0)
-    forget(newfd); /* dup2 closes newfd first */
+    gp_fd_closing(newfd); /* dup2 closes newfd first */
   return copied(oldfd, GP_REAL(dup2)(oldfd, newfd));
 }
 
 GP_EXPORT int dup3(int oldfd, int newfd, int flags) {
   if (oldfd != newfd && GP_REAL(fcntl)(oldfd, F_GETFD) >= 0)
-    forget(newfd);
+    gp_fd_closing(newfd);
   return copied(oldfd, GP_REAL(dup3)(oldfd, newfd, flags));
 }
 
