@@ -178,17 +178,17 @@ static void unlink_waiter(gp_fdwait *w) {
 
 int gp__fd_wait_many(gp_fdwait *w, int n, int64_t deadline) {
   for (int i = 0; i < n; i++) {
-    int err = add(w[i].fd);
+    int err = add(w[i].rec);
     if (err)
       return err;
   }
   for (int i = 0; i < n; i++) {
     w[i].coro = gp__current;
-    gp__list_push(&w[i].fd->waiters, &w[i].link);
+    gp__list_push(&w[i].rec->waiters, &w[i].link);
   }
   nwaiters += (size_t)n;
   gp_coro *self = gp__current;
-  self->w_fd = n > 0 ? w[0].fd->head.fd : -1;
+  self->w_fd = n > 0 ? w[0].rec->head.fd : -1;
   self->w_nfds = n;
   self->w_events = n > 0 ? w[0].events : 0;
   int r = gp__park_intr_as(deadline, GP_PARK_FD);
@@ -202,7 +202,7 @@ int gp__fd_wait_many(gp_fdwait *w, int n, int64_t deadline) {
 int gp__fd_wait(gp_fd *f, unsigned events, int64_t deadline) {
   if (f == NULL)
     return -EBADF;
-  gp_fdwait w = {.fd = f, .events = events};
+  gp_fdwait w = {.rec = f, .events = events};
   return gp__fd_wait_many(&w, 1, deadline);
 }
 

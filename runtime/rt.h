@@ -300,7 +300,7 @@ gp_fd *gp__fd_find(int fd);
 typedef struct gp_fdwait {
   gp_list link;      /* in the fd record's waiter list */
   gp_coro *coro;     /* the waiting coroutine */
-  gp_fd *fd;         /* the record of the fd waited on */
+  gp_fd *rec;        /* the record of the fd waited on */
   unsigned events;   /* GP_IN/GP_OUT/GP_PRI wanted */
 } gp_fdwait;
 

@@ -36,7 +36,7 @@ static int wait_records(gp_fdwait *w, const struct pollfd *fds, nfds_t n) {
     if (fds[i].events & POLLPRI)
       ev |= GP_PRI;
     /* Errors and hang-ups are reported even with no events asked. */
-    w[nw++] = (gp_fdwait){.fd = gp__fd_get(fds[i].fd), .events = ev | GP_IN};
+    w[nw++] = (gp_fdwait){.rec = gp__fd_get(fds[i].fd), .events = ev | GP_IN};
   }
   return nw;
 }
