@@ -86,7 +86,9 @@ const struct gp_fdinfo *gp_fd_flags_read(gp_fd *f) {
   in->rcvtimeo = in->sndtimeo = 0;
   int type = 0;
   socklen_t len = sizeof type;
-  if (in->kind == GP_KIND_SOCK) {
+  /* The kind may not be known yet: accept and connect reach this before
+   * any read on a socket made before the runtime started. */
+  if (gp_fd_kind(f) == GP_KIND_SOCK) {
     in->rcvtimeo = timeo_ns(fd, SO_RCVTIMEO);
     in->sndtimeo = timeo_ns(fd, SO_SNDTIMEO);
     in->stream = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
