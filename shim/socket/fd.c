@@ -107,8 +107,12 @@ static int copied(int oldfd, int newfd) {
 
 GP_EXPORT int dup(int fd) { return copied(fd, GP_REAL(dup)(fd)); }
 
+/* dup2 of an fd onto itself changes nothing (the fd stays open, with its
+ * waiters): the real call alone. */
 GP_EXPORT int dup2(int oldfd, int newfd) {
-  if (oldfd != newfd && GP_REAL(fcntl)(oldfd, F_GETFD) >= 0)
+  if (oldfd == newfd)
+    return GP_REAL(dup2)(oldfd, newfd);
+  if (GP_REAL(fcntl)(oldfd, F_GETFD) >= 0)
     gp_fd_closing(newfd); /* dup2 closes newfd first */
   return copied(oldfd, GP_REAL(dup2)(oldfd, newfd));
 }
