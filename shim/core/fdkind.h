@@ -49,6 +49,7 @@ _Static_assert(sizeof(struct gp_fdinfo) <= GP_FD_SLOT,
 _Static_assert(_Alignof(struct gp_fdinfo) <= 8,
                "struct gp_fdinfo needs more alignment than the slot has");
 
+/* The shim's slot of f, as the struct it holds. */
 static inline struct gp_fdinfo *gp_fd_info(gp_fd *f) {
   return gp__fd_slot(f);
 }
@@ -61,6 +62,7 @@ static inline int gp_fd_kind(gp_fd *f) {
   int k = gp_fd_info(f)->kind;
   return GP_LIKELY(k != GP_KIND_UNKNOWN) ? k : gp_fd_learn_kind(f);
 }
+/* Records the kind of f's fd (GP_KIND_UNKNOWN: learn it again). */
 static inline void gp_fd_set_kind(gp_fd *f, int kind) {
   gp_fd_info(f)->kind = (unsigned char)kind;
 }
@@ -83,7 +85,8 @@ extern uint32_t gp_fd_epoch;
 /* A call may have changed some fd's O_NONBLOCK or socket timeouts: the
  * cached values are read again on next use. */
 void gp_fd_flags_changed(void);
-/* Reads f's flags and socket timeouts into its slot; returns the slot. */
+/* Reads f's flags and socket timeouts into its slot (learning the kind
+ * first if no call did yet); returns the slot. */
 const struct gp_fdinfo *gp_fd_flags_read(gp_fd *f);
 /* f's cached flags and socket timeouts, read again when the epoch moved
  * since. */
@@ -121,9 +124,9 @@ void gp_accept_nb_fork(void);
  * kernel asked (gp__fd_maybe_ready is the runtime's hint). */
 int gp_fd_ready_now(int fd, short events);
 
-/* write(fd, buf, n) to f's fd as the cooperative hook makes it (io.c):
- * parks until everything went, the fd's timeout, or an error. Inside the
- * runtime. */
+/* write() of the n bytes at buf to f's fd, as the cooperative hook makes
+ * it (io.c): parks until everything went, the fd's timeout, or an error.
+ * Inside the runtime. */
 ssize_t gp_write_coop(gp_fd *f, const void *buf, size_t n);
 
 /* A copy of an iovec array the shim may advance as bytes move. */
