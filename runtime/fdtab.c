@@ -17,11 +17,21 @@
  * in one edge, and after a short read of the data only a try sees the
  * end of file.
  *
- * The table is a directory of fixed chunks, so entries never move (waiter
- * lists point into them) and it grows with the fds the process uses.
+ * The table is a directory of fixed chunks of records, so a record never
+ * moves (waiter lists and the hooks point into it) and the table grows
+ * with the fds the process uses:
+ *
+ *   dir --> [0] --> | rec 0 | rec 1 | ... | rec CHUNK-1 |   fds 0..1023
+ *           [1] --> NULL                                    (none used)
+ *           [2] --> | rec 2048 | ...                    |   fds 2048..
+ *
+ *   one record: | shim's slot (GP_FD_SLOT) | fd | waiters | gen | hints |
+ *
+ * The shim's slot is zeroed by gp__fd_forget and never read here.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -31,16 +41,18 @@
 
 #define CHUNK 1024
 
-struct fdent {
+struct gp_fd {
+  struct gp_fd_head head; /* the shim's slot and the fd number */
   gp_list waiters;        /* gp_fdwait records of parked coroutines */
   uint32_t gen;           /* bumped when the fd is closed: stale events */
   unsigned char added;    /* in the epoll set */
   unsigned char empty;    /* GP_IN/GP_OUT seen empty, no edge since */
   unsigned char hup;      /* a hang-up or error was reported: no hints */
-  struct gp_fdinfo info;  /* the shim's, reset on forget */
 };
+/* gp__fd_slot and gp__fd_num (rt.h) read the head through the record. */
+_Static_assert(offsetof(struct gp_fd, head) == 0, "the head comes first");
 
-static struct fdent **dir;
+static gp_fd **dir;
 static size_t dir_len;
 static int epfd = -1;
 static size_t nwaiters;
@@ -63,7 +75,7 @@ size_t gp__netpoll_waiters(void) { return nwaiters; }
  * start empty. */
 void gp__netpoll_fork(void) {
   if (epfd >= 0) {
-    int fresh = epoll_create1(EPOLL_CLOEXEC);
+    int fresh = GP_REAL(epoll_create1)(EPOLL_CLOEXEC);
     GP_ASSERT(fresh >= 0);
     GP_ASSERT(GP_REAL(dup3)(fresh, epfd, O_CLOEXEC) == epfd);
     GP_REAL(close)(fresh);
@@ -81,76 +93,79 @@ void gp__netpoll_fork(void) {
   nwaiters = 0;
 }
 
-/* The entry of fd, created when create is set; NULL otherwise. */
-static struct fdent *ent(int fd, int create) {
-  if (fd < 0)
-    return NULL;
+/* A new chunk for fds d * CHUNK and up: zeroed, numbered, lists empty. */
+static gp_fd *chunk_new(size_t d) {
+  gp_fd *c = calloc(CHUNK, sizeof *c);
+  GP_ASSERT(c != NULL);
+  for (size_t i = 0; i < CHUNK; i++) {
+    c[i].head.fd = (int)(d * CHUNK + i);
+    gp__list_init(&c[i].waiters);
+  }
+  return c;
+}
+
+/* Makes dir long enough for index d. */
+static void dir_grow(size_t d) {
+  size_t n = dir_len ? dir_len : 16;
+  while (n <= d)
+    n *= 2;
+  gp_fd **nd = realloc(dir, n * sizeof *nd);
+  GP_ASSERT(nd != NULL);
+  memset(nd + dir_len, 0, (n - dir_len) * sizeof *nd);
+  dir = nd;
+  dir_len = n;
+}
+
+/* The record of fd when its chunk exists, else NULL. */
+static inline gp_fd *find(int fd) {
   size_t d = (size_t)fd / CHUNK;
-  if (d >= dir_len) {
-    if (!create)
-      return NULL;
-    size_t n = dir_len ? dir_len : 16;
-    while (n <= d)
-      n *= 2;
-    struct fdent **nd = realloc(dir, n * sizeof *nd);
-    GP_ASSERT(nd != NULL);
-    memset(nd + dir_len, 0, (n - dir_len) * sizeof *nd);
-    dir = nd;
-    dir_len = n;
-  }
-  if (dir[d] == NULL) {
-    if (!create)
-      return NULL;
-    dir[d] = calloc(CHUNK, sizeof **dir);
-    GP_ASSERT(dir[d] != NULL);
-    for (size_t i = 0; i < CHUNK; i++)
-      gp__list_init(&dir[d][i].waiters);
-  }
+  if (fd < 0 || d >= dir_len || dir[d] == NULL)
+    return NULL;
   return &dir[d][(size_t)fd % CHUNK];
 }
 
-struct gp_fdinfo *gp__fd_info(int fd) {
-  struct fdent *e = ent(fd, 1);
-  return e ? &e->info : NULL;
+/* The record of fd >= 0, its chunk (and the directory) made first: apart,
+ * so that the lookup every hook makes saves no registers for it. */
+static __attribute__((noinline, cold)) gp_fd *make(int fd) {
+  size_t d = (size_t)fd / CHUNK;
+  if (d >= dir_len)
+    dir_grow(d);
+  if (dir[d] == NULL)
+    dir[d] = chunk_new(d);
+  return &dir[d][(size_t)fd % CHUNK];
 }
 
-int gp__fd_kind(int fd) {
-  struct fdent *e = ent(fd, 0);
-  return e ? e->info.kind : 0;
+gp_fd *gp__fd_find(int fd) { return find(fd); }
+
+gp_fd *gp__fd_get(int fd) {
+  gp_fd *f = find(fd);
+  return GP_LIKELY(f != NULL) || fd < 0 ? f : make(fd);
 }
 
-void gp__fd_set_kind(int fd, int kind) {
-  struct fdent *e = ent(fd, 1);
-  if (e)
-    e->info.kind = (unsigned char)kind;
+int gp__fd_maybe_ready(const gp_fd *f, unsigned dir) {
+  return f->hup || !(f->empty & dir);
 }
 
-int gp__fd_maybe_ready(int fd, unsigned dir) {
-  struct fdent *e = ent(fd, 0);
-  return e == NULL || e->hup || !(e->empty & dir);
+void gp__fd_seen_empty(gp_fd *f, unsigned dir) {
+  f->empty |= (unsigned char)dir;
 }
 
-void gp__fd_seen_empty(int fd, unsigned dir) {
-  struct fdent *e = ent(fd, 1);
-  if (e)
-    e->empty |= (unsigned char)dir;
-}
-
-/* Adds fd to the epoll set. -EPERM: fd cannot be polled (regular file);
- * -EBADF: not open. */
-static int add(int fd, struct fdent *e) {
-  if (e->added)
+/* Adds f's fd to the epoll set. -EPERM: it cannot be polled (a regular
+ * file); -EBADF: not open. */
+static int add(gp_fd *f) {
+  if (f->added)
     return 0;
+  int fd = f->head.fd;
   struct epoll_event ev = {
     .events = EPOLLIN | EPOLLOUT | EPOLLPRI | EPOLLRDHUP | EPOLLET,
-    .data.u64 = (uint64_t)(uint32_t)fd | (uint64_t)e->gen << 32,
+    .data.u64 = (uint64_t)(uint32_t)fd | (uint64_t)f->gen << 32,
   };
-  int r = epoll_ctl(gp__netpoll_fd(), EPOLL_CTL_ADD, fd, &ev);
-  if (r != 0 && errno == EEXIST)
-    r = epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev);
-  if (r != 0)
+  int ep = gp__netpoll_fd();
+  if (GP_REAL(epoll_ctl)(ep, EPOLL_CTL_ADD, fd, &ev) != 0 &&
+      (errno != EEXIST ||
+       GP_REAL(epoll_ctl)(ep, EPOLL_CTL_MOD, fd, &ev) != 0))
     return -errno;
-  e->added = 1;
+  f->added = 1;
   return 0;
 }
 
@@ -161,19 +176,19 @@ static void unlink_waiter(gp_fdwait *w) {
   }
 }
 
-int gp__wait_fds(gp_fdwait *w, int n, int64_t deadline) {
+int gp__fd_wait_many(gp_fdwait *w, int n, int64_t deadline) {
   for (int i = 0; i < n; i++) {
-    int err = add(w[i].fd, ent(w[i].fd, 1));
+    int err = add(w[i].rec);
     if (err)
       return err;
   }
   for (int i = 0; i < n; i++) {
     w[i].coro = gp__current;
-    gp__list_push(&ent(w[i].fd, 0)->waiters, &w[i].link);
+    gp__list_push(&w[i].rec->waiters, &w[i].link);
   }
   nwaiters += (size_t)n;
   gp_coro *self = gp__current;
-  self->w_fd = n > 0 ? w[0].fd : -1;
+  self->w_fd = n > 0 ? w[0].rec->head.fd : -1;
   self->w_nfds = n;
   self->w_events = n > 0 ? w[0].events : 0;
   int r = gp__park_intr_as(deadline, GP_PARK_FD);
@@ -184,15 +199,17 @@ int gp__wait_fds(gp_fdwait *w, int n, int64_t deadline) {
   return r;
 }
 
-int gp__wait_fd(int fd, unsigned events, int64_t deadline) {
-  gp_fdwait w = {.fd = fd, .events = events};
-  return gp__wait_fds(&w, 1, deadline);
+int gp__fd_wait(gp_fd *f, unsigned events, int64_t deadline) {
+  if (f == NULL)
+    return -EBADF;
+  gp_fdwait w = {.rec = f, .events = events};
+  return gp__fd_wait_many(&w, 1, deadline);
 }
 
-/* Wakes the waiters of e whose events intersect mask with code. */
-static void wake(struct fdent *e, unsigned mask, int code) {
-  gp_list *l = e->waiters.next;
-  while (l != &e->waiters) {
+/* Wakes the waiters of f whose events intersect mask with code. */
+static void wake(gp_fd *f, unsigned mask, int code) {
+  gp_list *l = f->waiters.next;
+  while (l != &f->waiters) {
     gp_fdwait *w = GP_CONTAINER(l, gp_fdwait, link);
     l = l->next;
     if (w->events & mask) {
@@ -202,69 +219,67 @@ static void wake(struct fdent *e, unsigned mask, int code) {
   }
 }
 
+/* What an epoll event means to f: its edge clears the "seen empty" hints
+ * of the directions it reports, a hang-up or error turns hints off, and
+ * the waiters of those directions wake. */
+static void on_event(gp_fd *f, uint32_t ev) {
+  unsigned mask = 0;
+  if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+    mask |= GP_IN;
+  if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+    mask |= GP_OUT;
+  if (ev & (EPOLLPRI | EPOLLERR))
+    mask |= GP_PRI;
+  f->empty &= (unsigned char)~mask; /* an edge: worth trying again */
+  if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+    f->hup = 1;
+  wake(f, mask, 0);
+}
+
 void gp__netpoll_dispatch(void) {
   struct epoll_event evs[128];
   int n;
   do {
     n = GP_REAL(epoll_wait)(epfd, evs, 128, 0);
     for (int i = 0; i < n; i++) {
-      int fd = (int)(uint32_t)evs[i].data.u64;
-      struct fdent *e = ent(fd, 0);
-      if (e == NULL || e->gen != (uint32_t)(evs[i].data.u64 >> 32))
+      gp_fd *f = find((int)(uint32_t)evs[i].data.u64);
+      if (f == NULL || f->gen != (uint32_t)(evs[i].data.u64 >> 32))
         continue; /* the fd was closed since */
-      uint32_t ev = evs[i].events;
-      unsigned mask = 0;
-      if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-        mask |= GP_IN;
-      if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
-        mask |= GP_OUT;
-      if (ev & (EPOLLPRI | EPOLLERR))
-        mask |= GP_PRI;
-      e->empty &= (unsigned char)~mask; /* an edge: worth trying again */
-      if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-        e->hup = 1;
-      wake(e, mask, 0);
+      on_event(f, evs[i].events);
     }
   } while (n == 128);
 }
 
+/* Every record in the range is reset: one the program never used costs a
+ * few stores, and the shim's slot is not the runtime's to look at. */
 void gp__fd_forget_range(int first, int last) {
   if (first < 0)
     first = 0;
-  for (size_t d = (size_t)first / CHUNK; d < dir_len; d++) {
-    if (dir[d] == NULL)
+  for (size_t fd = (size_t)first; fd <= (size_t)last;) {
+    size_t d = fd / CHUNK;
+    if (d >= dir_len)
+      return;
+    if (dir[d] == NULL) {
+      fd = (d + 1) * CHUNK;
       continue;
-    for (size_t i = 0; i < CHUNK; i++) {
-      size_t fd = d * CHUNK + i;
-      if (fd < (size_t)first)
-        continue;
-      if (fd > (size_t)last)
-        return;
-      struct fdent *e = &dir[d][i];
-      if (e->added || e->info.kind || !gp__list_empty(&e->waiters))
-        gp__fd_forget((int)fd);
     }
+    gp__fd_forget(&dir[d][fd % CHUNK]);
+    fd++;
   }
 }
 
-void gp__fd_wake(int fd, unsigned events) {
-  struct fdent *e = ent(fd, 0);
-  if (e == NULL)
-    return;
-  e->empty = 0;
-  wake(e, events, 0);
+void gp__fd_wake(gp_fd *f, unsigned events) {
+  f->empty = 0;
+  wake(f, events, 0);
 }
 
-void gp__fd_forget(int fd) {
-  struct fdent *e = ent(fd, 0);
-  if (e == NULL)
-    return;
-  wake(e, GP_IN | GP_OUT | GP_PRI, -EBADF);
-  if (e->added && epfd >= 0)
-    epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
-  e->added = 0;
-  e->empty = 0;
-  e->hup = 0;
-  memset(&e->info, 0, sizeof e->info);
-  e->gen++;
+void gp__fd_forget(gp_fd *f) {
+  wake(f, GP_IN | GP_OUT | GP_PRI, -EBADF);
+  if (f->added && epfd >= 0)
+    GP_REAL(epoll_ctl)(epfd, EPOLL_CTL_DEL, f->head.fd, NULL);
+  f->added = 0;
+  f->empty = 0;
+  f->hup = 0;
+  memset(f->head.slot, 0, sizeof f->head.slot);
+  f->gen++;
 }

@@ -75,7 +75,7 @@ static void async_forget_pending(uv_async_t *a) { a->pending = 0; }
  * PROBE before and after. A program that closes every fd (a daemon)
  * must not close these; see gp__fd_private. */
 #define PROBE 256
-#define MAX_PRIVATE 16
+#define MAX_PRIVATE GP_FD_PRIVATE_MAX
 static int private_fds[MAX_PRIVATE];
 static int nprivate;
 static int extra_fds[MAX_PRIVATE]; /* the libuv fds found by the probe */

@@ -249,7 +249,7 @@ int gp__coro_detached(gp_coro *c);
 /* The name given by pthread_setname_np (16 bytes with the NUL). */
 char *gp__coro_name(gp_coro *c);
 
-/* ---- waiting on fds (wait.c, fdtab.c) ---- */
+/* ---- fds: one record per fd, waiting on fds (fdtab.c) ---- */
 
 enum {
   GP_IN = 1,  /* readable, or a peer hung up */
@@ -257,11 +257,51 @@ enum {
   GP_PRI = 4, /* urgent data */
 };
 
+/* The record of one fd number, made on its first use. A hook looks its
+ * fd up once (gp__fd_get) and hands the record to every function below.
+ * A record never moves and is never freed, so the pointer stays good
+ * across a park and a close (a close only resets the record: see
+ * gp__fd_forget), and waiter lists may point into it.
+ *
+ * The record begins with the shim's slot of GP_FD_SLOT bytes, which the
+ * runtime zeroes on gp__fd_forget and otherwise never reads or writes;
+ * the shim keeps there what it caches about the fd (its kind, the
+ * program's O_NONBLOCK, the socket timeouts) and checks with a
+ * _Static_assert that its struct fits. A fixed capacity rather than a
+ * size the shim hands over at init: the records then have a size known
+ * at compile time (a constant stride in the table), the slot costs no
+ * indirection to reach, and a record made before the shim's init (a unit
+ * test, a hook that runs early) has the same layout as every later one.
+ * The rest of the record (waiters, epoll registration, generation,
+ * readiness hints) is the runtime's alone. */
+typedef struct gp_fd gp_fd;
+#define GP_FD_SLOT 32
+
+/* The part of a record the shim may read: the slot and the fd number.
+ * Every record starts with it (fdtab.c checks). */
+struct gp_fd_head {
+  _Alignas(8) unsigned char slot[GP_FD_SLOT]; /* the shim's */
+  int fd;                                     /* the number it records */
+};
+static inline void *gp__fd_slot(gp_fd *f) {
+  return ((struct gp_fd_head *)(void *)f)->slot;
+}
+static inline int gp__fd_num(const gp_fd *f) {
+  return ((const struct gp_fd_head *)(const void *)f)->fd;
+}
+
+/* The record of fd, made on first use; NULL for a negative fd. Scheduler
+ * thread only (the table grows there). */
+gp_fd *gp__fd_get(int fd);
+/* The record of fd if it was ever made, else NULL: for calls that only
+ * reset or wake (close, shutdown), which must not grow the table. */
+gp_fd *gp__fd_find(int fd);
+
 /* One fd a coroutine waits on; the record lives on the waiter's stack. */
 typedef struct gp_fdwait {
-  gp_list link;      /* in the fd's waiter list */
+  gp_list link;      /* in the fd record's waiter list */
   gp_coro *coro;     /* the waiting coroutine */
-  int fd;            /* the fd waited on */
+  gp_fd *rec;        /* the record of the fd waited on */
   unsigned events;   /* GP_IN/GP_OUT/GP_PRI wanted */
 } gp_fdwait;
 
@@ -270,48 +310,38 @@ typedef struct gp_fdwait {
  * -ETIMEDOUT, -EBADF when an fd was closed meanwhile, -EPERM when an fd
  * cannot be polled (a regular file: the caller treats it as ready), or
  * what gp__park_intr returns for a kill or Timeout. */
-int gp__wait_fds(gp_fdwait *w, int n, int64_t deadline);
-int gp__wait_fd(int fd, unsigned events, int64_t deadline);
-/* The fd is being closed or replaced: wakes its waiters with -EBADF and
- * forgets its registration. Call before the real close. */
-void gp__fd_forget(int fd);
-/* Something the epoll set may not report happened to fd (a shutdown):
- * wakes its waiters for events with 0 (they try their call again) and
- * drops its readiness hints. */
-void gp__fd_wake(int fd, unsigned events);
-
-/* What the shim caches about an fd. The runtime stores it in the fd's
- * entry without reading it, and zeroes it in gp__fd_forget. */
-struct gp_fdinfo {
-  unsigned char kind;     /* the shim's fd kind (0: not known yet) */
-  unsigned char cached;   /* the fields below are known */
-  unsigned char nonblock; /* the program made the fd non-blocking */
-  unsigned char stream;   /* a stream socket: a short read empties it */
-  uint32_t epoch;         /* when the fields below were read */
-  int64_t rcvtimeo;       /* SO_RCVTIMEO in ns, 0 for none */
-  int64_t sndtimeo;       /* SO_SNDTIMEO in ns, 0 for none */
-};
-
-/* The info of fd (created on first use); NULL for a negative fd. */
-struct gp_fdinfo *gp__fd_info(int fd);
-/* 1 when fd is one of the runtime's own (its epoll sets, libuv's wake-up
- * and signal fds). Safe from any thread. */
-int gp__fd_private(int fd);
-/* Stores up to max of the runtime's own fds in fds; returns how many. */
-int gp__fd_privates(int *fds, int max);
+int gp__fd_wait_many(gp_fdwait *w, int n, int64_t deadline);
+/* gp__fd_wait_many for the one fd f; -EBADF when f is NULL (what
+ * gp__fd_get gives for a negative fd). */
+int gp__fd_wait(gp_fd *f, unsigned events, int64_t deadline);
+/* The fd is being closed or replaced: wakes its waiters with -EBADF,
+ * forgets its registration and readiness hints, and zeroes the shim's
+ * slot. Call before the real close. */
+void gp__fd_forget(gp_fd *f);
 /* Forgets the fds first..last (wakes their waiters with -EBADF): a
  * close_range is about to close them. */
 void gp__fd_forget_range(int first, int last);
-int gp__fd_kind(int fd);
-void gp__fd_set_kind(int fd, int kind);
+/* Something the epoll set may not report happened to the fd (a
+ * shutdown): wakes its waiters for events with 0 (they try their call
+ * again) and drops its readiness hints. */
+void gp__fd_wake(gp_fd *f, unsigned events);
 
 /* Readiness hints, from the edges of the runtime's epoll set. 0 when the
- * program's last try on fd for dir (GP_IN/GP_OUT) found it empty (or
+ * program's last try on the fd for dir (GP_IN/GP_OUT) found it empty (or
  * full) and no edge arrived since: another try would only say EAGAIN, so
- * the caller may park at once. 1 otherwise (also for an unknown fd). */
-int gp__fd_maybe_ready(int fd, unsigned dir);
-/* The caller saw fd empty (or full) for dir: EAGAIN, or a short read. */
-void gp__fd_seen_empty(int fd, unsigned dir);
+ * the caller may park at once. 1 otherwise. */
+int gp__fd_maybe_ready(const gp_fd *f, unsigned dir);
+/* The caller saw the fd empty (or full) for dir: EAGAIN, or a short
+ * read. */
+void gp__fd_seen_empty(gp_fd *f, unsigned dir);
+
+/* The most fds the runtime owns itself (its epoll sets, libuv's wake-up
+ * and signal fds). */
+#define GP_FD_PRIVATE_MAX 16
+/* 1 when fd is one of the runtime's own. Safe from any thread. */
+int gp__fd_private(int fd);
+/* Stores up to max of the runtime's own fds in fds; returns how many. */
+int gp__fd_privates(int *fds, int max);
 
 /* ---- running functions on pool threads (work.c) ---- */
 

@@ -184,6 +184,7 @@
   X(int, inotify_init1, (int))                                              \
   X(int, epoll_create, (int))                                               \
   X(int, epoll_create1, (int))                                              \
+  X(int, epoll_ctl, (int, int, int, struct epoll_event *))                  \
   X(ssize_t, sendfile, (int, int, off_t *, size_t))                         \
   X(ssize_t, pread, (int, void *, size_t, off_t))                           \
   X(ssize_t, pwrite, (int, const void *, size_t, off_t))                    \

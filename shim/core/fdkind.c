@@ -1,4 +1,6 @@
-/* fdkind.c: fd kinds, waiting after EAGAIN, and iovec cursors. */
+/* fdkind.c: the shim's slot of the per-fd record (the fd's kind, the
+ * program's O_NONBLOCK and socket timeouts), waiting after EAGAIN, and
+ * iovec cursors. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -21,10 +23,8 @@ static int tty(int fd) {
   return r;
 }
 
-int gp_fd_kind(int fd) {
-  int k = gp__fd_kind(fd);
-  if (k != GP_KIND_UNKNOWN)
-    return k;
+int gp_fd_learn_kind(gp_fd *f) {
+  int fd = gp__fd_num(f), k;
   struct stat st;
   if (fstat(fd, &st) != 0)
     return GP_KIND_PASS;
@@ -35,35 +35,38 @@ int gp_fd_kind(int fd) {
   case S_IFCHR: k = tty(fd) ? GP_KIND_TTY : GP_KIND_POLL; break;
   default: k = GP_KIND_POLL; break; /* eventfd, timerfd, signalfd, ... */
   }
-  gp__fd_set_kind(fd, k);
+  gp_fd_set_kind(f, k);
   return k;
 }
 
-void gp_fd_created(int fd, int kind) {
+gp_fd *gp_fd_created(int fd, int kind) {
   if (fd < 0 || !gp__tls.sched)
-    return; /* the table belongs to the scheduler thread */
+    return NULL; /* the table belongs to the scheduler thread */
   unsigned char was = gp__inside_enter();
-  gp__fd_forget(fd); /* a number reused without our close: start afresh */
-  gp__fd_set_kind(fd, kind);
+  gp_fd *f = gp__fd_get(fd);
+  gp__fd_forget(f); /* a number reused without our close: start afresh */
+  gp_fd_set_kind(f, kind);
   gp__inside_restore(was);
+  return f;
 }
 
-void gp_fd_forget(int fd) {
+void gp_fd_closing(int fd) {
   if (fd < 0 || !gp__tls.sched)
     return;
   unsigned char was = gp__inside_enter();
-  gp__fd_forget(fd);
+  gp_fd *f = gp__fd_find(fd);
+  if (f != NULL)
+    gp__fd_forget(f);
   gp__inside_restore(was);
 }
 
-/* Bumped by every call that may change an fd's O_NONBLOCK or socket
- * timeouts (fcntl F_SETFL, ioctl FIONBIO, setsockopt): the per-fd caches
- * are then read again. A change through a dup of the fd, or by another
- * process sharing the file, is caught the same way or at the next epoch. */
-static uint32_t flags_epoch = 1;
+/* A change through a dup of the fd, or by another process sharing the
+ * file, is caught the same way or at the next epoch. Starts at 1, so that
+ * a zeroed slot is never current. */
+uint32_t gp_fd_epoch = 1;
 
 void gp_fd_flags_changed(void) {
-  __atomic_add_fetch(&flags_epoch, 1, __ATOMIC_RELAXED);
+  __atomic_add_fetch(&gp_fd_epoch, 1, __ATOMIC_RELAXED);
 }
 
 static int64_t timeo_ns(int fd, int opt) {
@@ -74,18 +77,18 @@ static int64_t timeo_ns(int fd, int opt) {
   return (int64_t)tv.tv_sec * 1000000000 + (int64_t)tv.tv_usec * 1000;
 }
 
-/* The fd's cached flags, read again when the epoch moved. */
-static struct gp_fdinfo *flags_of(int fd) {
-  struct gp_fdinfo *in = gp__fd_info(fd);
-  uint32_t epoch = __atomic_load_n(&flags_epoch, __ATOMIC_RELAXED);
-  if (in == NULL || (in->cached && in->epoch == epoch))
-    return in;
+const struct gp_fdinfo *gp_fd_flags_read(gp_fd *f) {
+  struct gp_fdinfo *in = gp_fd_info(f);
+  int fd = gp__fd_num(f);
+  uint32_t epoch = __atomic_load_n(&gp_fd_epoch, __ATOMIC_RELAXED);
   int fl = GP_REAL(fcntl)(fd, F_GETFL);
   in->nonblock = fl >= 0 && (fl & O_NONBLOCK);
   in->rcvtimeo = in->sndtimeo = 0;
   int type = 0;
   socklen_t len = sizeof type;
-  if (in->kind == GP_KIND_SOCK) {
+  /* The kind may not be known yet: accept and connect reach this before
+   * any read on a socket made before the runtime started. */
+  if (gp_fd_kind(f) == GP_KIND_SOCK) {
     in->rcvtimeo = timeo_ns(fd, SO_RCVTIMEO);
     in->sndtimeo = timeo_ns(fd, SO_SNDTIMEO);
     in->stream = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
@@ -96,35 +99,24 @@ static struct gp_fdinfo *flags_of(int fd) {
   return in;
 }
 
-int gp_fd_nonblock(int fd) {
-  struct gp_fdinfo *in = flags_of(fd);
-  return in && in->nonblock;
-}
-
-int gp_fd_stream(int fd) {
-  struct gp_fdinfo *in = flags_of(fd);
-  return in && in->stream;
-}
-
-int gp_fd_ready(int fd, short events) {
+int gp_fd_ready_now(int fd, short events) {
   struct pollfd p = {.fd = fd, .events = events};
   return GP_REAL(poll)(&p, 1, 0) != 0;
 }
 
-int gp_fd_block(int fd, unsigned dir, int opt, int64_t *deadline) {
+int gp_fd_block(gp_fd *f, unsigned dir, int opt, int64_t *deadline) {
   if (*deadline == 0) {
-    struct gp_fdinfo *in = flags_of(fd);
-    if (in && in->nonblock)
+    const struct gp_fdinfo *in = gp_fd_flags(f);
+    if (in->nonblock)
       return -EAGAIN;
-    int64_t t = !in || !opt ? 0 : opt == SO_RCVTIMEO ? in->rcvtimeo
-                                                      : in->sndtimeo;
+    int64_t t = !opt ? 0 : opt == SO_RCVTIMEO ? in->rcvtimeo : in->sndtimeo;
     /* POSIX: no timeout, and {0, 0} means forever. */
     *deadline = t > 0 ? gp__now() + t : GP_NEVER;
   }
   /* A socket with a timeout is interrupted even with SA_RESTART. */
   struct gp_intr in;
   gp_intr_begin(&in, opt != 0 && *deadline != GP_NEVER);
-  int r = gp__wait_fd(fd, dir, *deadline);
+  int r = gp__fd_wait(f, dir, *deadline);
   gp_intr_end(&in);
   /* The socket's own timeout is EAGAIN; the coroutine's Timeout is
    * ETIMEDOUT (gpatch.h). */

@@ -1,16 +1,23 @@
-/* fdkind.h: how the shim drives an fd, cached per fd in the runtime's
- * table and learnt with fstat on first use.
+/* fdkind.h: how the shim drives an fd, cached in the shim's slot of the
+ * runtime's per-fd record and learnt with fstat on first use.
  *
  * The shim never changes an fd's flags. A socket is driven with the
  * per-call MSG_DONTWAIT flag; a pipe, tty or other pollable fd is tried
  * only after poll() says it is ready, so the plain call cannot block; a
  * regular file, directory or block device is passed through.
+ *
+ * A hook looks its fd up once (gp__fd_get, rt.h) and passes the record
+ * to the functions here and to the runtime's: the kind, the cached flags
+ * and the wait all start from the record, never from the number again.
  */
 #ifndef GP_FDKIND_H
 #define GP_FDKIND_H
 
+#include <stdint.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+
+#include "rt.h"
 
 /* Internal: no symbol declared here is exported (no GOT indirection). */
 #pragma GCC visibility push(hidden)
@@ -24,32 +31,86 @@ enum {
   GP_KIND_TTY,    /* a terminal: as POLL, but big writes on a pool thread */
 };
 
-/* The kind of fd, learnt once; GP_KIND_PASS when fd is not open (the real
- * call then fails as it should). */
-int gp_fd_kind(int fd);
-/* Records what a hook created (socket, pipe, dup...) at fd. */
-void gp_fd_created(int fd, int kind);
-/* Forgets fd in the runtime's table (waiters wake with EBADF) before the
- * shim closes it, or lets libc close it (fclose); scheduler thread only,
- * a no-op elsewhere. */
-void gp_fd_forget(int fd);
-/* 1 when the program itself made fd non-blocking (cached per fd). */
-int gp_fd_nonblock(int fd);
-/* 1 for a stream socket (cached per fd). */
-int gp_fd_stream(int fd);
+/* What the shim caches about an fd, kept in the shim's slot of the fd's
+ * record (gp__fd_slot): all zero when the record is made, and again when
+ * the runtime forgets the fd (a close). */
+struct gp_fdinfo {
+  unsigned char kind;     /* GP_KIND_* (0: not known yet) */
+  unsigned char cached;   /* the fields below are known */
+  unsigned char nonblock; /* the program made the fd non-blocking */
+  unsigned char stream;   /* a stream socket: a short read empties it */
+  uint32_t epoch;         /* gp_fd_epoch when the fields below were read */
+  int64_t rcvtimeo;       /* SO_RCVTIMEO in ns, 0 for none */
+  int64_t sndtimeo;       /* SO_SNDTIMEO in ns, 0 for none */
+};
+/* The runtime reserves GP_FD_SLOT bytes, aligned for 8, in each record. */
+_Static_assert(sizeof(struct gp_fdinfo) <= GP_FD_SLOT,
+               "struct gp_fdinfo outgrew the runtime's GP_FD_SLOT");
+_Static_assert(_Alignof(struct gp_fdinfo) <= 8,
+               "struct gp_fdinfo needs more alignment than the slot has");
+
+/* The shim's slot of f, as the struct it holds. */
+static inline struct gp_fdinfo *gp_fd_info(gp_fd *f) {
+  return gp__fd_slot(f);
+}
+
+/* Learns the kind of f's fd with fstat, and records it; GP_KIND_PASS when
+ * the fd is not open (the real call then fails as it should). */
+int gp_fd_learn_kind(gp_fd *f);
+/* The kind of f's fd: the cached one, learnt on first use. */
+static inline int gp_fd_kind(gp_fd *f) {
+  int k = gp_fd_info(f)->kind;
+  return GP_LIKELY(k != GP_KIND_UNKNOWN) ? k : gp_fd_learn_kind(f);
+}
+/* Records the kind of f's fd (GP_KIND_UNKNOWN: learn it again). */
+static inline void gp_fd_set_kind(gp_fd *f, int kind) {
+  gp_fd_info(f)->kind = (unsigned char)kind;
+}
+
+/* Records what a hook created (socket, pipe, dup...) at fd, afresh (its
+ * number may have been closed where no hook saw it: fclose). Returns the
+ * record, or NULL off the scheduler thread (the table is the scheduler
+ * thread's; a no-op there) or for a negative fd. */
+gp_fd *gp_fd_created(int fd, int kind);
+/* The fd is about to be closed by the shim, or by libc where no hook
+ * sees it (fclose): the runtime forgets it (its waiters wake with EBADF)
+ * and the shim's slot is zeroed. Scheduler thread only, a no-op
+ * elsewhere. */
+void gp_fd_closing(int fd);
+
+/* Bumped by every call that may change an fd's O_NONBLOCK or socket
+ * timeouts (gp_fd_flags_changed): the cached values are then read
+ * again. */
+extern uint32_t gp_fd_epoch;
 /* A call may have changed some fd's O_NONBLOCK or socket timeouts: the
  * cached values are read again on next use. */
 void gp_fd_flags_changed(void);
+/* Reads f's flags and socket timeouts into its slot (learning the kind
+ * first if no call did yet); returns the slot. */
+const struct gp_fdinfo *gp_fd_flags_read(gp_fd *f);
+/* f's cached flags and socket timeouts, read again when the epoch moved
+ * since. */
+static inline const struct gp_fdinfo *gp_fd_flags(gp_fd *f) {
+  const struct gp_fdinfo *in = gp_fd_info(f);
+  if (GP_LIKELY(in->cached &&
+                in->epoch == __atomic_load_n(&gp_fd_epoch, __ATOMIC_RELAXED)))
+    return in;
+  return gp_fd_flags_read(f);
+}
+/* 1 when the program itself made the fd non-blocking. */
+static inline int gp_fd_nonblock(gp_fd *f) { return gp_fd_flags(f)->nonblock; }
+/* 1 for a stream socket. */
+static inline int gp_fd_stream(gp_fd *f) { return gp_fd_flags(f)->stream; }
 
-/* The result of a would-block attempt: parks the caller on fd for dir
+/* The result of a would-block attempt: parks the caller on f for dir
  * (GP_IN/GP_OUT) until ready, the socket timeout opt (SO_RCVTIMEO,
  * SO_SNDTIMEO, or 0 for none) or *deadline. *deadline starts at 0 and is
  * filled in on first use. Returns 0 to try again, -EAGAIN when the
  * program wants non-blocking behaviour or the socket timeout passed,
- * -EBADF when another coroutine closed fd, -EINTR when a signal
- * interrupted the wait, -EPERM when fd cannot be polled, -ECANCELED or
- * -ETIMEDOUT when the coroutine was killed or its Timeout passed. */
-int gp_fd_block(int fd, unsigned dir, int opt, int64_t *deadline);
+ * -EBADF when another coroutine closed the fd, -EINTR when a signal
+ * interrupted the wait, -EPERM when the fd cannot be polled, -ECANCELED
+ * or -ETIMEDOUT when the coroutine was killed or its Timeout passed. */
+int gp_fd_block(gp_fd *f, unsigned dir, int opt, int64_t *deadline);
 
 /* accept4 that never blocks and leaves the fd's flags alone (io_uring,
  * see accept_nb.c): the new fd, -EAGAIN when no connection is waiting,
@@ -59,12 +120,14 @@ int gp_accept_nb(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 /* In a forked child: drops the parent's ring. */
 void gp_accept_nb_fork(void);
 
-/* 1 when fd, polled for events (POLLIN/POLLOUT), is ready now. */
-int gp_fd_ready(int fd, short events);
+/* 1 when fd, polled for events (POLLIN/POLLOUT), is ready now: the
+ * kernel asked (gp__fd_maybe_ready is the runtime's hint). */
+int gp_fd_ready_now(int fd, short events);
 
-/* write(fd, buf, n) as the cooperative hook makes it (io.c): parks until
- * everything went, the fd's timeout, or an error. Inside the runtime. */
-ssize_t gp_write_coop(int fd, const void *buf, size_t n);
+/* write() of the n bytes at buf to f's fd, as the cooperative hook makes
+ * it (io.c): parks until everything went, the fd's timeout, or an error.
+ * Inside the runtime. */
+ssize_t gp_write_coop(gp_fd *f, const void *buf, size_t n);
 
 /* A copy of an iovec array the shim may advance as bytes move. */
 struct gp_iovs {

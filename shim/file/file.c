@@ -55,8 +55,8 @@ static int offloaded(struct fcall *c) {
   if (!gp_coop(GP_FAM_FILE) || gp__live() <= 1)
     return 0;
   gp_enter();
-  int pass = c->op == FSYNC || c->op == FDATASYNC ||
-             gp_fd_kind(c->fd) == GP_KIND_PASS;
+  gp_fd *f = c->op == FSYNC || c->op == FDATASYNC ? NULL : gp__fd_get(c->fd);
+  int pass = f == NULL || gp_fd_kind(f) == GP_KIND_PASS;
   gp_leave();
   return pass && gp_offload(GP_LANE_FILE, fcall_fn, c) == 0;
 }

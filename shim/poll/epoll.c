@@ -20,15 +20,18 @@ static int coop_epoll(int ep, struct epoll_event *ev, int max,
   sigset_t old;
   if (mask && gp_set_mask(SIG_SETMASK, mask, &old) != 0)
     return -1;
+  gp_fd *f = NULL; /* looked up once the real call showed ep is open */
   int r;
   for (;;) {
     r = GP_REAL(epoll_wait)(ep, ev, max, 0);
     if (r != 0 || deadline <= gp__now())
       break;
+    if (f == NULL)
+      f = gp__fd_get(ep);
     struct gp_intr in;
     gp_intr_begin(&in, 1); /* epoll waits are never restarted */
     gp__wait_note("epoll_wait");
-    int err = gp__wait_fd(ep, GP_IN, deadline);
+    int err = gp__fd_wait(f, GP_IN, deadline);
     gp_intr_end(&in);
     if (err == -EINTR || err == -EBADF || gp_stopped(err)) {
       r = gp_ret(gp_stopped(err) ? gp_stopped(err) : err);

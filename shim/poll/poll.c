@@ -1,9 +1,11 @@
 /* poll.c: poll, ppoll, select, pselect.
  *
  * All four become one wait: ask the real poll with a zero timeout; if
- * nothing is ready and the caller may wait, park on every fd (one record
- * per fd, on this stack or, for long lists, the heap) until one may be
- * ready or the deadline passes, then ask again.
+ * nothing is ready and the caller may wait, park on every fd (one wait
+ * record per fd, on this stack or, for long lists, the heap) until one
+ * may be ready or the deadline passes, then ask again. The fds are looked
+ * up once, before the first park: by then the real poll has shown that
+ * every one of them is open (an fd that is not would be POLLNVAL).
  */
 #include <errno.h>
 #include <signal.h>
@@ -19,6 +21,26 @@
 
 #define STACK_WAITS 16
 
+/* Fills w with the wait records of fds (their fd records looked up, the
+ * events they wait for); returns how many (negative fds are skipped). */
+static int wait_records(gp_fdwait *w, const struct pollfd *fds, nfds_t n) {
+  int nw = 0;
+  for (nfds_t i = 0; i < n; i++) {
+    if (fds[i].fd < 0)
+      continue;
+    unsigned ev = 0;
+    if (fds[i].events & (POLLIN | POLLRDNORM | POLLRDBAND | POLLRDHUP))
+      ev |= GP_IN;
+    if (fds[i].events & (POLLOUT | POLLWRNORM | POLLWRBAND))
+      ev |= GP_OUT;
+    if (fds[i].events & POLLPRI)
+      ev |= GP_PRI;
+    /* Errors and hang-ups are reported even with no events asked. */
+    w[nw++] = (gp_fdwait){.rec = gp__fd_get(fds[i].fd), .events = ev | GP_IN};
+  }
+  return nw;
+}
+
 /* Polls fds until one is ready or the deadline; 0 on timeout, -1/errno. */
 static int coop_poll(struct pollfd *fds, nfds_t n, int64_t deadline,
                      const sigset_t *mask) {
@@ -33,28 +55,17 @@ static int coop_poll(struct pollfd *fds, nfds_t n, int64_t deadline,
     r = gp_ret(-ENOMEM);
     goto out;
   }
+  int nw = -1; /* the wait records are not filled yet */
   for (;;) {
     r = GP_REAL(poll)(fds, n, 0);
     if (r != 0 || deadline <= gp__now())
       break;
-    int nw = 0;
-    for (nfds_t i = 0; i < n; i++) {
-      if (fds[i].fd < 0)
-        continue;
-      unsigned ev = 0;
-      if (fds[i].events & (POLLIN | POLLRDNORM | POLLRDBAND | POLLRDHUP))
-        ev |= GP_IN;
-      if (fds[i].events & (POLLOUT | POLLWRNORM | POLLWRBAND))
-        ev |= GP_OUT;
-      if (fds[i].events & POLLPRI)
-        ev |= GP_PRI;
-      /* Errors and hang-ups are reported even with no events asked. */
-      w[nw++] = (gp_fdwait){.fd = fds[i].fd, .events = ev | GP_IN};
-    }
+    if (nw < 0)
+      nw = wait_records(w, fds, n);
     struct gp_intr in;
     gp_intr_begin(&in, 1); /* poll and select are never restarted */
     gp__wait_note("poll");
-    int err = gp__wait_fds(w, nw, deadline);
+    int err = gp__fd_wait_many(w, nw, deadline);
     gp_intr_end(&in);
     if (err == -EINTR || gp_stopped(err)) {
       r = gp_ret(err == -EINTR ? err : gp_stopped(err));

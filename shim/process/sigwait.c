@@ -56,7 +56,7 @@ static void close_signalfd(int fd) {
   if (fd < 0)
     return;
   int saved = errno;
-  gp_fd_forget(fd);
+  gp_fd_closing(fd);
   GP_REAL(close)(fd);
   errno = saved;
 }
@@ -67,7 +67,7 @@ static void close_signalfd(int fd) {
 static int park_on(int sfd, int64_t deadline, const char *call) {
   gp__wait_note(call);
   if (sfd >= 0)
-    return gp__wait_fd(sfd, GP_IN, deadline);
+    return gp__fd_wait(gp__fd_get(sfd), GP_IN, deadline);
   int64_t soon = gp__now() + POLL_NS;
   int r = gp__park(soon < deadline ? soon : deadline);
   return r == -ETIMEDOUT && soon < deadline ? 0 : r;

@@ -198,7 +198,7 @@ GP_EXPORT FILE *popen(const char *cmd, const char *mode) {
   unlock(&chain_mu);
   GP_REAL(close)(child);
   if (err != 0) {
-    gp_fd_forget(parent);
+    gp_fd_closing(parent);
     fclose(pc->fp);
     free(pc);
     errno = err;
@@ -237,7 +237,7 @@ GP_EXPORT int pclose(FILE *fp) {
   }
   pid_t pid = pc->pid;
   free(pc);
-  gp_fd_forget(fileno(fp)); /* fclose closes it without the hook */
+  gp_fd_closing(fileno(fp)); /* fclose closes it without the hook */
   int closed = fclose(fp);
   int status;
   if (gp_waitpid_retry(pid, &status) != pid)

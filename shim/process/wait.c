@@ -69,7 +69,7 @@ static void cw_init(struct cwait *cw, pid_t pid, int pidfd, int options,
 
 static void cw_done(struct cwait *cw) {
   if (cw->own && cw->pidfd >= 0) {
-    gp_fd_forget(cw->pidfd);
+    gp_fd_closing(cw->pidfd);
     GP_REAL(close)(cw->pidfd);
   }
   cw->pidfd = -1;
@@ -108,8 +108,9 @@ static int cw_park(struct cwait *cw) {
   struct gp_intr in;
   gp_intr_begin(&in, 0); /* the wait family restarts with SA_RESTART */
   gp__wait_note(cw->call);
-  int r = cw->pidfd >= 0 ? gp__wait_fd(cw->pidfd, GP_IN, deadline)
-                         : gp__park(deadline);
+  int r = cw->pidfd >= 0
+              ? gp__fd_wait(gp__fd_get(cw->pidfd), GP_IN, deadline)
+              : gp__park(deadline);
   gp_intr_end(&in);
   gp__wq_park(&w, GP_PASSED); /* leaves the queue if still in it */
   if (r == -EBADF && !cw->own)

@@ -20,15 +20,6 @@
 #include "core/guard.h"
 #include "real.h"
 
-/* Forgets fd in the runtime's table (scheduler thread only). */
-static void forget(int fd) {
-  if (fd < 0 || !gp__tls.sched)
-    return;
-  unsigned char was = gp__inside_enter();
-  gp__fd_forget(fd);
-  gp__inside_restore(was);
-}
-
 /* The runtime's own fds (epoll sets, libuv's wake-up and signal fds) are
  * not the program's: to it they are not open, so closing one fails with
  * EBADF, as it would natively. (A daemon closes every fd it did not
@@ -38,7 +29,7 @@ GP_EXPORT int close(int fd) {
     errno = EBADF;
     return -1;
   }
-  forget(fd);
+  gp_fd_closing(fd);
   return GP_REAL(close)(fd);
 }
 
@@ -54,8 +45,8 @@ static int close_ranges(unsigned first, unsigned last, int flags) {
     gp__fd_forget_range((int)first, last > INT_MAX ? INT_MAX : (int)last);
     gp__inside_restore(was);
   }
-  int priv[16];
-  int n = gp__fd_privates(priv, 16);
+  int priv[GP_FD_PRIVATE_MAX];
+  int n = gp__fd_privates(priv, GP_FD_PRIVATE_MAX);
   for (int i = 1; i < n; i++) /* a few: insertion sort */
     for (int j = i; j > 0 && priv[j - 1] > priv[j]; j--) {
       int t = priv[j];
@@ -107,22 +98,28 @@ GP_EXPORT int pipe2(int fds[2], int flags) {
 
 /* The new fd shares the old one's file: it has the same kind. */
 static int copied(int oldfd, int newfd) {
-  if (newfd >= 0)
-    gp_fd_created(newfd, gp__tls.sched ? gp__fd_kind(oldfd) : 0);
+  if (newfd < 0 || !gp__tls.sched)
+    return newfd;
+  gp_fd *old = gp__fd_find(oldfd);
+  gp_fd_created(newfd, old ? gp_fd_info(old)->kind : GP_KIND_UNKNOWN);
   return newfd;
 }
 
 GP_EXPORT int dup(int fd) { return copied(fd, GP_REAL(dup)(fd)); }
 
+/* dup2 of an fd onto itself changes nothing (the fd stays open, with its
+ * waiters): the real call alone. */
 GP_EXPORT int dup2(int oldfd, int newfd) {
-  if (oldfd != newfd && GP_REAL(fcntl)(oldfd, F_GETFD) >= 0)
-    forget(newfd); /* dup2 closes newfd first */
+  if (oldfd == newfd)
+    return GP_REAL(dup2)(oldfd, newfd);
+  if (GP_REAL(fcntl)(oldfd, F_GETFD) >= 0)
+    gp_fd_closing(newfd); /* dup2 closes newfd first */
   return copied(oldfd, GP_REAL(dup2)(oldfd, newfd));
 }
 
 GP_EXPORT int dup3(int oldfd, int newfd, int flags) {
   if (oldfd != newfd && GP_REAL(fcntl)(oldfd, F_GETFD) >= 0)
-    forget(newfd);
+    gp_fd_closing(newfd);
   return copied(oldfd, GP_REAL(dup3)(oldfd, newfd, flags));
 }
 

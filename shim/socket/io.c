@@ -5,6 +5,10 @@
  * operation without blocking; when it would block, park the coroutine on
  * the fd (with the socket's timeout) and try again. A program that made
  * the fd non-blocking itself gets EAGAIN as it would natively.
+ *
+ * A call looks its fd up once (gp__fd_get): the record then gives the
+ * kind and cached flags (the shim's slot), the readiness hints and the
+ * wait, on every attempt.
  */
 #include <errno.h>
 #include <limits.h>
@@ -27,9 +31,9 @@
  * GP_OUT: no room) since the program's last try, with no edge since: a try
  * would only fail with EAGAIN, so the caller parks at once (errno is set
  * to EAGAIN). Never for a program that asked not to block. */
-static int known_empty(int fd, int kind, unsigned dir, int flags) {
+static int known_empty(gp_fd *f, int kind, unsigned dir, int flags) {
   if (kind != GP_KIND_SOCK || (flags & MSG_DONTWAIT) ||
-      gp__fd_maybe_ready(fd, dir) || gp_fd_nonblock(fd))
+      gp__fd_maybe_ready(f, dir) || gp_fd_nonblock(f))
     return 0;
   errno = EAGAIN;
   return 1;
@@ -38,19 +42,18 @@ static int known_empty(int fd, int kind, unsigned dir, int flags) {
 /* Records what a receive on a socket showed: EAGAIN, or a short read on
  * a stream socket (not a peek), means no data is left. (A read of 0 is
  * the end of file: the next read returns 0 at once too.) */
-static void note_in(int fd, ssize_t r, size_t want, int flags) {
+static void note_in(gp_fd *f, ssize_t r, size_t want, int flags) {
   if (r < 0 ? errno == EAGAIN
             : r > 0 && (size_t)r < want && !(flags & MSG_PEEK) &&
-                  gp_fd_stream(fd))
-    gp__fd_seen_empty(fd, GP_IN);
+                  gp_fd_stream(f))
+    gp__fd_seen_empty(f, GP_IN);
 }
 
 /* A receive on a socket that cannot block. A single buffer without
  * ancillary data goes through recvfrom when the caller reads no msg_flags
  * back (flat: not recvmsg): the kernel then copies in no message header
- * and iovec. On a 64-byte loopback ping-pong, send and recv cost 300 ns
- * (4%) less per round trip than sendmsg and recvmsg here; an echo server
- * under the shim spends most of its time in these two calls. */
+ * and iovec, which is measurably cheaper for the small messages a server
+ * under the shim spends most of its time on. */
 static ssize_t sock_in(int fd, struct msghdr *m, int flags, int flat) {
   if (flat && m->msg_iovlen == 1 && m->msg_controllen == 0)
     return GP_REAL(recvfrom)(fd, m->msg_iov[0].iov_base,
@@ -60,13 +63,15 @@ static ssize_t sock_in(int fd, struct msghdr *m, int flags, int flat) {
   return GP_REAL(recvmsg)(fd, m, flags | MSG_DONTWAIT);
 }
 
-/* One attempt that cannot block, or a real call for fds that never wait.
- * sock: the call was one of the recv family; flat: see sock_in. */
-static ssize_t try_in(int fd, int kind, struct msghdr *m, int flags,
+/* One attempt on f's fd that cannot block, or a real call for fds that
+ * never wait. sock: the call was one of the recv family; flat: see
+ * sock_in. */
+static ssize_t try_in(gp_fd *f, int kind, struct msghdr *m, int flags,
                       int sock, int flat) {
+  int fd = gp__fd_num(f);
   if (kind == GP_KIND_SOCK)
     return sock_in(fd, m, flags, flat);
-  if (kind != GP_KIND_PASS && !gp_fd_ready(fd, POLLIN)) {
+  if (kind != GP_KIND_PASS && !gp_fd_ready_now(fd, POLLIN)) {
     errno = EAGAIN;
     return -1;
   }
@@ -77,14 +82,14 @@ static ssize_t try_in(int fd, int kind, struct msghdr *m, int flags,
   return GP_REAL(readv)(fd, m->msg_iov, (int)m->msg_iovlen);
 }
 
-/* After an attempt on fd for dir failed (errno says why): 1 to try
+/* After an attempt on f's fd for dir failed (errno says why): 1 to try
  * again, after parking while the fd would block (until the socket's
  * timeout, kept in *deadline); 0 to give up with the error in errno.
  * sock: the call was of the send/recv family. */
-static int again(int fd, int kind, unsigned dir, int flags, int sock,
+static int again(gp_fd *f, int kind, unsigned dir, int flags, int sock,
                  int64_t *deadline) {
   if (errno == ENOTSOCK && kind == GP_KIND_SOCK) {
-    gp__fd_set_kind(fd, GP_KIND_UNKNOWN); /* stale: learn it again */
+    gp_fd_set_kind(f, GP_KIND_UNKNOWN); /* stale: learn it again */
     return 1;
   }
   if ((errno != EAGAIN && errno != EWOULDBLOCK) || (flags & MSG_DONTWAIT))
@@ -92,9 +97,9 @@ static int again(int fd, int kind, unsigned dir, int flags, int sock,
   int opt = 0;
   if (sock || kind == GP_KIND_SOCK)
     opt = dir == GP_IN ? SO_RCVTIMEO : SO_SNDTIMEO;
-  int err = gp_fd_block(fd, dir, opt, deadline);
+  int err = gp_fd_block(f, dir, opt, deadline);
   if (err == -EPERM) { /* cannot be polled: the plain call from now on */
-    gp__fd_set_kind(fd, GP_KIND_PASS);
+    gp_fd_set_kind(f, GP_KIND_PASS);
     return 1;
   }
   if (err) {
@@ -115,12 +120,15 @@ static ssize_t moved(struct gp_iovs *v, size_t done, int failed, int saved) {
   return -1;
 }
 
-/* Receives as the blocking call would: one successful attempt is enough,
- * except with MSG_WAITALL, which waits for the whole buffer. sock: the
- * call was one of the recv family (a non-socket gets ENOTSOCK); flat: the
- * caller does not read m->msg_flags back (every call but recvmsg). */
-static ssize_t xfer_in(int fd, struct msghdr *m, int flags, int sock,
+/* Receives from f's fd as the blocking call would: one successful
+ * attempt is enough, except with MSG_WAITALL, which waits for the whole
+ * buffer. sock: the call was one of the recv family (a non-socket gets
+ * ENOTSOCK); flat: the caller does not read m->msg_flags back (every call
+ * but recvmsg). f NULL: a negative fd. */
+static ssize_t xfer_in(gp_fd *f, struct msghdr *m, int flags, int sock,
                        int flat) {
+  if (f == NULL) /* a negative fd is never open */
+    return gp_ret(-EBADF);
   int saved = errno;
   int64_t deadline = 0;
   size_t done = 0;
@@ -132,12 +140,12 @@ static ssize_t xfer_in(int fd, struct msghdr *m, int flags, int sock,
   cur.msg_iov = v.iov;
   int failed = 0;
   for (;;) {
-    int kind = gp_fd_kind(fd);
-    ssize_t r = known_empty(fd, kind, GP_IN, flags)
+    int kind = gp_fd_kind(f);
+    ssize_t r = known_empty(f, kind, GP_IN, flags)
                     ? -1
-                    : try_in(fd, kind, &cur, flags, sock, flat);
+                    : try_in(f, kind, &cur, flags, sock, flat);
     if (kind == GP_KIND_SOCK)
-      note_in(fd, r, gp_iovs_len(cur.msg_iov, (int)cur.msg_iovlen), flags);
+      note_in(f, r, gp_iovs_len(cur.msg_iov, (int)cur.msg_iovlen), flags);
     if (r >= 0) {
       done += (size_t)r;
       m->msg_namelen = cur.msg_namelen;
@@ -151,7 +159,7 @@ static ssize_t xfer_in(int fd, struct msghdr *m, int flags, int sock,
         break;
       cur.msg_control = NULL; /* ancillary data came with the first part */
       cur.msg_controllen = 0;
-    } else if (!again(fd, kind, GP_IN, flags, sock, &deadline)) {
+    } else if (!again(f, kind, GP_IN, flags, sock, &deadline)) {
       failed = 1;
       break;
     }
@@ -191,17 +199,18 @@ static ssize_t sock_out(int fd, const struct msghdr *m, int flags) {
   return GP_REAL(sendmsg)(fd, m, flags | MSG_DONTWAIT);
 }
 
-/* One attempt at sending; pipes take at most PIPE_BUF bytes after poll
- * says they are writable, which cannot block. */
-static ssize_t try_out(int fd, int kind, struct msghdr *m, int flags,
+/* One attempt at sending on f's fd; pipes take at most PIPE_BUF bytes
+ * after poll says they are writable, which cannot block. */
+static ssize_t try_out(gp_fd *f, int kind, struct msghdr *m, int flags,
                        int sock) {
+  int fd = gp__fd_num(f);
   if (kind == GP_KIND_SOCK)
     return sock_out(fd, m, flags);
   if (kind == GP_KIND_TTY && !sock &&
       gp_iovs_len(m->msg_iov, (int)m->msg_iovlen) > TTY_INLINE &&
-      !gp_fd_nonblock(fd))
+      !gp_fd_nonblock(f))
     return tty_write(fd, m->msg_iov, (int)m->msg_iovlen);
-  if (kind != GP_KIND_PASS && !gp_fd_ready(fd, POLLOUT)) {
+  if (kind != GP_KIND_PASS && !gp_fd_ready_now(fd, POLLOUT)) {
     errno = EAGAIN;
     return -1;
   }
@@ -224,11 +233,13 @@ static ssize_t try_out(int fd, int kind, struct msghdr *m, int flags,
   return GP_REAL(writev)(fd, one, 1);
 }
 
-/* Sends the whole message as a blocking call would, unless the program
- * made the fd non-blocking (then one attempt, as natively). Returns the
- * bytes sent, or -1 with errno; a timeout or error after some bytes went
- * out returns what was sent. */
-static ssize_t xfer_out(int fd, struct msghdr *m, int flags, int sock) {
+/* Sends the whole message to f's fd as a blocking call would, unless the
+ * program made the fd non-blocking (then one attempt, as natively).
+ * Returns the bytes sent, or -1 with errno; a timeout or error after
+ * some bytes went out returns what was sent. f NULL: a negative fd. */
+static ssize_t xfer_out(gp_fd *f, struct msghdr *m, int flags, int sock) {
+  if (f == NULL) /* a negative fd is never open */
+    return gp_ret(-EBADF);
   int saved = errno;
   int64_t deadline = 0;
   size_t done = 0;
@@ -241,13 +252,13 @@ static ssize_t xfer_out(int fd, struct msghdr *m, int flags, int sock) {
   size_t total = gp_iovs_len(v.iov, v.cnt);
   int failed = 0;
   for (;;) {
-    int kind = gp_fd_kind(fd);
+    int kind = gp_fd_kind(f);
     size_t want = gp_iovs_len(cur.msg_iov, (int)cur.msg_iovlen);
-    ssize_t r = known_empty(fd, kind, GP_OUT, flags)
+    ssize_t r = known_empty(f, kind, GP_OUT, flags)
                     ? -1
-                    : try_out(fd, kind, &cur, flags, sock);
+                    : try_out(f, kind, &cur, flags, sock);
     if (kind == GP_KIND_SOCK && (r < 0 ? errno == EAGAIN : (size_t)r < want))
-      gp__fd_seen_empty(fd, GP_OUT); /* the send buffer is full */
+      gp__fd_seen_empty(f, GP_OUT); /* the send buffer is full */
     if (r >= 0) {
       done += (size_t)r;
       if (done >= total)
@@ -257,9 +268,9 @@ static ssize_t xfer_out(int fd, struct msghdr *m, int flags, int sock) {
       cur.msg_iovlen = (size_t)v.cnt;
       cur.msg_control = NULL; /* ancillary data went with the first part */
       cur.msg_controllen = 0;
-      if (r > 0 && kind != GP_KIND_FIFO && gp_fd_nonblock(fd))
+      if (r > 0 && kind != GP_KIND_FIFO && gp_fd_nonblock(f))
         break; /* a non-blocking program takes the partial write */
-    } else if (!again(fd, kind, GP_OUT, flags, sock, &deadline)) {
+    } else if (!again(f, kind, GP_OUT, flags, sock, &deadline)) {
       failed = 1;
       break;
     }
@@ -287,7 +298,7 @@ static ssize_t in1(int fd, void *buf, size_t n, int flags, int sock,
     m.msg_name = from;
     m.msg_namelen = *fromlen;
   }
-  ssize_t r = xfer_in(fd, &m, flags, sock, 1);
+  ssize_t r = xfer_in(gp__fd_get(fd), &m, flags, sock, 1);
   if (r >= 0 && from && fromlen)
     *fromlen = m.msg_namelen;
   return r;
@@ -298,25 +309,27 @@ static ssize_t out1(int fd, const void *buf, size_t n, int flags, int sock,
   struct iovec iov = {(void *)buf, n};
   struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1,
                      .msg_name = (void *)to, .msg_namelen = to ? tolen : 0};
-  return xfer_out(fd, &m, flags, sock);
+  return xfer_out(gp__fd_get(fd), &m, flags, sock);
 }
 
-ssize_t gp_write_coop(int fd, const void *buf, size_t n) {
-  return out1(fd, buf, n, 0, 0, NULL, 0);
+ssize_t gp_write_coop(gp_fd *f, const void *buf, size_t n) {
+  struct iovec iov = {(void *)buf, n};
+  struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+  return xfer_out(f, &m, 0, 0);
 }
 
 static ssize_t inv(int fd, const struct iovec *iov, int cnt) {
   if (cnt < 0 || cnt > IOV_MAX)
     return gp_ret(-EINVAL);
   struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt};
-  return xfer_in(fd, &m, 0, 0, 1);
+  return xfer_in(gp__fd_get(fd), &m, 0, 0, 1);
 }
 
 static ssize_t outv(int fd, const struct iovec *iov, int cnt) {
   if (cnt < 0 || cnt > IOV_MAX)
     return gp_ret(-EINVAL);
   struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt};
-  return xfer_out(fd, &m, 0, 0);
+  return xfer_out(gp__fd_get(fd), &m, 0, 0);
 }
 
 static ssize_t do_read(int fd, void *buf, size_t n) {
@@ -385,7 +398,8 @@ GP_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen,
 }
 
 GP_EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags) {
-  GP_IO_HOOK(GP_REAL(recvmsg)(fd, m, flags), xfer_in(fd, m, flags, 1, 0));
+  GP_IO_HOOK(GP_REAL(recvmsg)(fd, m, flags),
+             xfer_in(gp__fd_get(fd), m, flags, 1, 0));
 }
 
 GP_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags) {
@@ -401,5 +415,5 @@ GP_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
 
 GP_EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags) {
   GP_IO_HOOK(GP_REAL(sendmsg)(fd, m, flags),
-             xfer_out(fd, (struct msghdr *)m, flags, 1));
+             xfer_out(gp__fd_get(fd), (struct msghdr *)m, flags, 1));
 }

@@ -22,20 +22,21 @@
 #define CHUNK (64 * 1024)
 #define MAX_RW 0x7ffff000 /* Linux moves at most this much per call */
 
-/* 1 when sendfile(out, in) may wait and the hook can do it. Inside the
+/* 1 when sendfile(out, in) may wait and the hook can do it, out being
+ * the record of the target (NULL for a negative fd). Inside the
  * runtime. */
-static int may_wait(int out, int in) {
+static int may_wait(gp_fd *out, int in) {
   struct stat st;
-  int k = gp_fd_kind(out);
-  if (k == GP_KIND_PASS || gp_fd_nonblock(out))
+  if (out == NULL || gp_fd_kind(out) == GP_KIND_PASS || gp_fd_nonblock(out))
     return 0;
   return fstat(in, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* Moves up to count bytes from in at *pos to out; returns the count moved
- * (short at the end of in, or when out's timeout passed after a part),
- * or -1 with errno when nothing moved. *pos advances by the count. */
-static ssize_t copy(int out, int in, off_t *pos, size_t count) {
+/* Moves up to count bytes from in at *pos to out's fd; returns the count
+ * moved (short at the end of in, or when out's timeout passed after a
+ * part), or -1 with errno when nothing moved. *pos advances by the
+ * count. */
+static ssize_t copy(gp_fd *out, int in, off_t *pos, size_t count) {
   char *buf = malloc(count < CHUNK ? count : CHUNK);
   if (buf == NULL)
     return gp_ret(-ENOMEM);
@@ -68,7 +69,8 @@ static ssize_t copy(int out, int in, off_t *pos, size_t count) {
 
 /* With offset: read there and report the new offset, the file position
  * untouched; without: from the file position, which moves. */
-static ssize_t coop_sendfile(int out, int in, off_t *offset, size_t count) {
+static ssize_t coop_sendfile(gp_fd *out, int in, off_t *offset,
+                             size_t count) {
   off_t pos = offset ? *offset : lseek(in, 0, SEEK_CUR);
   if (pos < 0)
     return offset ? gp_ret(-EINVAL) : -1;
@@ -87,8 +89,9 @@ GP_EXPORT ssize_t sendfile(int out, int in, off_t *offset, size_t count) {
   if (!gp_coop(GP_FAM_SOCKET) || gp__live() <= 1 || count == 0)
     return GP_REAL(sendfile)(out, in, offset, count);
   gp_enter();
-  ssize_t r = may_wait(out, in) ? coop_sendfile(out, in, offset, count)
-                                : GP_REAL(sendfile)(out, in, offset, count);
+  gp_fd *f = gp__fd_get(out);
+  ssize_t r = may_wait(f, in) ? coop_sendfile(f, in, offset, count)
+                              : GP_REAL(sendfile)(out, in, offset, count);
   gp_leave();
   return r;
 }

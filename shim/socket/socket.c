@@ -32,7 +32,7 @@ GP_EXPORT int socketpair(int domain, int type, int protocol, int sv[2]) {
  * this whole process if another one took the connection since the poll). */
 static int accept_once(int fd, struct sockaddr *addr, socklen_t *len,
                        int flags) {
-  if (!gp_fd_ready(fd, POLLIN))
+  if (!gp_fd_ready_now(fd, POLLIN))
     return -EAGAIN;
   int r = gp_accept_nb(fd, addr, len, flags);
   if (r != -ENOSYS)
@@ -55,16 +55,14 @@ static int accept_once(int fd, struct sockaddr *addr, socklen_t *len,
  * to the epoll set (which reports what is already there) wakes it in the
  * order the kernel saw data arrive, behind requests that came earlier on
  * other connections, as an event loop serves them. Tried at once, each
- * new connection's first request overtook those. Under a load that opens
- * connections as fast as their first requests are answered (the bench's
- * echo client), more connections were then active at a time and every
- * round trip waited longer: at 10,000 connections on a busy machine, as
- * long as a new connection's first one (libuv's: half as long), and p99
- * came to about 1.2x libuv's. A program that made the socket
- * non-blocking still tries at once (see io.c). */
+ * new connection's first request would overtake those, so that under a
+ * load that opens connections as fast as it is answered more connections
+ * are active at a time and every round trip waits longer. A program that
+ * made the socket non-blocking still tries at once (see io.c). */
 static int accepted(int fd) {
-  gp_fd_created(fd, GP_KIND_SOCK);
-  gp__fd_seen_empty(fd, GP_IN);
+  gp_fd *f = gp_fd_created(fd, GP_KIND_SOCK);
+  if (f != NULL)
+    gp__fd_seen_empty(f, GP_IN);
   return fd;
 }
 
@@ -72,6 +70,9 @@ static int accepted(int fd) {
  * connection waits, park until the listening socket is readable. */
 static int coop_accept(int fd, struct sockaddr *addr, socklen_t *len,
                        int flags) {
+  gp_fd *f = gp__fd_get(fd);
+  if (f == NULL) /* a negative fd: the real call says EBADF */
+    return GP_REAL(accept4)(fd, addr, len, flags);
   int saved = errno;
   int64_t deadline = 0;
   for (;;) {
@@ -83,7 +84,7 @@ static int coop_accept(int fd, struct sockaddr *addr, socklen_t *len,
     if (r != -EAGAIN && r != -EWOULDBLOCK)
       return gp_ret(r);
     gp__wait_note("accept");
-    int err = gp_fd_block(fd, GP_IN, SO_RCVTIMEO, &deadline);
+    int err = gp_fd_block(f, GP_IN, SO_RCVTIMEO, &deadline);
     if (err == -EPERM) /* not a socket: let the real call say so */
       return GP_REAL(accept4)(fd, addr, len, flags);
     if (err)
@@ -126,14 +127,15 @@ static int coop_connect(int fd, const struct sockaddr *addr, socklen_t len) {
     errno = r == 0 ? saved : err;
     return r;
   }
+  gp_fd *f = gp__fd_get(fd); /* open: the fcntl above succeeded */
   int64_t deadline = 0;
   for (;;) {
-    int w = gp_fd_block(fd, GP_OUT, SO_SNDTIMEO, &deadline);
+    int w = gp_fd_block(f, GP_OUT, SO_SNDTIMEO, &deadline);
     if (w == -EAGAIN) /* SO_SNDTIMEO passed */
       return gp_ret(-EINPROGRESS);
     if (w && w != -EPERM)
       return gp_ret(w);
-    if (!gp_fd_ready(fd, POLLOUT))
+    if (!gp_fd_ready_now(fd, POLLOUT))
       continue; /* a stale edge */
     int soerr = 0;
     socklen_t sl = sizeof soerr;
@@ -164,7 +166,9 @@ GP_EXPORT int shutdown(int fd, int how) {
   int r = GP_REAL(shutdown)(fd, how);
   if (r == 0 && gp__tls.sched) {
     unsigned char was = gp__inside_enter();
-    gp__fd_wake(fd, GP_IN | GP_OUT | GP_PRI);
+    gp_fd *f = gp__fd_find(fd);
+    if (f != NULL)
+      gp__fd_wake(f, GP_IN | GP_OUT | GP_PRI);
     gp__inside_restore(was);
   }
   return r;

@@ -84,7 +84,8 @@ static int mode_fits(int fd, const char *mode, int *fl) {
 }
 
 GP_EXPORT FILE *fdopen(int fd, const char *mode) {
-  int kind = gp_fd_kind(fd);
+  gp_fd *f = gp__fd_get(fd);
+  int kind = f ? gp_fd_kind(f) : GP_KIND_PASS;
   if (kind != GP_KIND_SOCK && kind != GP_KIND_FIFO)
     return GP_REAL(fdopen)(fd, mode);
   int fl, err = mode_fits(fd, mode, &fl);

@@ -1,8 +1,10 @@
 /* Unit tests of waiting on fds: readiness, deadlines, two waiters on one
- * fd in both directions, close waking waiters. */
+ * fd in both directions, close waking waiters; and the per-fd record:
+ * where it stays, what a forget resets, the readiness hints. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -17,7 +19,7 @@ struct waitarg {
 
 static void *waiter(void *arg) {
   struct waitarg *w = arg;
-  w->result = gp__wait_fd(w->fd, w->events, w->deadline);
+  w->result = gp__fd_wait(gp__fd_get(w->fd), w->events, w->deadline);
   return NULL;
 }
 
@@ -86,7 +88,7 @@ Test(fdwait, forget_wakes_waiters_with_ebadf) {
   gp_coro *c;
   gp__spawn(waiter, &w, 0, 0, &c);
   gp__yield();
-  gp__fd_forget(p[0]);
+  gp__fd_forget(gp__fd_get(p[0]));
   close(p[0]);
   gp__join(c, NULL, GP_NEVER);
   cr_assert_eq(w.result, -EBADF);
@@ -97,7 +99,7 @@ Test(fdwait, regular_file_cannot_wait) {
   gp__rt_start(0);
   int fd = open("/proc/self/exe", O_RDONLY);
   cr_assert_geq(fd, 0);
-  cr_assert_eq(gp__wait_fd(fd, GP_IN, GP_NEVER), -EPERM);
+  cr_assert_eq(gp__fd_wait(gp__fd_get(fd), GP_IN, GP_NEVER), -EPERM);
   close(fd);
 }
 
@@ -108,9 +110,37 @@ Test(fdwait, fds_above_the_first_chunk_work) {
   int hi = fcntl(p[0], F_DUPFD, 5000);
   cr_assert_geq(hi, 5000);
   cr_assert_eq(write(p[1], "z", 1), 1);
-  cr_assert_eq(gp__wait_fd(hi, GP_IN, gp__now() + 1000000000LL), 0);
-  gp__fd_forget(hi);
+  cr_assert_eq(gp__fd_wait(gp__fd_get(hi), GP_IN, gp__now() + 1000000000LL), 0);
+  gp__fd_forget(gp__fd_get(hi));
   close(hi);
   close(p[0]);
   close(p[1]);
+}
+
+Test(fdwait, record_stays_and_forget_zeroes_the_slot) {
+  gp__rt_start(0);
+  cr_assert_null(gp__fd_get(-1));
+  cr_assert_null(gp__fd_find(70000), "a lookup alone must not make one");
+  gp_fd *f = gp__fd_get(70000);
+  cr_assert_not_null(f);
+  cr_assert_eq(gp__fd_num(f), 70000);
+  cr_assert_eq(gp__fd_find(70000), f);
+  unsigned char *slot = gp__fd_slot(f);
+  memset(slot, 0xab, GP_FD_SLOT);
+  gp__fd_get(3 * 70000); /* the table grows: records must not move */
+  gp__fd_forget(f);
+  cr_assert_eq(gp__fd_get(70000), f);
+  for (int i = 0; i < GP_FD_SLOT; i++)
+    cr_assert_eq(slot[i], 0, "byte %d of the shim's slot", i);
+}
+
+Test(fdwait, seen_empty_holds_until_an_edge) {
+  gp__rt_start(0);
+  gp_fd *f = gp__fd_get(7);
+  cr_assert(gp__fd_maybe_ready(f, GP_IN));
+  gp__fd_seen_empty(f, GP_IN);
+  cr_assert_not(gp__fd_maybe_ready(f, GP_IN));
+  cr_assert(gp__fd_maybe_ready(f, GP_OUT));
+  gp__fd_wake(f, GP_IN | GP_OUT | GP_PRI);
+  cr_assert(gp__fd_maybe_ready(f, GP_IN));
 }
