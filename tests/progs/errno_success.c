@@ -20,9 +20,9 @@
  * F_SETFL changed the fd's flags, and so on.  A keeper thread stays alive
  * the whole run so that the shim takes its cooperative paths (a hook with a
  * single coroutine alive may pass straight through).  Also prints
- * threads=N (taken while the keeper lives), skipped=name,... (exported
- * names with no case, each with its reason in skipped[]), cases=N and
- * bad=N.  Exits 0 when it ran to the end, whatever the cases said.
+ * threads=N (taken while the keeper lives), signal_restarts=N (handler
+ * runs during the SA_RESTART cases), skipped=name,... (exported names with
+ * no case, each with its reason in skipped[]), cases=N and bad=N.  Exits 0 when it ran to the end, whatever the cases said.
  */
 #include "errno_success.h"
 #include "errno_success_io.h"
@@ -99,6 +99,8 @@ int main(void) {
   sync_kinds();
   thread_kinds();
   streams();
+  restarts();
+  odds();
   blocking_last();
   printf("skipped=");
   for (i = 0; i < sizeof skipped / sizeof skipped[0]; i++)

@@ -1,9 +1,10 @@
 /* errno_success_more.h: the second pass of errno_success, over paths the
  * first misses: a tty, char devices, EOF, socket timeouts, lists longer
  * than the shim keeps on its stack, datagrams, other kinds of sync
- * objects, threads with attributes, streams, a few cases before any other
- * thread exists, and, run last, the cases that would hang the run. A part
- * of errno_success.c (see errno_success.h).
+ * objects, threads with attributes, streams, waits that a signal handled
+ * with SA_RESTART interrupts, a few cases before any other thread exists,
+ * and, run last, the cases that would hang the run. A part of
+ * errno_success.c (see errno_success.h).
  */
 #ifndef ERRNO_SUCCESS_MORE_H
 #define ERRNO_SUCCESS_MORE_H
@@ -437,6 +438,171 @@ static void streams(void) {
   CHECK("fdopen", "file", (f = fdopen(fd, "r")) != NULL);
   CHECK("fileno", "file_stream", fileno(f) == fd);
   fclose(f);
+}
+
+/* ---- Signals during a wait: a handler with SA_RESTART ------------------- */
+
+/* A helper that sends main SIGUSR2 (handled with SA_RESTART) while main
+ * waits, then DELAY_MS later does what ends the wait: the wait goes on
+ * after the handler, natively through the kernel's restart, and the call
+ * succeeds with errno untouched. */
+struct kick {
+  struct later l;
+  void (*fn)(void *);
+  void *arg;
+};
+
+static volatile sig_atomic_t restart_handled;
+
+static void on_usr2_restart(int sig) {
+  (void)sig;
+  restart_handled++;
+}
+
+static void cb_kick(void *arg) {
+  struct kick *k = arg;
+
+  pthread_kill(main_thread, SIGUSR2);
+  ms_sleep(DELAY_MS);
+  k->fn(k->arg);
+}
+
+static void kick_start(struct kick *k, void (*fn)(void *), void *arg) {
+  k->fn = fn;
+  k->arg = arg;
+  later_start(&k->l, DELAY_MS, cb_kick, k);
+}
+
+static void kick_join(struct kick *k) { later_join(&k->l); }
+
+static void cb_none(void *arg) { (void)arg; }
+
+/* A holder's give that signals main first (see hold). */
+static void mu_kick_give(void *m) {
+  pthread_kill(main_thread, SIGUSR2);
+  ms_sleep(DELAY_MS);
+  pthread_mutex_unlock(m);
+}
+
+static void rw_kick_give(void *l) {
+  pthread_kill(main_thread, SIGUSR2);
+  ms_sleep(DELAY_MS);
+  pthread_rwlock_unlock(l);
+}
+
+static void *slow3(void *arg) {
+  ms_sleep(3 * DELAY_MS);
+  return arg;
+}
+
+static void restarts(void) {
+  struct sigaction sa = { .sa_handler = on_usr2_restart,
+                          .sa_flags = SA_RESTART };
+  struct cond_fix c = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+                        0, 0 };
+  pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+  pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
+  int p[2], port, lfd, tc[2], s, st;
+  struct holder h;
+  struct kick k;
+  pthread_t t;
+  pid_t pid;
+  char ch;
+
+  sigaction(SIGUSR2, &sa, NULL);
+  make_pipe(p);
+  kick_start(&k, cb_write_byte, (void *)(intptr_t)p[1]);
+  CHECK("read", "pipe_signal_restart", read(p[0], &ch, 1) == 1);
+  kick_join(&k);
+  fill(p[1]);
+  kick_start(&k, cb_drain, (void *)(intptr_t)p[0]);
+  CHECK("write", "pipe_signal_restart", write(p[1], "w", 1) == 1);
+  kick_join(&k);
+  close2(p);
+  lfd = listener(&port);
+  kick_start(&k, cb_connect, (void *)(intptr_t)port);
+  CHECK("accept", "signal_restart", (s = accept(lfd, NULL, NULL)) >= 0);
+  kick_join(&k);
+  tc[0] = s;
+  tc[1] = late_client;
+  kick_start(&k, cb_write_byte, (void *)(intptr_t)tc[1]);
+  CHECK("recv", "tcp_signal_restart", recv(tc[0], &ch, 1, 0) == 1);
+  kick_join(&k);
+  close2(tc);
+  close(lfd);
+  pid = child(3 * DELAY_MS, 0);
+  kick_start(&k, cb_none, NULL);
+  CHECK("waitpid", "signal_restart", waitpid(pid, &st, 0) == pid);
+  kick_join(&k);
+  pthread_create(&t, NULL, slow3, NULL);
+  kick_start(&k, cb_none, NULL);
+  CHECK_RC("pthread_join", "signal", pthread_join(t, NULL));
+  kick_join(&k);
+  hold(&h, mu_take, mu_kick_give, &m);
+  CHECK_RC("pthread_mutex_lock", "signal_contended", pthread_mutex_lock(&m));
+  pthread_mutex_unlock(&m);
+  unhold(&h);
+  hold(&h, rw_rd, rw_kick_give, &rw);
+  CHECK_RC("pthread_rwlock_wrlock", "signal_contended",
+           pthread_rwlock_wrlock(&rw));
+  pthread_rwlock_unlock(&rw);
+  unhold(&h);
+  pthread_mutex_lock(&c.mu);
+  kick_start(&k, cb_cond_signal, &c);
+  CHECK_RC("pthread_cond_wait", "signal", pthread_cond_wait(&c.cv, &c.mu));
+  while (!c.flag)
+    pthread_cond_wait(&c.cv, &c.mu);
+  pthread_mutex_unlock(&c.mu);
+  kick_join(&k);
+  pthread_barrier_init(&bar, NULL, 2);
+  kick_start(&k, cb_barrier, NULL);
+  CHECK_RC("pthread_barrier_wait", "signal",
+           barrier_ok(pthread_barrier_wait(&bar)));
+  kick_join(&k);
+  pthread_barrier_destroy(&bar);
+  printf("signal_restarts=%d\n", (int)restart_handled);
+}
+
+/* Odds and ends: a unix connect, a non-blocking listener and accepted
+ * socket, handlers the shim wraps, popen for writing. */
+static void odds(void) {
+  struct sockaddr_un a = { .sun_family = AF_UNIX };
+  struct sigaction sa = { .sa_handler = on_usr2 };
+  int l, c, s, port, lfd;
+  char ch;
+  FILE *f;
+
+  snprintf(a.sun_path, sizeof a.sun_path, "%s", path_of("sock"));
+  l = socket(AF_UNIX, SOCK_STREAM, 0);
+  if (bind(l, (struct sockaddr *)&a, sizeof a) != 0 || listen(l, 4) != 0)
+    die("unix listener");
+  c = socket(AF_UNIX, SOCK_STREAM, 0);
+  CHECK("connect", "unix", connect(c, (struct sockaddr *)&a, sizeof a) == 0);
+  CHECK("accept", "unix_now", (s = accept(l, NULL, NULL)) >= 0);
+  close(s);
+  close(c);
+  close(l);
+  lfd = listener(&port);
+  fcntl(lfd, F_SETFL, O_NONBLOCK);
+  c = tcp_client(port);
+  ms_sleep(DELAY_MS / 4);
+  CHECK("accept", "nonblock_listener_now",
+        (s = accept4(lfd, NULL, NULL, SOCK_NONBLOCK)) >= 0);
+  cb_write_byte((void *)(intptr_t)c);
+  ms_sleep(DELAY_MS / 4);
+  CHECK("recv", "nonblock_accepted_now", recv(s, &ch, 1, 0) == 1);
+  close(s);
+  close(c);
+  close(lfd);
+  CHECK("sigaction", "sigchld", sigaction(SIGCHLD, &sa, NULL) == 0);
+  sa.sa_handler = SIG_DFL;
+  sigaction(SIGCHLD, &sa, NULL);
+  CHECK("signal", "sigpipe_ign", signal(SIGPIPE, SIG_IGN) != SIG_ERR);
+  CHECK("popen", "write", (f = popen("cat >/dev/null", "w")) != NULL);
+  if (f != NULL) {
+    fputs("x\n", f);
+    CHECK("pclose", "write", pclose(f) == 0);
+  }
 }
 
 /* Cases that hang the whole run when the shim blocks the OS thread in them:
