@@ -99,7 +99,7 @@ static void processes(void) {
   CHECK("waitpid", "done", waitpid(pid, &st, 0) == pid);
   pid = child(DELAY_MS, 0);
   CHECK("waitpid", "wait", waitpid(pid, &st, 0) == pid);
-  pid = child(DELAY_MS, 0);
+  pid = child(10 * DELAY_MS, 0); /* still running at the check */
   CHECK("waitpid", "nohang_running", waitpid(pid, &st, WNOHANG) == 0);
   waitpid(pid, &st, 0);
   pid = dead_child();
