@@ -45,12 +45,14 @@ static int coop_epoll(int ep, struct epoll_event *ev, int max,
   return r;
 }
 
-static int may_wait(int zero) {
+/* 1 when an epoll wait may park: another coroutine may run meanwhile and
+ * the caller did not ask for a zero timeout. */
+static int may_park(int zero) {
   return gp_coop(GP_FAM_POLL) && gp__live() > 1 && !zero;
 }
 
 GP_EXPORT int epoll_wait(int ep, struct epoll_event *ev, int max, int ms) {
-  if (!may_wait(ms == 0) || max <= 0)
+  if (!may_park(ms == 0) || max <= 0)
     return GP_REAL(epoll_wait)(ep, ev, max, ms);
   gp_enter();
   gp_cancel_point();
@@ -61,7 +63,7 @@ GP_EXPORT int epoll_wait(int ep, struct epoll_event *ev, int max, int ms) {
 
 GP_EXPORT int epoll_pwait(int ep, struct epoll_event *ev, int max, int ms,
                           const sigset_t *mask) {
-  if (!may_wait(ms == 0) || max <= 0)
+  if (!may_park(ms == 0) || max <= 0)
     return GP_REAL(epoll_pwait)(ep, ev, max, ms, mask);
   gp_enter();
   gp_cancel_point();
@@ -73,7 +75,7 @@ GP_EXPORT int epoll_pwait(int ep, struct epoll_event *ev, int max, int ms,
 GP_EXPORT int epoll_pwait2(int ep, struct epoll_event *ev, int max,
                            const struct timespec *ts, const sigset_t *mask) {
   int zero = ts && ts->tv_sec == 0 && ts->tv_nsec == 0;
-  if (!may_wait(zero) || max <= 0 || (ts && !gp_ts_valid(ts)))
+  if (!may_park(zero) || max <= 0 || (ts && !gp_ts_valid(ts)))
     return GP_REAL(epoll_pwait2)(ep, ev, max, ts, mask);
   gp_enter();
   gp_cancel_point();

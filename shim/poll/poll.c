@@ -89,12 +89,12 @@ out:
 }
 
 /* The common prologue: a call that may not or need not wait is real. */
-static int may_wait(int64_t deadline) {
+static int may_park(int64_t deadline) {
   return gp_coop(GP_FAM_POLL) && gp__live() > 1 && deadline != 0;
 }
 
 static int do_poll(struct pollfd *fds, nfds_t n, int timeout) {
-  if (!may_wait(timeout == 0 ? 0 : 1))
+  if (!may_park(timeout == 0 ? 0 : 1))
     return GP_REAL(poll)(fds, n, timeout);
   gp_enter();
   gp_cancel_point();
@@ -136,7 +136,7 @@ GP_EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t n,
 static int do_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts,
                     const sigset_t *mask) {
   int zero = ts && ts->tv_sec == 0 && ts->tv_nsec == 0;
-  if (!may_wait(zero ? 0 : 1) || (ts && !gp_ts_valid(ts)))
+  if (!may_park(zero ? 0 : 1) || (ts && !gp_ts_valid(ts)))
     return GP_REAL(ppoll)(fds, n, ts, mask);
   gp_enter();
   gp_cancel_point();
@@ -198,7 +198,7 @@ static int coop_select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex,
 GP_EXPORT int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex,
                      struct timeval *tv) {
   int zero = tv && tv->tv_sec == 0 && tv->tv_usec == 0;
-  if (!may_wait(zero ? 0 : 1) ||
+  if (!may_park(zero ? 0 : 1) ||
       (tv && (tv->tv_sec < 0 || tv->tv_usec < 0 || tv->tv_usec >= 1000000)))
     return GP_REAL(select)(nfds, rd, wr, ex, tv);
   gp_enter();
@@ -222,7 +222,7 @@ GP_EXPORT int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex,
 GP_EXPORT int pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex,
                       const struct timespec *ts, const sigset_t *mask) {
   int zero = ts && ts->tv_sec == 0 && ts->tv_nsec == 0;
-  if (!may_wait(zero ? 0 : 1) || (ts && !gp_ts_valid(ts)))
+  if (!may_park(zero ? 0 : 1) || (ts && !gp_ts_valid(ts)))
     return GP_REAL(pselect)(nfds, rd, wr, ex, ts, mask);
   gp_enter();
   gp_cancel_point();

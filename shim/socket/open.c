@@ -35,24 +35,29 @@ static void open_fn(void *p) {
   c->fd = GP_REAL(openat)(c->dirfd, c->path, c->flags, c->mode);
 }
 
-/* 1 when opening path with flags may wait for a FIFO's peer. */
-static int may_wait(int dirfd, const char *path, int flags) {
+/* 1 when opening path with flags may wait for a FIFO's peer. The look
+ * at the path fails for a file the open is to create: errno is kept, since
+ * the open goes on and may succeed. */
+static int opens_fifo(int dirfd, const char *path, int flags) {
   struct stat st;
   int acc = flags & O_ACCMODE;
   if ((flags & (O_NONBLOCK | O_PATH)) || (acc != O_RDONLY && acc != O_WRONLY))
     return 0;
   if (!gp_coop(GP_FAM_SOCKET) || gp__live() <= 1)
     return 0;
-  return fstatat(dirfd, path, &st,
-                 (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0) == 0 &&
-         S_ISFIFO(st.st_mode);
+  int saved = errno;
+  int fifo = fstatat(dirfd, path, &st,
+                     (flags & O_NOFOLLOW) ? AT_SYMLINK_NOFOLLOW : 0) == 0 &&
+             S_ISFIFO(st.st_mode);
+  errno = saved;
+  return fifo;
 }
 
 /* Every open comes here with its mode already read. */
 static int do_open(int dirfd, const char *path, int flags, mode_t mode) {
   struct open_call c = {dirfd, path, flags, mode, -1};
   int kind = GP_KIND_UNKNOWN;
-  if (may_wait(dirfd, path, flags) &&
+  if (opens_fifo(dirfd, path, flags) &&
       gp_offload(GP_LANE_PEER, open_fn, &c) == 0)
     kind = GP_KIND_FIFO;
   else if (!gp_coop(GP_FAM_FILE) || gp__live() <= 1 ||

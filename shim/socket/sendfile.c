@@ -25,11 +25,14 @@
 /* 1 when sendfile(out, in) may wait and the hook can do it, out being
  * the record of the target (NULL for a negative fd). Inside the
  * runtime. */
-static int may_wait(gp_fd *out, int in) {
+static int copies_from_file(gp_fd *out, int in) {
   struct stat st;
   if (out == NULL || gp_fd_kind(out) == GP_KIND_PASS || gp_fd_nonblock(out))
     return 0;
-  return fstat(in, &st) == 0 && S_ISREG(st.st_mode);
+  int saved = errno;
+  int regular = fstat(in, &st) == 0 && S_ISREG(st.st_mode);
+  errno = saved;
+  return regular;
 }
 
 /* Moves up to count bytes from in at *pos to out's fd; returns the count
@@ -90,7 +93,7 @@ GP_EXPORT ssize_t sendfile(int out, int in, off_t *offset, size_t count) {
     return GP_REAL(sendfile)(out, in, offset, count);
   gp_enter();
   gp_fd *f = gp__fd_get(out);
-  ssize_t r = may_wait(f, in) ? coop_sendfile(f, in, offset, count)
+  ssize_t r = copies_from_file(f, in) ? coop_sendfile(f, in, offset, count)
                               : GP_REAL(sendfile)(out, in, offset, count);
   gp_leave();
   return r;
