@@ -117,19 +117,10 @@ int gp__spawn_on(void *(*fn)(void *), void *arg, void *lo, size_t size,
   return spawn(fn, arg, lo, size, detached, out);
 }
 
-#define EXIT_FNS 4
-static void (*exit_fns[EXIT_FNS])(gp_coro *c);
-static int nexit_fns;
-
-void gp__set_exit_fn(void (*fn)(gp_coro *c)) {
-  GP_ASSERT(nexit_fns < EXIT_FNS);
-  exit_fns[nexit_fns++] = fn;
-}
-
 void gp__exit(void *retval) {
   gp__current->retval = retval;
-  for (int i = 0; i < nexit_fns; i++)
-    exit_fns[i](gp__current);
+  for (int i = 0; i < GP_HOOKS_MAX && gp__hooks->exit[i]; i++)
+    gp__hooks->exit[i](gp__current);
   gp__sched_exit();
 }
 

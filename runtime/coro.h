@@ -63,6 +63,10 @@ struct gp_coro {
   uint64_t sig_pend;       /* signals aimed at it, not yet taken (rt.h) */
 };
 
+/* hub.c: the shim's hooks (rt.h), an empty table until it hands its own;
+ * never NULL. */
+extern const struct gp_rt_hooks *gp__hooks;
+
 /* sched.c and hub.c */
 extern gp_ctx gp__hub_ctx;
 extern uint64_t gp__hub_mask;

@@ -32,12 +32,20 @@ static int netpoll_on;         /* netpoll is started */
 static int started;
 static uv_async_t wake_async;  /* gp__hub_wake: signal-safe wake-up */
 static void *hub_stack;        /* the hub's stack mapping */
-static void (*wake_fn)(void);  /* runs in the hub after a wake-up */
-#define MAX_WAKE_FNS 4
-static void (*wake_fns[MAX_WAKE_FNS])(void); /* gp__add_wake_fn, in order */
-static void (*start_fn)(void); /* runs once the runtime has started */
+static const struct gp_rt_hooks no_hooks; /* until the shim hands its own */
+const struct gp_rt_hooks *gp__hooks = &no_hooks;
 
 uv_loop_t *gp__loop(void) { return &loop; }
+
+/* Takes the shim's table once, before the start (the pool limits must not
+ * change under live work), and sets the pool lanes' limits it names. */
+void gp__rt_set_hooks(const struct gp_rt_hooks *hooks) {
+  GP_ASSERT(!started && hooks != NULL);
+  gp__hooks = hooks;
+  for (unsigned i = 0; i < GP_WORK_LANES; i++)
+    if (hooks->work_limit[i] > 0)
+      gp__work_set_limit(i, hooks->work_limit[i]);
+}
 
 /* The fds the runtime owns: the netpoll set, the loop's backend, wake-up
  * and signal fds, and whatever else libuv opened while the loop was made
@@ -130,16 +138,9 @@ static void netpoll_update(void) {
   netpoll_on = want;
 }
 
-/* Nothing is ready and nothing in the loop can make anything ready: every
- * coroutine waits on another one. A native process would hang; so does
- * this one, but it says so once and sleeps until a signal. */
-static int deadlock_wait;           /* GPATCH_DEADLOCK=wait */
-static int (*signal_may_wake)(void); /* the shim: a handler is installed */
+static int deadlock_wait; /* GPATCH_DEADLOCK=wait */
 
-void gp__set_deadlock(int wait, int (*may_wake)(void)) {
-  deadlock_wait = wait;
-  signal_may_wake = may_wake;
-}
+void gp__set_deadlock_wait(int wait) { deadlock_wait = wait; }
 
 /* Nothing is ready and nothing in the loop (fd, timer, child, signal
  * wait, pool thread) can make anything ready: every coroutine waits on
@@ -150,7 +151,7 @@ void gp__set_deadlock(int wait, int (*may_wake)(void)) {
  * With a handler installed the wait may be genuine (a handler's sem_post,
  * an EINTR): it is noted at the info level only. */
 static void deadlocked(void) {
-  int genuine = signal_may_wake && signal_may_wake();
+  int genuine = gp__hooks->may_wake && gp__hooks->may_wake();
   if (genuine) {
     GP_LOGL(GP_LOG_INFO, "all %zu coroutine(s) wait; only a signal "
             "handler can wake one now", gp__nlive);
@@ -174,16 +175,13 @@ static void deadlocked(void) {
   uv_unref((uv_handle_t *)&wake_async);
 }
 
+/* In the hub after gp__hub_wake: the shim's wake functions, in order. */
 static void on_wake(uv_async_t *a) {
   (void)a;
-  if (wake_fn)
-    wake_fn();
-  for (int i = 0; i < MAX_WAKE_FNS && wake_fns[i]; i++)
-    wake_fns[i]();
+  for (int i = 0; i < GP_HOOKS_MAX && gp__hooks->wake[i]; i++)
+    gp__hooks->wake[i]();
 }
 
-void gp__set_wake_fn(void (*fn)(void)) { wake_fn = fn; }
-void gp__set_start_fn(void (*fn)(void)) { start_fn = fn; }
 int gp__sched_tid(void) { return started ? main_coro.id : 0; }
 
 /* Blocks in the loop until an fd event, a timer or a wake-up, timing the
@@ -196,15 +194,6 @@ static void run_blocking(void) {
   int64_t t0 = gp__now();
   uv_run(&loop, UV_RUN_ONCE);
   gp__diag_loop(gp__now() - t0);
-}
-
-int gp__add_wake_fn(void (*fn)(void)) {
-  for (int i = 0; i < MAX_WAKE_FNS; i++)
-    if (wake_fns[i] == NULL) {
-      wake_fns[i] = fn;
-      return 0;
-    }
-  return -ENOSPC;
 }
 
 void gp__hub_wake(void) {
@@ -304,8 +293,8 @@ int gp__rt_start(uintptr_t main_handle) {
     gp__diag_started();
   GP_LOGL(GP_LOG_INFO, "runtime started on thread %d (stacks %zu KiB)",
           main_coro.id, gp__default_stack() / 1024);
-  if (start_fn)
-    start_fn();
+  if (gp__hooks->start)
+    gp__hooks->start();
   return 0;
 error_stack:
   gp__stack_free(base, HUB_STACK);

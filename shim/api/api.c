@@ -3,9 +3,9 @@
  * A task is a detached coroutine running task_main, plus this record,
  * which outlives the coroutine so that the task can still be asked how it
  * ended. Joiners wait on the record's address in the runtime's wait
- * queues; the runtime's exit functions (task_end) mark the record ready
- * and wake them, however the coroutine ends (fn returning or
- * pthread_exit).
+ * queues; gp_api_task_end, the last exit function of the hooks table
+ * (core/hooks.c), marks the record ready and wakes them, however the
+ * coroutine ends (fn returning or pthread_exit).
  *
  * Kill and Timeout are the runtime's (gp__kill, gp__set_deadline): each
  * coroutine's active Timeouts form a list through the callers' structs,
@@ -22,6 +22,7 @@
 #include "core/config.h"
 #include "api/gpatch.h"
 #include "core/guard.h"
+#include "core/hooks.h"
 #include "real.h"
 
 struct gpatch_task {
@@ -128,9 +129,10 @@ GP_EXPORT int gpatch_timeout_expired(const gpatch_timeout *t) {
 
 /* ---- tasks ---- */
 
-/* The runtime calls this when any coroutine ends, in it: a task's record
+/* The runtime calls this when any coroutine ends, in it, after the other
+ * exit functions of the hooks table (core/hooks.c): a task's record
  * learns how it ended and its joiners wake. */
-static void task_end(gp_coro *c) {
+void gp_api_task_end(gp_coro *c) {
   gpatch_task *t = gp__coro_api(c)[SLOT_TASK];
   if (t == NULL)
     return;
@@ -177,7 +179,6 @@ static int opts_check(const gpatch_opts *o) {
 
 GP_EXPORT int gpatch_spawn(gpatch_task **task, const gpatch_opts *opts,
                  void *(*fn)(void *), void *arg) {
-  static int registered;
   if (task == NULL || fn == NULL)
     return EINVAL;
   int err = opts_check(opts);
@@ -194,10 +195,6 @@ GP_EXPORT int gpatch_spawn(gpatch_task **task, const gpatch_opts *opts,
   if (opts && opts->name)
     strcpy(t->name, opts->name);
   gp_enter();
-  if (!registered) {
-    gp__set_exit_fn(task_end);
-    registered = 1;
-  }
   err = gp__spawn(task_main, t, opts ? opts->stack_size : 0, 1, &t->coro);
   if (err == 0) {
     gp__coro_api(t->coro)[SLOT_TASK] = t;

@@ -168,7 +168,7 @@ static void note_mask(void) {
  * pthread_sigqueue). A thread-directed signal is delivered in its target
  * thread; here the target takes it when it runs next: the signal is
  * pending on the coroutine (a bit in the runtime's record, the siginfo
- * here), and when the coroutine is switched to, deliver() raises it on
+ * here), and when the coroutine is switched to, the sigpend hook raises it on
  * the OS thread while the target is current, so the handler runs in the
  * target's context, with its mask. A target that waits in a call the
  * signal interrupts (signal(7), as for process signals) is woken to take
@@ -187,8 +187,6 @@ struct aimed_sig {
 static struct aimed_sig aimed_pool[AIMED_MAX];
 static unsigned aimed_used; /* records in use */
 
-static void deliver(gp_coro *c);
-
 /* After the running coroutine changed its mask: the signals aimed at it
  * that the mask now lets through are delivered at once, as the kernel
  * does for a thread's pending signals. */
@@ -197,7 +195,7 @@ static void mask_changed(void) {
   gp_coro *c = gp__tls.sched ? gp__self() : NULL;
   if (c && *gp__coro_sigpend(c)) {
     unsigned char was = gp__inside_enter();
-    deliver(c);
+    gp_signal_deliver(c);
     gp__inside_restore(was);
   }
 }
@@ -385,7 +383,7 @@ static int raise_for(gp_coro *c, const struct aimed_sig *a) {
 }
 
 /* Raises the aimed signals c's mask lets through; c is running. */
-static void deliver(gp_coro *c) {
+void gp_signal_deliver(gp_coro *c) {
   sigset_t mask;
   uint64_t blocked;
   GP_REAL(pthread_sigmask)(SIG_BLOCK, NULL, &mask);
@@ -467,7 +465,7 @@ int gp_signal_take(uint64_t set, siginfo_t *info) {
 }
 
 /* Runs in the hub after a wrapper woke it. */
-static void dispatch(void) {
+void gp_signal_dispatch(void) {
   for (int sig = 1; sig < NSIG; sig++) {
     uint32_t seq = __atomic_exchange_n(&pending[sig], 0, __ATOMIC_ACQ_REL);
     if (seq)
@@ -488,11 +486,6 @@ int gp_signal_dump_init(int sig) {
   known[sig] = 1;
   struct sigaction mine;
   return GP_REAL(sigaction)(sig, kernel_action(sig, &now, &mine), NULL);
-}
-
-__attribute__((constructor(102))) static void signal_init(void) {
-  gp__set_wake_fn(dispatch);
-  gp__set_sigpend_fn(deliver);
 }
 
 int gp_sig_keep(int sig, void (*h)(int, siginfo_t *, void *), int flags) {

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 
 #include "core/guard.h"
+#include "core/hooks.h"
 #include "real.h"
 
 #define BLOCK 32
@@ -86,9 +87,10 @@ GP_EXPORT int pthread_setspecific(pthread_key_t key, const void *val) {
   return 0;
 }
 
-/* Runs the destructors of one ending coroutine (in it, as program code),
- * then frees its table. */
-static void run_dtors(gp_coro *c) {
+/* The hooks table's first exit function (core/hooks.c): runs the
+ * destructors of ending coroutine c (in it, as program code, while its
+ * mutexes are still its own), then frees its table. */
+void gp_keys_exit(gp_coro *c) {
   struct keyvals **t = (struct keyvals **)gp__coro_local(c);
   if (*t == NULL)
     return;
@@ -118,8 +120,4 @@ static void run_dtors(gp_coro *c) {
     free((*t)->blocks[i]);
   free(*t);
   *t = NULL;
-}
-
-__attribute__((constructor(102))) static void keys_init(void) {
-  gp__set_exit_fn(run_dtors);
 }
