@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -25,7 +26,14 @@ __thread struct gp_tls gp__tls __attribute__((tls_model("initial-exec")));
 #define MIN_BUDGET 512
 #define HUB_STACK (1024 * 1024)
 
-static gp_coro main_coro;      /* the process's original thread */
+/* The process's original thread: its record, followed by its slot for
+ * the shim, as every record is (gp__coro_slot). */
+static struct {
+  gp_coro coro;
+  unsigned char slot[GP_CORO_SLOT_MAX];
+} main_rec;
+_Static_assert(offsetof(__typeof__(main_rec), slot) == sizeof(gp_coro),
+               "the main coroutine's slot follows its record");
 static uv_loop_t loop;
 static uv_poll_t netpoll;      /* our epoll set, one fd in libuv's loop */
 static int netpoll_on;         /* netpoll is started */
@@ -37,10 +45,12 @@ const struct gp_rt_hooks *gp__hooks = &no_hooks;
 
 uv_loop_t *gp__loop(void) { return &loop; }
 
-/* Takes the shim's table once, before the start (the pool limits must not
- * change under live work), and sets the pool lanes' limits it names. */
+/* Takes the shim's table once, before the start (the record size and the
+ * pool limits must not change under live coroutines), and sets the pool
+ * lanes' limits it names. */
 void gp__rt_set_hooks(const struct gp_rt_hooks *hooks) {
   GP_ASSERT(!started && hooks != NULL);
+  GP_ASSERT(hooks->slot_size <= GP_CORO_SLOT_MAX);
   gp__hooks = hooks;
   for (unsigned i = 0; i < GP_WORK_LANES; i++)
     if (hooks->work_limit[i] > 0)
@@ -119,7 +129,7 @@ gp_coro *gp__primary(void) { return primary; }
 
 /* The main coroutine; NULL in a child forked from another coroutine. */
 gp_coro *gp__main_coro(void) {
-  return started && main_coro.magic == GP_CORO_MAGIC ? &main_coro : NULL;
+  return started && main_rec.coro.magic == GP_CORO_MAGIC ? &main_rec.coro : NULL;
 }
 
 static void on_netpoll(uv_poll_t *h, int status, int events) {
@@ -182,7 +192,7 @@ static void on_wake(uv_async_t *a) {
     gp__hooks->wake[i]();
 }
 
-int gp__sched_tid(void) { return started ? main_coro.id : 0; }
+int gp__sched_tid(void) { return started ? main_rec.coro.id : 0; }
 
 /* Blocks in the loop until an fd event, a timer or a wake-up, timing the
  * wait for GPATCH_STATS. */
@@ -270,29 +280,29 @@ int gp__rt_start(uintptr_t main_handle) {
   if (err)
     goto error_stack;
   hub_stack = base;
-  main_coro.magic = GP_CORO_MAGIC;
-  main_coro.w_fd = -1;
-  main_coro.w_deadline = GP_NEVER;
-  gp__list_push(&gp__all, &main_coro.all);
-  main_coro.id = (int)GP_REAL(syscall)(SYS_gettid);
-  main_coro.state = GP_RUNNING;
-  main_coro.is_main = 1;
-  main_coro.handle = main_handle;
-  main_coro.deadline = GP_NEVER;
+  main_rec.coro.magic = GP_CORO_MAGIC;
+  main_rec.coro.w_fd = -1;
+  main_rec.coro.w_deadline = GP_NEVER;
+  gp__list_push(&gp__all, &main_rec.coro.all);
+  main_rec.coro.id = (int)GP_REAL(syscall)(SYS_gettid);
+  main_rec.coro.state = GP_RUNNING;
+  main_rec.coro.is_main = 1;
+  main_rec.coro.handle = main_handle;
+  main_rec.coro.deadline = GP_NEVER;
   gp__wq_init();
   gp__sched_init_mask(gp__sigmask_read());
   gp__sched_start();
-  main_coro.sigmask = gp__hub_mask;
-  gp__current = &main_coro;
-  gp__current_id = main_coro.id;
-  primary = &main_coro;
+  main_rec.coro.sigmask = gp__hub_mask;
+  gp__current = &main_rec.coro;
+  gp__current_id = main_rec.coro.id;
+  primary = &main_rec.coro;
   gp__nlive = 1;
   gp__tls.sched = 1;
   __atomic_store_n(&started, 1, __ATOMIC_RELEASE);
   if (GP_UNLIKELY(gp__diag))
     gp__diag_started();
   GP_LOGL(GP_LOG_INFO, "runtime started on thread %d (stacks %zu KiB)",
-          main_coro.id, gp__default_stack() / 1024);
+          main_rec.coro.id, gp__default_stack() / 1024);
   if (gp__hooks->start)
     gp__hooks->start();
   return 0;

@@ -50,14 +50,16 @@ static inline void gp__inside_restore(unsigned char was) {
 /* ---- the shim's hooks (hub.c holds the table; coro.c, sched.c and
  * work.c read it) ----
  *
- * Everything the runtime calls back into the shim, and its pool limits,
- * in one table that the shim builds in one place
+ * Everything the runtime calls back into the shim, and the sizes it
+ * reserves for it, in one table that the shim builds in one place
  * (shim/core/hooks.c) and hands over once, before the start. Lists of
  * functions run in their array order and end at the first NULL.
  */
 
 /* The most functions of each list in struct gp_rt_hooks. */
 #define GP_HOOKS_MAX 4
+/* The most bytes the shim may keep with each coroutine (slot_size). */
+#define GP_CORO_SLOT_MAX 256
 /* Independent pools ("lanes") of gp__work_run: work in one never waits
  * for another's. */
 #define GP_WORK_LANES 4
@@ -76,13 +78,16 @@ struct gp_rt_hooks {
   /* When every coroutine waits and nothing in the loop can wake one:
    * whether a signal handler still could (then it is no deadlock). */
   int (*may_wake)(void);
+  /* Bytes reserved with each coroutine record, up to GP_CORO_SLOT_MAX,
+   * aligned to 8, zero at spawn (see gp__coro_slot). */
+  size_t slot_size;
   /* The most threads of each pool lane (gp__work_run); 0: the default. */
   unsigned work_limit[GP_WORK_LANES];
 };
 
 /* Hands the table to the runtime, before gp__rt_start; the table must
  * outlive the runtime (a static const one). Without it the runtime calls
- * nothing back. */
+ * nothing back and reserves no slot. */
 void gp__rt_set_hooks(const struct gp_rt_hooks *hooks);
 
 /* ---- scheduler (sched.c, hub.c; the switch and the main coroutine's
@@ -207,19 +212,6 @@ void gp__kill(gp_coro *c);
 /* Takes a kill back (the coroutine disabled cancellation). */
 void gp__unkill(gp_coro *c);
 int gp__coro_killed(gp_coro *c);
-
-/* The shim's cancellation state of a coroutine (pthread_cancel), kept in
- * its record: zero at spawn. */
-struct gp_cancel {
-  void *chain;             /* innermost cleanup buffer registered */
-  unsigned char pending;   /* pthread_cancel asked */
-  unsigned char disabled;  /* PTHREAD_CANCEL_DISABLE */
-  unsigned char async;     /* PTHREAD_CANCEL_ASYNCHRONOUS (as deferred) */
-  unsigned char unwinding; /* ending: its stack is being unwound */
-  void *retval;            /* what it ends with once unwound */
-  void *unwind;            /* the unwinder's exception object (cancel.c) */
-};
-struct gp_cancel *gp__coro_cancel(gp_coro *c);
 /* Sets the running coroutine's Timeout, an absolute gp__now() time or
  * GP_NEVER for none, and returns the one it replaces. */
 int64_t gp__set_deadline(int64_t deadline);
@@ -249,11 +241,11 @@ int gp__detach(gp_coro *c);
 /* Ends the running coroutine with retval; never returns. Runs the hooks'
  * exit functions first, in their order, in the ending coroutine. */
 __attribute__((noreturn)) void gp__exit(void *retval);
-/* One pointer per coroutine that the shim owns (NULL at spawn). */
-void **gp__coro_local(gp_coro *c);
-/* Two more for the C API (gpatch.h): the task a coroutine runs, and its
- * Timeouts (NULL at spawn). */
-void **gp__coro_api(gp_coro *c);
+/* The shim's slot of c: the hooks' slot_size bytes kept with its record,
+ * aligned to 8, zero at spawn (for the main coroutine, at the start), and
+ * never read by the runtime. What the shim allocates from there it frees
+ * itself (an exit function). */
+void *gp__coro_slot(gp_coro *c);
 /* What c returned or gave to gp__exit (once it has ended). */
 void *gp__coro_retval(gp_coro *c);
 /* The coroutine whose handle is h, or NULL when h names none. */

@@ -9,9 +9,10 @@
  *
  * Kill and Timeout are the runtime's (gp__kill, gp__set_deadline): each
  * coroutine's active Timeouts form a list through the callers' structs,
- * headed in the coroutine's second API slot, and the coroutine's deadline
- * is the earliest of them, recomputed when one is cancelled. A task's
- * opts.timeout_ms is one more entry, held in its record.
+ * headed in the shim's record of the coroutine (core/hooks.h, which also
+ * names the task it runs), and the coroutine's deadline is the earliest
+ * of them, recomputed when one is cancelled. A task's opts.timeout_ms is
+ * one more entry, held in its record.
  */
 #include <errno.h>
 #include <limits.h>
@@ -37,8 +38,6 @@ struct gpatch_task {
   unsigned char released;   /* gpatch_release came first: free at end */
   char name[16];
 };
-
-enum { SLOT_TASK, SLOT_TIMEOUTS }; /* gp__coro_api(c)[...] */
 
 /* May the caller use coroutines? Starts the runtime on this thread when
  * nothing has yet. Returns 0 or EPERM (another thread runs it, the thread
@@ -67,8 +66,7 @@ static int64_t deadline_in(long ms) {
  * Timeouts (inside the runtime). */
 static void deadline_update(void) {
   int64_t d = GP_NEVER;
-  for (gpatch_timeout *t = gp__coro_api(gp__self())[SLOT_TIMEOUTS]; t;
-       t = t->next_)
+  for (gpatch_timeout *t = gp_shim(gp__self())->timeouts; t; t = t->next_)
     if (t->deadline_ < d)
       d = t->deadline_;
   gp__set_deadline(d);
@@ -76,7 +74,7 @@ static void deadline_update(void) {
 
 /* Puts t, whose deadline is set, on the running coroutine. */
 static void timeout_push(gpatch_timeout *t) {
-  void **head = &gp__coro_api(gp__self())[SLOT_TIMEOUTS];
+  gpatch_timeout **head = &gp_shim(gp__self())->timeouts;
   t->next_ = *head;
   t->owner_ = gp__self();
   t->active_ = 1;
@@ -111,7 +109,7 @@ GP_EXPORT int gpatch_timeout_cancel(gpatch_timeout *t) {
     return 0; /* not its coroutine: it stays on */
   gp_enter();
   t->expired_ = gp__now() >= t->deadline_;
-  void **head = &gp__coro_api(gp__self())[SLOT_TIMEOUTS];
+  gpatch_timeout **head = &gp_shim(gp__self())->timeouts;
   if (*head == t)
     *head = t->next_;
   for (gpatch_timeout *q = *head; q; q = q->next_)
@@ -133,7 +131,7 @@ GP_EXPORT int gpatch_timeout_expired(const gpatch_timeout *t) {
  * exit functions of the hooks table (core/hooks.c): a task's record
  * learns how it ended and its joiners wake. */
 void gp_api_task_end(gp_coro *c) {
-  gpatch_task *t = gp__coro_api(c)[SLOT_TASK];
+  gpatch_task *t = gp_shim(c)->task;
   if (t == NULL)
     return;
   t->value = gp__coro_retval(c);
@@ -197,7 +195,7 @@ GP_EXPORT int gpatch_spawn(gpatch_task **task, const gpatch_opts *opts,
   gp_enter();
   err = gp__spawn(task_main, t, opts ? opts->stack_size : 0, 1, &t->coro);
   if (err == 0) {
-    gp__coro_api(t->coro)[SLOT_TASK] = t;
+    gp_shim(t->coro)->task = t;
     strcpy(gp__coro_name(t->coro), t->name);
   }
   gp_leave();

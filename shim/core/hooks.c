@@ -1,5 +1,5 @@
 /* hooks.c: the one table of what the runtime calls back into the shim,
- * and the sizes of its pools. gp__init hands it to the runtime
+ * and what it reserves for it. gp__init hands it to the runtime
  * (gp__rt_set_hooks) before the runtime can start; nothing registers
  * itself anywhere else, so the order of every list is the one written
  * here, never link order.
@@ -21,12 +21,18 @@
 #include "core/offload.h"
 #include "process/intr.h"
 
+_Static_assert(sizeof(struct gp_coro_shim) <= GP_CORO_SLOT_MAX,
+               "the shim's coroutine record must fit the runtime's slot");
+_Static_assert(_Alignof(struct gp_coro_shim) <= 8,
+               "the runtime's slot is aligned to 8");
+
 const struct gp_rt_hooks gp_hooks = {
   .start = gp_diag_start,
   .wake = {gp_signal_dispatch, gp_sem_hub_wake},
   .sigpend = gp_signal_deliver,
   .exit = {gp_keys_exit, gp_kept_exit, gp_api_task_end},
   .may_wake = gp_sig_any_handler,
+  .slot_size = sizeof(struct gp_coro_shim),
   /* A look-up holds its thread for up to the resolver's timeout (5 s by
    * default, times attempts and servers): allow as many at once as a
    * daemon's burst of connections is likely to need; more queue. A FIFO

@@ -1,6 +1,6 @@
-/* hooks.h: what the shim gives the runtime: the functions of the hooks
- * table (core/hooks.c), which gp__init hands over before the runtime
- * starts.
+/* hooks.h: what the shim gives the runtime: the record it keeps with each
+ * coroutine, and the functions of the hooks table (core/hooks.c), which
+ * gp__init hands over before the runtime starts.
  */
 #ifndef GP_HOOKS_H
 #define GP_HOOKS_H
@@ -9,6 +9,40 @@
 
 /* Internal: no symbol declared here is exported (no GOT indirection). */
 #pragma GCC visibility push(hidden)
+
+/* A coroutine's pthread_cancel state (thread/cancel.c). */
+struct gp_cancel {
+  void *chain;             /* innermost cleanup buffer registered */
+  unsigned char pending;   /* pthread_cancel asked */
+  unsigned char disabled;  /* PTHREAD_CANCEL_DISABLE */
+  unsigned char async;     /* PTHREAD_CANCEL_ASYNCHRONOUS (as deferred) */
+  unsigned char unwinding; /* ending: its stack is being unwound */
+  void *retval;            /* what it ends with once unwound */
+  void *unwind;            /* the unwinder's exception object */
+};
+
+struct gp_keyvals;
+struct gpatch_task;
+struct gpatch_timeout;
+
+/* What the shim keeps per coroutine, in the runtime's slot of its record
+ * (gp__coro_slot): all zero at spawn, and for the main coroutine at the
+ * start. Each member belongs to one file, which frees what it allocates
+ * there from an exit function. */
+struct gp_coro_shim {
+  struct gp_cancel cancel;         /* thread/cancel.c (not the main one) */
+  struct gp_keyvals *keys;         /* thread/keys.c: its values, NULL
+                                      until the first is set (the main
+                                      coroutine keeps glibc's) */
+  struct gpatch_task *task;        /* api/api.c: the task it runs */
+  struct gpatch_timeout *timeouts; /* api/api.c: its active Timeouts,
+                                      newest first */
+};
+
+/* The shim's record of coroutine c. */
+static inline struct gp_coro_shim *gp_shim(gp_coro *c) {
+  return gp__coro_slot(c);
+}
 
 /* The table itself (core/hooks.c), for gp__init to hand over. */
 extern const struct gp_rt_hooks gp_hooks;
