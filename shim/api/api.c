@@ -24,6 +24,7 @@
 #include "api/gpatch.h"
 #include "core/guard.h"
 #include "core/hooks.h"
+#include "core/timeutil.h"
 #include "real.h"
 
 struct gpatch_task {
@@ -54,10 +55,6 @@ static int api_ready(void) {
   int err = gp__rt_start((uintptr_t)GP_REAL(pthread_self)());
   gp_leave();
   return err ? EPERM : 0;
-}
-
-static int64_t deadline_in(long ms) {
-  return ms < 0 ? GP_NEVER : gp__now() + (int64_t)ms * 1000000;
 }
 
 /* ---- Timeouts ---- */
@@ -94,7 +91,7 @@ GP_EXPORT int gpatch_timeout_start(gpatch_timeout *t, long ms) {
   if (err)
     return err;
   gp_enter();
-  t->deadline_ = deadline_in(ms);
+  t->deadline_ = gp_deadline_ms(ms);
   timeout_push(t);
   GP_LOGL(GP_LOG_DEBUG, "coroutine #%d: Timeout of %ld ms started",
           gp__coro_number(gp__self()), ms);
@@ -189,7 +186,7 @@ GP_EXPORT int gpatch_spawn(gpatch_task **task, const gpatch_opts *opts,
   t->arg = arg;
   t->limit.deadline_ = GP_NEVER;
   if (opts && opts->timeout_ms)
-    t->limit.deadline_ = deadline_in(opts->timeout_ms);
+    t->limit.deadline_ = gp_deadline_ms(opts->timeout_ms);
   if (opts && opts->name)
     strcpy(t->name, opts->name);
   gp_enter();
@@ -235,7 +232,7 @@ GP_EXPORT int gpatch_join(gpatch_task *task, long timeout_ms) {
   if (err)
     return err;
   gp_enter();
-  err = join_until(task, timeout_ms == 0 ? 0 : deadline_in(timeout_ms));
+  err = join_until(task, timeout_ms == 0 ? 0 : gp_deadline_ms(timeout_ms));
   gp_leave();
   return err;
 }
@@ -251,7 +248,7 @@ GP_EXPORT int gpatch_joinall(gpatch_task *const *tasks, size_t n,
   if (err)
     return err;
   gp_enter();
-  int64_t deadline = timeout_ms == 0 ? 0 : deadline_in(timeout_ms);
+  int64_t deadline = timeout_ms == 0 ? 0 : gp_deadline_ms(timeout_ms);
   for (size_t i = 0; i < n && err == 0; i++)
     err = join_until(tasks[i], deadline);
   gp_leave();
@@ -317,7 +314,7 @@ GP_EXPORT int gpatch_sleep(long ms) {
     return 0;
   }
   gp_enter();
-  int64_t deadline = deadline_in(ms);
+  int64_t deadline = gp_deadline_ms(ms);
   int r;
   while ((r = gp__park_intr(deadline)) == 0)
     ;
