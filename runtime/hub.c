@@ -129,7 +129,8 @@ gp_coro *gp__primary(void) { return primary; }
 
 /* The main coroutine; NULL in a child forked from another coroutine. */
 gp_coro *gp__main_coro(void) {
-  return started && main_rec.coro.magic == GP_CORO_MAGIC ? &main_rec.coro : NULL;
+  gp_coro *m = &main_rec.coro;
+  return started && m->magic == GP_CORO_MAGIC ? m : NULL;
 }
 
 static void on_netpoll(uv_poll_t *h, int status, int events) {
