@@ -124,9 +124,9 @@ static void owner_died(pthread_mutex_t *m) {
 }
 #endif
 
-/* The hooks table's exit function after the key destructors (core/
- * hooks.c): the robust mutexes ending coroutine c still holds get a dead
- * owner, as the kernel marks those of a thread that has gone. */
+/* The hooks table's exit function after the key destructors
+ * (core/hooks.c): the robust mutexes ending coroutine c still holds get a
+ * dead owner, as the kernel marks those of a thread that has gone. */
 void gp_kept_exit(gp_coro *c) {
   int id = gp__coro_id(c);
   for (size_t i = nheld; i-- > 0;)

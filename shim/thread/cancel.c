@@ -5,8 +5,8 @@
  * glibc keeps a thread's cleanup buffers and cancel bits in the OS
  * thread's descriptor, which every coroutine shares, so they are kept per
  * coroutine here (struct gp_cancel, in the shim's record of each
- * coroutine, core/hooks.h). pthread_cancel marks the target and,
- * while its cancelability is enabled, kills it (gp__kill): the wait it is
+ * coroutine, core/hooks.h). pthread_cancel marks the target and, while
+ * its cancelability is enabled, kills it (gp__kill): the wait it is
  * parked in at a cancellation point (read, accept, poll, sleep, join,
  * waitpid, sigwait, sem_wait, pthread_cond_wait...) ends at once, and the
  * next cancellation point acts on entry (gp_cancel_point), whether or not
