@@ -243,8 +243,9 @@ int gp__detach(gp_coro *c);
 __attribute__((noreturn)) void gp__exit(void *retval);
 /* The shim's slot of c: the hooks' slot_size bytes kept with its record,
  * aligned to 8, zero at spawn (for the main coroutine, at the start), and
- * never read by the runtime. What the shim allocates from there it frees
- * itself (an exit function). */
+ * never read by the runtime, which reuses or frees it with the record
+ * once c has ended and been joined: what the shim hangs there it frees by
+ * then (an exit function). */
 void *gp__coro_slot(gp_coro *c);
 /* What c returned or gave to gp__exit (once it has ended). */
 void *gp__coro_retval(gp_coro *c);

@@ -27,8 +27,9 @@ struct gpatch_timeout;
 
 /* What the shim keeps per coroutine, in the runtime's slot of its record
  * (gp__coro_slot): all zero at spawn, and for the main coroutine at the
- * start. Each member belongs to one file, which frees what it allocates
- * there from an exit function. */
+ * start. Each member belongs to one file, which frees what it hangs there
+ * by the coroutine's end (keys.c in its exit function, cancel.c before it
+ * calls gp__exit); a task outlives its coroutine. */
 struct gp_coro_shim {
   struct gp_cancel cancel;         /* thread/cancel.c (not the main one) */
   struct gp_keyvals *keys;         /* thread/keys.c: its values, NULL
