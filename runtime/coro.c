@@ -39,16 +39,25 @@ static gp_list spare = {&spare, &spare};
 static size_t nspare;
 #define SPARE_MAX 4096
 
+/* The shim's slot starts right after the record (gp__coro_slot), 8-byte
+ * aligned because the record is. */
+_Static_assert(sizeof(gp_coro) % 8 == 0, "the slot must stay aligned");
+
+/* A zeroed record with its zeroed slot: a spare one when there is one
+ * (keeping its initialised timer and its context's allocation), else a
+ * new one. The slot size is fixed before the start, so every record,
+ * spare or new, has room for it. Returns NULL when out of memory. */
 static gp_coro *new_record(void) {
+  size_t size = sizeof(gp_coro) + gp__hooks->slot_size;
   gp_list *l = gp__list_pop(&spare);
   if (l == NULL)
-    return calloc(1, sizeof(gp_coro));
+    return calloc(1, size);
   nspare--;
   gp_coro *c = GP_CONTAINER(l, gp_coro, link);
   uv_timer_t timer = c->timer;
   int timer_init = c->timer_init;
   gp_ctx ctx = c->ctx;
-  memset(c, 0, sizeof *c);
+  memset(c, 0, size);
   c->timer = timer; /* an inactive handle stays valid where it is */
   c->timer_init = timer_init;
   c->ctx.uc = ctx.uc;
@@ -117,25 +126,14 @@ int gp__spawn_on(void *(*fn)(void *), void *arg, void *lo, size_t size,
   return spawn(fn, arg, lo, size, detached, out);
 }
 
-#define EXIT_FNS 4
-static void (*exit_fns[EXIT_FNS])(gp_coro *c);
-static int nexit_fns;
-
-void gp__set_exit_fn(void (*fn)(gp_coro *c)) {
-  GP_ASSERT(nexit_fns < EXIT_FNS);
-  exit_fns[nexit_fns++] = fn;
-}
-
 void gp__exit(void *retval) {
   gp__current->retval = retval;
-  for (int i = 0; i < nexit_fns; i++)
-    exit_fns[i](gp__current);
+  for (int i = 0; i < GP_HOOKS_MAX && gp__hooks->exit[i]; i++)
+    gp__hooks->exit[i](gp__current);
   gp__sched_exit();
 }
 
-void **gp__coro_local(gp_coro *c) { return &c->local; }
-struct gp_cancel *gp__coro_cancel(gp_coro *c) { return &c->cancel; }
-void **gp__coro_api(gp_coro *c) { return c->api; }
+void *gp__coro_slot(gp_coro *c) { return c + 1; }
 void *gp__coro_retval(gp_coro *c) { return c->retval; }
 
 void gp__coro_release_stack(gp_coro *c) {

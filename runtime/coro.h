@@ -43,8 +43,6 @@ struct gp_coro {
   int timer_init;          /* timer has been initialised */
   uint64_t sigmask;        /* signal mask while it runs (assembly switch) */
   char name[16];           /* pthread_setname_np */
-  void *local;             /* the shim's per-coroutine data */
-  struct gp_cancel cancel; /* the shim's pthread_cancel state */
   gp_list all;             /* in the list of every record in use */
   /* What it waits on while parked, for the dump (dump.c). */
   const char *w_call;      /* the call, as the shim named it, or NULL */
@@ -54,14 +52,19 @@ struct gp_coro {
   const void *w_obj;       /* address waited on (wait queue), or NULL */
   gp_coro *w_join;         /* coroutine waited for in gp__join, or NULL */
   int64_t w_deadline;      /* deadline of the current park, or GP_NEVER */
-  void *api[2];            /* the C API's: its task, its Timeouts */
   int64_t deadline;        /* its Timeout (GP_NEVER: none) */
   unsigned char killed;    /* gp__kill asked it to stop */
   unsigned char stop;      /* killed or a Timeout on: in gp__nstop */
   unsigned char intr;      /* parked in gp__park_intr: a kill wakes it */
   unsigned char park_kind; /* enum gp_park_kind of its last park */
   uint64_t sig_pend;       /* signals aimed at it, not yet taken (rt.h) */
+  /* The shim's slot (gp__hooks->slot_size bytes) follows the record:
+   * every record is allocated with it, the main one included (hub.c). */
 };
+
+/* hub.c: the shim's hooks (rt.h), an empty table until it hands its own;
+ * never NULL. */
+extern const struct gp_rt_hooks *gp__hooks;
 
 /* sched.c and hub.c */
 extern gp_ctx gp__hub_ctx;

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -25,17 +26,22 @@ __thread struct gp_tls gp__tls __attribute__((tls_model("initial-exec")));
 #define MIN_BUDGET 512
 #define HUB_STACK (1024 * 1024)
 
-static gp_coro main_coro;      /* the process's original thread */
+/* The process's original thread: its record, followed by its slot for
+ * the shim, as every record is (gp__coro_slot). */
+static struct {
+  gp_coro coro;
+  unsigned char slot[GP_CORO_SLOT_MAX];
+} main_rec;
+_Static_assert(offsetof(__typeof__(main_rec), slot) == sizeof(gp_coro),
+               "the main coroutine's slot follows its record");
 static uv_loop_t loop;
 static uv_poll_t netpoll;      /* our epoll set, one fd in libuv's loop */
 static int netpoll_on;         /* netpoll is started */
 static int started;
 static uv_async_t wake_async;  /* gp__hub_wake: signal-safe wake-up */
 static void *hub_stack;        /* the hub's stack mapping */
-static void (*wake_fn)(void);  /* runs in the hub after a wake-up */
-#define MAX_WAKE_FNS 4
-static void (*wake_fns[MAX_WAKE_FNS])(void); /* gp__add_wake_fn, in order */
-static void (*start_fn)(void); /* runs once the runtime has started */
+static const struct gp_rt_hooks no_hooks; /* until the shim hands its own */
+const struct gp_rt_hooks *gp__hooks = &no_hooks;
 
 uv_loop_t *gp__loop(void) { return &loop; }
 
@@ -68,6 +74,18 @@ static void loop_own_fds(int own[4]) {
  * the child then finds a send pending, writes nothing, and every later
  * wake-up is swallowed. Clears it (one thread in the child: no race). */
 static void async_forget_pending(uv_async_t *a) { a->pending = 0; }
+
+/* Takes the shim's table once, before the start (the record size and the
+ * pool limits must not change under live coroutines), and sets the pool
+ * lanes' limits it names. */
+void gp__rt_set_hooks(const struct gp_rt_hooks *hooks) {
+  GP_ASSERT(!started && hooks != NULL);
+  GP_ASSERT(hooks->slot_size <= GP_CORO_SLOT_MAX);
+  gp__hooks = hooks;
+  for (unsigned i = 0; i < GP_WORK_LANES; i++)
+    if (hooks->work_limit[i] > 0)
+      gp__work_set_limit(i, hooks->work_limit[i]);
+}
 
 /* The fds the runtime owns: the netpoll set, the loop's backend, wake-up
  * and signal fds, and whatever else libuv opened while the loop was made
@@ -141,7 +159,8 @@ gp_coro *gp__primary(void) { return primary; }
 
 /* The main coroutine; NULL in a child forked from another coroutine. */
 gp_coro *gp__main_coro(void) {
-  return started && main_coro.magic == GP_CORO_MAGIC ? &main_coro : NULL;
+  gp_coro *m = &main_rec.coro;
+  return started && m->magic == GP_CORO_MAGIC ? m : NULL;
 }
 
 static void on_netpoll(uv_poll_t *h, int status, int events) {
@@ -160,16 +179,9 @@ static void netpoll_update(void) {
   netpoll_on = want;
 }
 
-/* Nothing is ready and nothing in the loop can make anything ready: every
- * coroutine waits on another one. A native process would hang; so does
- * this one, but it says so once and sleeps until a signal. */
-static int deadlock_wait;           /* GPATCH_DEADLOCK=wait */
-static int (*signal_may_wake)(void); /* the shim: a handler is installed */
+static int deadlock_wait; /* GPATCH_DEADLOCK=wait */
 
-void gp__set_deadlock(int wait, int (*may_wake)(void)) {
-  deadlock_wait = wait;
-  signal_may_wake = may_wake;
-}
+void gp__set_deadlock_wait(int wait) { deadlock_wait = wait; }
 
 /* Nothing is ready and nothing in the loop (fd, timer, child, signal
  * wait, pool thread) can make anything ready: every coroutine waits on
@@ -180,7 +192,7 @@ void gp__set_deadlock(int wait, int (*may_wake)(void)) {
  * With a handler installed the wait may be genuine (a handler's sem_post,
  * an EINTR): it is noted at the info level only. */
 static void deadlocked(void) {
-  int genuine = signal_may_wake && signal_may_wake();
+  int genuine = gp__hooks->may_wake && gp__hooks->may_wake();
   if (genuine) {
     GP_LOGL(GP_LOG_INFO, "all %zu coroutine(s) wait; only a signal "
             "handler can wake one now", gp__nlive);
@@ -204,17 +216,14 @@ static void deadlocked(void) {
   uv_unref((uv_handle_t *)&wake_async);
 }
 
+/* In the hub after gp__hub_wake: the shim's wake functions, in order. */
 static void on_wake(uv_async_t *a) {
   (void)a;
-  if (wake_fn)
-    wake_fn();
-  for (int i = 0; i < MAX_WAKE_FNS && wake_fns[i]; i++)
-    wake_fns[i]();
+  for (int i = 0; i < GP_HOOKS_MAX && gp__hooks->wake[i]; i++)
+    gp__hooks->wake[i]();
 }
 
-void gp__set_wake_fn(void (*fn)(void)) { wake_fn = fn; }
-void gp__set_start_fn(void (*fn)(void)) { start_fn = fn; }
-int gp__sched_tid(void) { return started ? main_coro.id : 0; }
+int gp__sched_tid(void) { return started ? main_rec.coro.id : 0; }
 
 /* Blocks in the loop until an fd event, a timer or a wake-up, timing the
  * wait for GPATCH_STATS. */
@@ -226,15 +235,6 @@ static void run_blocking(void) {
   int64_t t0 = gp__now();
   uv_run(&loop, UV_RUN_ONCE);
   gp__diag_loop(gp__now() - t0);
-}
-
-int gp__add_wake_fn(void (*fn)(void)) {
-  for (int i = 0; i < MAX_WAKE_FNS; i++)
-    if (wake_fns[i] == NULL) {
-      wake_fns[i] = fn;
-      return 0;
-    }
-  return -ENOSPC;
 }
 
 void gp__hub_wake(void) {
@@ -310,31 +310,31 @@ int gp__rt_start(uintptr_t main_handle) {
   if (err)
     goto error_stack;
   hub_stack = base;
-  main_coro.magic = GP_CORO_MAGIC;
-  main_coro.w_fd = -1;
-  main_coro.w_deadline = GP_NEVER;
-  gp__list_push(&gp__all, &main_coro.all);
-  main_coro.id = (int)GP_REAL(syscall)(SYS_gettid);
-  main_coro.state = GP_RUNNING;
-  main_coro.is_main = 1;
-  main_coro.handle = main_handle;
-  main_coro.deadline = GP_NEVER;
+  main_rec.coro.magic = GP_CORO_MAGIC;
+  main_rec.coro.w_fd = -1;
+  main_rec.coro.w_deadline = GP_NEVER;
+  gp__list_push(&gp__all, &main_rec.coro.all);
+  main_rec.coro.id = (int)GP_REAL(syscall)(SYS_gettid);
+  main_rec.coro.state = GP_RUNNING;
+  main_rec.coro.is_main = 1;
+  main_rec.coro.handle = main_handle;
+  main_rec.coro.deadline = GP_NEVER;
   gp__wq_init();
   gp__sched_init_mask(gp__sigmask_read());
   gp__sched_start();
-  main_coro.sigmask = gp__hub_mask;
-  gp__current = &main_coro;
-  gp__current_id = main_coro.id;
-  primary = &main_coro;
+  main_rec.coro.sigmask = gp__hub_mask;
+  gp__current = &main_rec.coro;
+  gp__current_id = main_rec.coro.id;
+  primary = &main_rec.coro;
   gp__nlive = 1;
   gp__tls.sched = 1;
   __atomic_store_n(&started, 1, __ATOMIC_RELEASE);
   if (GP_UNLIKELY(gp__diag))
     gp__diag_started();
   GP_LOGL(GP_LOG_INFO, "runtime started on thread %d (stacks %zu KiB)",
-          main_coro.id, gp__default_stack() / 1024);
-  if (start_fn)
-    start_fn();
+          main_rec.coro.id, gp__default_stack() / 1024);
+  if (gp__hooks->start)
+    gp__hooks->start();
   return 0;
 error_stack:
   gp__stack_free(base, HUB_STACK);

@@ -48,11 +48,56 @@ static inline void gp__inside_restore(unsigned char was) {
   gp__tls.inside = was;
 }
 
-/* ---- scheduler (sched.c) ---- */
+/* ---- the shim's hooks (hub.c holds the table; coro.c, sched.c and
+ * work.c read it) ----
+ *
+ * Everything the runtime calls back into the shim, and the sizes it
+ * reserves for it, in one table that the shim builds in one place
+ * (shim/core/hooks.c) and hands over once, before the start. Lists of
+ * functions run in their array order and end at the first NULL.
+ */
+
+/* The most functions of each list in struct gp_rt_hooks. */
+#define GP_HOOKS_MAX 4
+/* The most bytes the shim may keep with each coroutine (slot_size). */
+#define GP_CORO_SLOT_MAX 256
+/* Independent pools ("lanes") of gp__work_run: work in one never waits
+ * for another's. */
+#define GP_WORK_LANES 4
+
+struct gp_rt_hooks {
+  /* Once, on the scheduler thread, right after gp__rt_start has started
+   * the runtime (inside the runtime). */
+  void (*start)(void);
+  /* After every wake-up of the hub (gp__hub_wake), in the hub. */
+  void (*wake[GP_HOOKS_MAX])(void);
+  /* c has just been switched to with signals aimed at it pending
+   * (gp__coro_sigpend): in c's context, inside the runtime. */
+  void (*sigpend)(gp_coro *c);
+  /* When a coroutine ends (gp__exit), in it, inside the runtime. */
+  void (*exit[GP_HOOKS_MAX])(gp_coro *c);
+  /* When every coroutine waits and nothing in the loop can wake one:
+   * whether a signal handler still could (then it is no deadlock). */
+  int (*may_wake)(void);
+  /* Bytes reserved with each coroutine record, up to GP_CORO_SLOT_MAX,
+   * aligned to 8, zero at spawn (see gp__coro_slot). */
+  size_t slot_size;
+  /* The most threads of each pool lane (gp__work_run); 0: the default. */
+  unsigned work_limit[GP_WORK_LANES];
+};
+
+/* Hands the table to the runtime, before gp__rt_start; the table must
+ * outlive the runtime (a static const one). Without it the runtime calls
+ * nothing back and reserves no slot. */
+void gp__rt_set_hooks(const struct gp_rt_hooks *hooks);
+
+/* ---- scheduler (sched.c, hub.c; the switch and the main coroutine's
+ * flag: coro.c) ---- */
 
 /* Starts the runtime on the calling OS thread, which becomes the
  * scheduler thread; the running code becomes the main coroutine, whose
- * handle (what pthread_self returns there) is main_handle. Idempotent. */
+ * handle (what pthread_self returns there) is main_handle. Calls the
+ * hooks' start function once started. Idempotent. */
 int gp__rt_start(uintptr_t main_handle);
 int gp__rt_started(void);
 /* Read on every hook: plain globals, so the checks inline. */
@@ -86,18 +131,11 @@ int gp__unpark(gp_coro *c, int code);
 int gp__nap(int64_t *nap, int64_t deadline);
 /* Puts the running coroutine at the back of the ready queue. */
 void gp__yield(void);
-/* Runs fn on the scheduler thread right after the runtime has started
- * (inside the runtime), once. */
-void gp__set_start_fn(void (*fn)(void));
 /* The kernel thread id of the scheduler thread (0 before the start). */
 int gp__sched_tid(void);
 /* Wakes the hub, from any thread or signal handler (async-signal-safe);
- * the hub then calls the function given to gp__set_wake_fn. */
+ * the hub then calls the hooks' wake functions. */
 void gp__hub_wake(void);
-void gp__set_wake_fn(void (*fn)(void));
-/* Adds one more function the hub calls after every wake-up, after the one
- * of gp__set_wake_fn (for constructors; up to 4). Returns 0 or -ENOSPC. */
-int gp__add_wake_fn(void (*fn)(void));
 /* Records the signal mask the running coroutine (or the hub) has just
  * installed, so that switches keep it. */
 void gp__sigmask_note(void);
@@ -113,10 +151,9 @@ int gp__coro_is_main(gp_coro *c);
 gp_coro *gp__primary(void);
 /* Signals aimed at coroutine c alone (pthread_kill) that it has not taken
  * yet, a bit each (bit sig - 1). A coroutine that runs again with one
- * pending calls the function given to gp__set_sigpend_fn first, in its
- * own context, inside the runtime (the shim delivers them there). */
+ * pending calls the hooks' sigpend function first, in its own context,
+ * inside the runtime (the shim delivers them there). */
 uint64_t *gp__coro_sigpend(gp_coro *c);
-void gp__set_sigpend_fn(void (*fn)(gp_coro *c));
 /* The signal mask c runs with, as a bit set (bit sig - 1). */
 uint64_t gp__coro_sigmask(gp_coro *c);
 
@@ -126,7 +163,7 @@ uint64_t gp__coro_sigmask(gp_coro *c);
  * coroutine goes on alone with a loop and an epoll set of its own. */
 int gp__rt_fork_child(void);
 
-/* ---- inspection (dump.c) ---- */
+/* ---- inspection (dump.c, hub.c) ---- */
 
 /* Names the call the running coroutine is about to park in ("waitpid"),
  * for the dump: the next park takes it, and gp_leave forgets a name that
@@ -138,10 +175,10 @@ static inline void gp__wait_note(const char *call) { gp__next_call = call; }
  * from a signal handler. */
 void gp__dump(int fd);
 /* What the hub does when every coroutine waits and nothing can wake one:
- * report and abort, or with wait set report and keep waiting. may_wake
- * (the shim's) says whether a signal handler could still wake one: then
- * it is no deadlock, only a note at the info level. */
-void gp__set_deadlock(int wait, int (*may_wake)(void));
+ * report and abort, or with wait set report and keep waiting. The hooks'
+ * may_wake says whether a signal handler could still wake one: then it
+ * is no deadlock, only a note at the info level. Before the start. */
+void gp__set_deadlock_wait(int wait);
 
 /* ---- kill and Timeout (sched.c) ----
  *
@@ -176,19 +213,6 @@ void gp__kill(gp_coro *c);
 /* Takes a kill back (the coroutine disabled cancellation). */
 void gp__unkill(gp_coro *c);
 int gp__coro_killed(gp_coro *c);
-
-/* The shim's cancellation state of a coroutine (pthread_cancel), kept in
- * its record: zero at spawn. */
-struct gp_cancel {
-  void *chain;             /* innermost cleanup buffer registered */
-  unsigned char pending;   /* pthread_cancel asked */
-  unsigned char disabled;  /* PTHREAD_CANCEL_DISABLE */
-  unsigned char async;     /* PTHREAD_CANCEL_ASYNCHRONOUS (as deferred) */
-  unsigned char unwinding; /* ending: its stack is being unwound */
-  void *retval;            /* what it ends with once unwound */
-  void *unwind;            /* the unwinder's exception object (cancel.c) */
-};
-struct gp_cancel *gp__coro_cancel(gp_coro *c);
 /* Sets the running coroutine's Timeout, an absolute gp__now() time or
  * GP_NEVER for none, and returns the one it replaces. */
 int64_t gp__set_deadline(int64_t deadline);
@@ -215,17 +239,15 @@ int gp__spawn_on(void *(*fn)(void *), void *arg, void *lo, size_t size,
  * -ETIMEDOUT, -EBUSY when deadline is 0 and c still runs. */
 int gp__join(gp_coro *c, void **retval, int64_t deadline);
 int gp__detach(gp_coro *c);
-/* Ends the running coroutine with retval; never returns. Runs the exit
- * functions (gp__set_exit_fn) first, in the ending coroutine. */
+/* Ends the running coroutine with retval; never returns. Runs the hooks'
+ * exit functions first, in their order, in the ending coroutine. */
 __attribute__((noreturn)) void gp__exit(void *retval);
-/* Adds fn to the functions run when a coroutine ends, in the order they
- * were added (at most 4). */
-void gp__set_exit_fn(void (*fn)(gp_coro *c));
-/* One pointer per coroutine that the shim owns (NULL at spawn). */
-void **gp__coro_local(gp_coro *c);
-/* Two more for the C API (gpatch.h): the task a coroutine runs, and its
- * Timeouts (NULL at spawn). */
-void **gp__coro_api(gp_coro *c);
+/* The shim's slot of c: the hooks' slot_size bytes kept with its record,
+ * aligned to 8, zero at spawn (for the main coroutine, at the start), and
+ * never read by the runtime, which reuses or frees it with the record
+ * once c has ended and been joined: what the shim hangs there it frees by
+ * then (an exit function). */
+void *gp__coro_slot(gp_coro *c);
 /* What c returned or gave to gp__exit (once it has ended). */
 void *gp__coro_retval(gp_coro *c);
 /* The coroutine whose handle is h, or NULL when h names none. */
@@ -249,7 +271,8 @@ int gp__coro_detached(gp_coro *c);
 /* The name given by pthread_setname_np (16 bytes with the NUL). */
 char *gp__coro_name(gp_coro *c);
 
-/* ---- fds: one record per fd, waiting on fds (fdtab.c) ---- */
+/* ---- fds: one record per fd, waiting on fds (fdtab.c; the runtime's own
+ * fds: hub.c) ---- */
 
 enum {
   GP_IN = 1,  /* readable, or a peer hung up */
@@ -345,16 +368,15 @@ int gp__fd_privates(int *fds, int max);
 
 /* ---- running functions on pool threads (work.c) ---- */
 
-/* Independent pools ("lanes"): work in one never waits for another's. */
-#define GP_WORK_LANES 4
-
 /* Runs fn(arg) on a thread of the lane's pool while the calling coroutine
  * parks; returns once fn has returned (its results travel through arg).
  * Returns 0, or -EAGAIN when no pool thread could be started (fn did not
  * run). fn runs on a foreign thread, with every signal blocked: the hooks
  * give it the real calls. The wait cannot be interrupted. */
 int gp__work_run(unsigned lane, void (*fn)(void *), void *arg);
-/* The most threads lane may start (default 16); more jobs queue. */
+/* The most threads lane may start (default 16); more jobs queue. The
+ * shim sets its limits in the hooks table (work_limit), which calls
+ * this; the runtime's unit tests call it directly. */
 void gp__work_set_limit(unsigned lane, unsigned max);
 
 /* ---- wait queues on addresses (wq.c) ---- */

@@ -85,18 +85,15 @@ void gp__sched_resumed(void) {
     gp__coro_free(c);
 }
 
-static void (*sigpend_fn)(gp_coro *c);
-
-void gp__set_sigpend_fn(void (*fn)(gp_coro *c)) { sigpend_fn = fn; }
-
 uint64_t *gp__coro_sigpend(gp_coro *c) { return &c->sig_pend; }
 
-/* The handlers that run may park again (on c's stack, above its park):
- * c's wake code is kept for the park that is returning. */
+/* Hands c's pending aimed signals to the shim (the hooks' sigpend). The
+ * handlers that run may park again (on c's stack, above its park): c's
+ * wake code is kept for the park that is returning. */
 void gp__sig_resumed(gp_coro *c) {
   int wake = c->wake;
-  if (sigpend_fn)
-    sigpend_fn(c);
+  if (gp__hooks->sigpend)
+    gp__hooks->sigpend(c);
   c->wake = wake;
 }
 

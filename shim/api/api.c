@@ -3,15 +3,16 @@
  * A task is a detached coroutine running task_main, plus this record,
  * which outlives the coroutine so that the task can still be asked how it
  * ended. Joiners wait on the record's address in the runtime's wait
- * queues; the runtime's exit functions (task_end) mark the record ready
- * and wake them, however the coroutine ends (fn returning or
- * pthread_exit).
+ * queues; gp_api_task_end, the last exit function of the hooks table
+ * (core/hooks.c), marks the record ready and wakes them, however the
+ * coroutine ends (fn returning or pthread_exit).
  *
  * Kill and Timeout are the runtime's (gp__kill, gp__set_deadline): each
  * coroutine's active Timeouts form a list through the callers' structs,
- * headed in the coroutine's second API slot, and the coroutine's deadline
- * is the earliest of them, recomputed when one is cancelled. A task's
- * opts.timeout_ms is one more entry, held in its record.
+ * headed in the shim's record of the coroutine (core/hooks.h, which also
+ * names the task it runs), and the coroutine's deadline is the earliest
+ * of them, recomputed when one is cancelled. A task's opts.timeout_ms is
+ * one more entry, held in its record.
  */
 #include <errno.h>
 #include <limits.h>
@@ -22,6 +23,8 @@
 #include "core/config.h"
 #include "api/gpatch.h"
 #include "core/guard.h"
+#include "core/hooks.h"
+#include "core/timeutil.h"
 #include "real.h"
 
 struct gpatch_task {
@@ -36,8 +39,6 @@ struct gpatch_task {
   unsigned char released;   /* gpatch_release came first: free at end */
   char name[16];
 };
-
-enum { SLOT_TASK, SLOT_TIMEOUTS }; /* gp__coro_api(c)[...] */
 
 /* May the caller use coroutines? Starts the runtime on this thread when
  * nothing has yet. Returns 0 or EPERM (another thread runs it, the thread
@@ -56,18 +57,13 @@ static int api_ready(void) {
   return err ? EPERM : 0;
 }
 
-static int64_t deadline_in(long ms) {
-  return ms < 0 ? GP_NEVER : gp__now() + (int64_t)ms * 1000000;
-}
-
 /* ---- Timeouts ---- */
 
 /* Sets the running coroutine's deadline to the earliest of its active
  * Timeouts (inside the runtime). */
 static void deadline_update(void) {
   int64_t d = GP_NEVER;
-  for (gpatch_timeout *t = gp__coro_api(gp__self())[SLOT_TIMEOUTS]; t;
-       t = t->next_)
+  for (gpatch_timeout *t = gp_shim(gp__self())->timeouts; t; t = t->next_)
     if (t->deadline_ < d)
       d = t->deadline_;
   gp__set_deadline(d);
@@ -75,7 +71,7 @@ static void deadline_update(void) {
 
 /* Puts t, whose deadline is set, on the running coroutine. */
 static void timeout_push(gpatch_timeout *t) {
-  void **head = &gp__coro_api(gp__self())[SLOT_TIMEOUTS];
+  gpatch_timeout **head = &gp_shim(gp__self())->timeouts;
   t->next_ = *head;
   t->owner_ = gp__self();
   t->active_ = 1;
@@ -95,7 +91,7 @@ GP_EXPORT int gpatch_timeout_start(gpatch_timeout *t, long ms) {
   if (err)
     return err;
   gp_enter();
-  t->deadline_ = deadline_in(ms);
+  t->deadline_ = gp_deadline_ms(ms);
   timeout_push(t);
   GP_LOGL(GP_LOG_DEBUG, "coroutine #%d: Timeout of %ld ms started",
           gp__coro_number(gp__self()), ms);
@@ -110,7 +106,7 @@ GP_EXPORT int gpatch_timeout_cancel(gpatch_timeout *t) {
     return 0; /* not its coroutine: it stays on */
   gp_enter();
   t->expired_ = gp__now() >= t->deadline_;
-  void **head = &gp__coro_api(gp__self())[SLOT_TIMEOUTS];
+  gpatch_timeout **head = &gp_shim(gp__self())->timeouts;
   if (*head == t)
     *head = t->next_;
   for (gpatch_timeout *q = *head; q; q = q->next_)
@@ -128,10 +124,11 @@ GP_EXPORT int gpatch_timeout_expired(const gpatch_timeout *t) {
 
 /* ---- tasks ---- */
 
-/* The runtime calls this when any coroutine ends, in it: a task's record
+/* The runtime calls this when any coroutine ends, in it, after the other
+ * exit functions of the hooks table (core/hooks.c): a task's record
  * learns how it ended and its joiners wake. */
-static void task_end(gp_coro *c) {
-  gpatch_task *t = gp__coro_api(c)[SLOT_TASK];
+void gp_api_task_end(gp_coro *c) {
+  gpatch_task *t = gp_shim(c)->task;
   if (t == NULL)
     return;
   t->value = gp__coro_retval(c);
@@ -177,7 +174,6 @@ static int opts_check(const gpatch_opts *o) {
 
 GP_EXPORT int gpatch_spawn(gpatch_task **task, const gpatch_opts *opts,
                  void *(*fn)(void *), void *arg) {
-  static int registered;
   if (task == NULL || fn == NULL)
     return EINVAL;
   int err = opts_check(opts);
@@ -190,17 +186,13 @@ GP_EXPORT int gpatch_spawn(gpatch_task **task, const gpatch_opts *opts,
   t->arg = arg;
   t->limit.deadline_ = GP_NEVER;
   if (opts && opts->timeout_ms)
-    t->limit.deadline_ = deadline_in(opts->timeout_ms);
+    t->limit.deadline_ = gp_deadline_ms(opts->timeout_ms);
   if (opts && opts->name)
     strcpy(t->name, opts->name);
   gp_enter();
-  if (!registered) {
-    gp__set_exit_fn(task_end);
-    registered = 1;
-  }
   err = gp__spawn(task_main, t, opts ? opts->stack_size : 0, 1, &t->coro);
   if (err == 0) {
-    gp__coro_api(t->coro)[SLOT_TASK] = t;
+    gp_shim(t->coro)->task = t;
     strcpy(gp__coro_name(t->coro), t->name);
   }
   gp_leave();
@@ -240,7 +232,7 @@ GP_EXPORT int gpatch_join(gpatch_task *task, long timeout_ms) {
   if (err)
     return err;
   gp_enter();
-  err = join_until(task, timeout_ms == 0 ? 0 : deadline_in(timeout_ms));
+  err = join_until(task, timeout_ms == 0 ? 0 : gp_deadline_ms(timeout_ms));
   gp_leave();
   return err;
 }
@@ -256,7 +248,7 @@ GP_EXPORT int gpatch_joinall(gpatch_task *const *tasks, size_t n,
   if (err)
     return err;
   gp_enter();
-  int64_t deadline = timeout_ms == 0 ? 0 : deadline_in(timeout_ms);
+  int64_t deadline = timeout_ms == 0 ? 0 : gp_deadline_ms(timeout_ms);
   for (size_t i = 0; i < n && err == 0; i++)
     err = join_until(tasks[i], deadline);
   gp_leave();
@@ -322,7 +314,7 @@ GP_EXPORT int gpatch_sleep(long ms) {
     return 0;
   }
   gp_enter();
-  int64_t deadline = deadline_in(ms);
+  int64_t deadline = gp_deadline_ms(ms);
   int r;
   while ((r = gp__park_intr(deadline)) == 0)
     ;

@@ -42,7 +42,8 @@ int gp__parse_count(const char *s, long min, long max, long *out);
  * into a GP_LOG_* value. */
 int gp__parse_level(const char *s, int *out);
 /* Reads the environment once (constructor, or the first hook that needs
- * it); exits with status 2 on a bad value. */
+ * it), and hands the runtime its hooks table before it can start (init.c);
+ * exits with status 2 on a bad value. */
 void gp__init(void);
 /* The family names, in order, for messages and --list. */
 const char *gp__family_name(unsigned bit);

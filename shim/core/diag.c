@@ -24,6 +24,7 @@
 #include "core/config.h"
 #include "core/diag.h"
 #include "core/guard.h"
+#include "core/hooks.h"
 #include "real.h"
 
 #define ALTSTACK (64 * 1024)
@@ -106,8 +107,9 @@ handler:
     gp__log("no stack overflow reports: cannot handle SIGSEGV");
 }
 
-/* Runs on the scheduler thread once the runtime has started. */
-static void on_start(void) {
+/* The hooks table's start function (core/hooks.c): runs on the scheduler
+ * thread once the runtime has started. */
+void gp_diag_start(void) {
   rt_pid = getpid();
   overflow_setup();
   if (gp__config.max_blocking > 0)
@@ -123,7 +125,6 @@ void gp_diag_setup(void) {
   if (gp__log_level >= GP_LOG_DEBUG)
     bits |= GP_DIAG_DEBUG;
   gp__diag_enable(bits);
-  gp__set_start_fn(on_start);
 }
 
 /* The GPATCH_STATS report: three lines of key=value words. */

@@ -1,4 +1,5 @@
-/* init.c: the constructor: resolves real symbols and reads GPATCH_*. */
+/* init.c: the constructor: resolves real symbols, hands the runtime its
+ * hooks table (core/hooks.c) and reads GPATCH_*. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 
 #include "core/config.h"
 #include "core/diag.h"
+#include "core/hooks.h"
 #include "process/intr.h"
 #include "process/proc.h"
 #include "real.h"
@@ -62,7 +64,7 @@ static void init_process(void) {
   if (v && strcmp(v, "abort") != 0 && strcmp(v, "wait") != 0)
     bad_env("GPATCH_DEADLOCK='%s': expected abort (report and abort, the "
             "default) or wait (report and keep waiting)", v);
-  gp__set_deadlock(v && strcmp(v, "wait") == 0, gp_sig_any_handler);
+  gp__set_deadlock_wait(v && strcmp(v, "wait") == 0);
   v = secure_getenv("GPATCH_INHERIT");
   if (v && strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
     bad_env("GPATCH_INHERIT='%s': expected 1 (programs it runs are "
@@ -120,12 +122,18 @@ static void read_diag(void) {
   gp__log_level = (unsigned char)level;
 }
 
+/* Resolves the real symbols, hands the hooks table to the runtime (the
+ * only wiring between the two, core/hooks.c) and reads GPATCH_*, once:
+ * from the constructor, or earlier from the first hook that needs it
+ * (another library's constructor). Always before the runtime starts:
+ * whatever starts it calls this first. */
 void gp__init(void) {
   static int done;
   if (done)
     return;
   done = 1;
   gp__real_init();
+  gp__rt_set_hooks(&gp_hooks);
   read_core();
   init_process();
   read_diag();

@@ -33,18 +33,6 @@ static void run(void *p) {
   uselocale(old);
 }
 
-__attribute__((constructor(103))) static void gp_offload_init(void) {
-  /* A look-up holds its thread for up to the resolver's timeout (5 s by
-   * default, times attempts and servers): allow as many at once as a
-   * daemon's burst of connections is likely to need; more queue. A FIFO
-   * open or a terminal write waits for a peer that may never come, so
-   * that lane must not run out while a peer is still possible. File calls
-   * are short. */
-  gp__work_set_limit(GP_LANE_DNS, 32);
-  gp__work_set_limit(GP_LANE_PEER, 256);
-  gp__work_set_limit(GP_LANE_FILE, 8);
-}
-
 int gp_offload(unsigned lane, void (*fn)(void *), void *arg) {
   struct call c = {fn, arg, errno, h_errno, uselocale((locale_t)0)};
   unsigned char was = gp__inside_enter();

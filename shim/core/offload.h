@@ -10,7 +10,7 @@
 #pragma GCC visibility push(hidden)
 
 /* The shim's pools: one per kind of wait, so that one never starves
- * another (see gp_offload_init for their sizes). */
+ * another (their sizes are in the hooks table, core/hooks.c). */
 enum {
   GP_LANE_DNS = 0,  /* name look-ups: may wait for a name server */
   GP_LANE_PEER = 1, /* calls that wait for another party: a FIFO's

@@ -22,7 +22,9 @@ static inline int64_t gp_deadline_rel(const struct timespec *ts) {
   return d >= INT64_MAX / 2 ? GP_NEVER : gp__now() + d;
 }
 
-static inline int64_t gp_deadline_ms(int ms) {
+/* The deadline of a timeout of ms milliseconds from now; GP_NEVER for a
+ * negative one (poll's -1, the C API's). */
+static inline int64_t gp_deadline_ms(long ms) {
   return ms < 0 ? GP_NEVER : gp__now() + (int64_t)ms * 1000000;
 }
 

@@ -144,8 +144,9 @@ void gp_intr_wake_aimed(gp_coro *c, int sig) {
     gp__poke(c);
 }
 
-/* Runs in the hub after a wrapper woke it. */
-static void dispatch(void) {
+/* Runs in the hub after a wrapper woke it (a wake function of the hooks
+ * table, shim/core/hooks.c). */
+void gp_signal_dispatch(void) {
   for (int sig = 1; sig < NSIG; sig++) {
     uint32_t seq = __atomic_exchange_n(&pending[sig], 0, __ATOMIC_ACQ_REL);
     if (seq)
@@ -155,9 +156,4 @@ static void dispatch(void) {
   }
   if (__atomic_exchange_n(&dump_wanted, 0, __ATOMIC_ACQ_REL))
     gp__dump(gp__log_fd()); /* stderr, or GPATCH_LOG_FILE */
-}
-
-__attribute__((constructor(102))) static void signal_init(void) {
-  gp__set_wake_fn(dispatch);
-  gp__set_sigpend_fn(gp_signal_deliver);
 }

@@ -34,6 +34,13 @@ void gp_signal_fork(void);
 /* Installs the wrapper for the dump signal sig (GPATCH_DUMP_SIGNAL).
  * Returns 0, or -1 with errno. */
 int gp_signal_dump_init(int sig);
+/* The hooks table's (core/hooks.c). In the hub after a wake-up: the
+ * signals that arrived interrupt their waits, and SIGCHLD wakes the wait
+ * family; a requested dump is written. */
+void gp_signal_dispatch(void);
+/* The hooks table's: coroutine c, just switched to, takes the signals
+ * aimed at it that its mask lets through (inside the runtime). */
+void gp_signal_deliver(gp_coro *c);
 /* wait.c: SIGCHLD arrived (in the hub): wakes the wait family. */
 void gp_wait_child_changed(void);
 

@@ -31,8 +31,8 @@ void gp_intr_aim(gp_coro *c, int sig);
  * fails with EINTR), else resumes c for a moment to run the handler. */
 void gp_intr_wake_aimed(gp_coro *c, int sig);
 
-/* aimed.c: raises the aimed signals c's mask lets through; c is running. */
-void gp_signal_deliver(gp_coro *c);
+/* aimed.c: gp_signal_deliver (intr.h) raises the aimed signals c's mask
+ * lets through; c is running. */
 /* aimed.c: in a forked child: no aimed signal pending. */
 void gp_aimed_fork(void);
 

@@ -10,7 +10,9 @@
  *   - a robust one is on the OS thread's robust list, which the kernel
  *     walks only when the thread dies: a coroutine that ends holding one
  *     must leave it as a dying thread does, so that the next locker gets
- *     EOWNERDEAD. When a coroutine ends, for each one it still holds:
+ *     EOWNERDEAD. When a coroutine ends (gp_kept_exit, after its key
+ *     destructors, which may still unlock some), for each one it still
+ *     holds:
  *   - takes it off the OS thread's robust list as glibc's unlock does
  *     (the thread lives on: its list must stay well formed; on x86-64 and
  *     aarch64 the list is doubly linked through __list, each link the
@@ -29,6 +31,7 @@
 #include <sys/syscall.h>
 
 #include "core/guard.h"
+#include "core/hooks.h"
 #include "real.h"
 #include "sync/kept.h"
 
@@ -121,7 +124,10 @@ static void owner_died(pthread_mutex_t *m) {
 }
 #endif
 
-static void on_exit_coro(gp_coro *c) {
+/* The hooks table's exit function after the key destructors
+ * (core/hooks.c): the robust mutexes ending coroutine c still holds get a
+ * dead owner, as the kernel marks those of a thread that has gone. */
+void gp_kept_exit(gp_coro *c) {
   int id = gp__coro_id(c);
   for (size_t i = nheld; i-- > 0;)
     if (held[i].owner == id) {
@@ -140,8 +146,4 @@ void gp_kept_fork(void) {
   for (size_t i = nheld; i-- > 0;)
     if (held[i].owner != id)
       held[i] = held[--nheld];
-}
-
-__attribute__((constructor(102))) static void kept_init(void) {
-  gp__set_exit_fn(on_exit_coro);
 }

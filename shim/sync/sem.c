@@ -25,7 +25,7 @@
  *     code, another OS thread) it must not touch runtime lists: it is
  *     glibc's sem_post (atomic, futex wake for real waiters), then, when
  *     coroutines wait, gp__hub_wake(). The hub then hands the posted units
- *     out (on_hub_wake, walking the list of waits).
+ *     out (gp_sem_hub_wake, walking the list of waits).
  * A waiter registers (waiter count + 1) and checks the value in one atomic
  * step, so a post between its check and its park is never lost. Until
  * the hub hands out such a unit, a coroutine that calls sem_wait may take
@@ -43,6 +43,7 @@
 #include <stdint.h>
 
 #include "core/guard.h"
+#include "core/hooks.h"
 #include "process/intr.h"
 #include "real.h"
 #include "sync/backoff.h"
@@ -117,9 +118,10 @@ static void grant(struct gsem *g) {
   }
 }
 
-/* Runs in the hub after gp__hub_wake: hands out units posted where the
- * post could not do it itself. */
-static void on_hub_wake(void) {
+/* Runs in the hub after gp__hub_wake (a wake function of the hooks
+ * table, core/hooks.c): hands out units posted where the post could not
+ * do it itself. */
+void gp_sem_hub_wake(void) {
   for (gp_list *l = waits.next; l != &waits; l = l->next)
     grant(GP_CONTAINER(l, struct semwait, link)->sem);
 }
@@ -277,8 +279,4 @@ GP_EXPORT int sem_post(sem_t *s) {
     gp_leave();
   }
   return 0;
-}
-
-__attribute__((constructor(102))) static void sem_init_hooks(void) {
-  GP_ASSERT(gp__add_wake_fn(on_hub_wake) == 0);
 }

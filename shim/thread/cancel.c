@@ -4,8 +4,9 @@
  *
  * glibc keeps a thread's cleanup buffers and cancel bits in the OS
  * thread's descriptor, which every coroutine shares, so they are kept per
- * coroutine here (struct gp_cancel). pthread_cancel marks the target and,
- * while its cancelability is enabled, kills it (gp__kill): the wait it is
+ * coroutine here (struct gp_cancel, in the shim's record of each
+ * coroutine, core/hooks.h). pthread_cancel marks the target and, while
+ * its cancelability is enabled, kills it (gp__kill): the wait it is
  * parked in at a cancellation point (read, accept, poll, sleep, join,
  * waitpid, sigwait, sem_wait, pthread_cond_wait...) ends at once, and the
  * next cancellation point acts on entry (gp_cancel_point), whether or not
@@ -35,6 +36,7 @@
 
 #include "core/diag.h"
 #include "core/guard.h"
+#include "core/hooks.h"
 #include "real.h"
 
 unsigned char gp__cancel_now;
@@ -44,7 +46,7 @@ unsigned char gp__cancel_now;
 static struct gp_cancel *mine(void) {
   if (!gp__tls.sched || gp__current == NULL || gp__coro_is_main(gp__current))
     return NULL;
-  return gp__coro_cancel(gp__current);
+  return &gp_shim(gp__current)->cancel;
 }
 
 static void *buf_prev(void *buf) {
@@ -53,7 +55,7 @@ static void *buf_prev(void *buf) {
 
 __attribute__((noreturn)) static void end_coro(void) {
   gp_enter();
-  struct gp_cancel *st = gp__coro_cancel(gp__current);
+  struct gp_cancel *st = &gp_shim(gp__current)->cancel;
   free(st->unwind); /* the unwinder that held it is never returned to */
   st->unwind = NULL;
   gp__exit(st->retval);
@@ -156,13 +158,13 @@ void gp_cancel_check(void) {
 
 void gp_cancel_act(void) {
   gp__cancel_now = 0;
-  struct gp_cancel *st = gp__coro_cancel(gp__current);
+  struct gp_cancel *st = &gp_shim(gp__current)->cancel;
   st->retval = PTHREAD_CANCELED;
   unwind_all(st);
 }
 
 void gp_exit_unwind(void *retval) {
-  struct gp_cancel *st = gp__coro_cancel(gp__current);
+  struct gp_cancel *st = &gp_shim(gp__current)->cancel;
   if (st->unwinding) /* pthread_exit from a destructor or handler */
     end_coro();
   st->retval = retval;
@@ -209,7 +211,7 @@ GP_EXPORT int pthread_cancel(pthread_t t) {
             "on");
     return ENOTSUP;
   }
-  struct gp_cancel *st = gp__coro_cancel(c);
+  struct gp_cancel *st = &gp_shim(c)->cancel;
   if (gp__coro_ended(c) || st->pending)
     return 0;
   st->pending = 1;

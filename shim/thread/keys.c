@@ -16,6 +16,7 @@
 #include <stdlib.h>
 
 #include "core/guard.h"
+#include "core/hooks.h"
 #include "real.h"
 
 #define BLOCK 32
@@ -26,7 +27,7 @@ struct slot {
   const void *val;
 };
 
-struct keyvals {
+struct gp_keyvals {
   struct slot *blocks[NBLOCKS];
 };
 
@@ -35,11 +36,11 @@ static unsigned gens[PTHREAD_KEYS_MAX]; /* odd while the key exists */
 
 /* The table of the running coroutine, or NULL where glibc's storage
  * serves (the main coroutine, other OS threads, runtime code). */
-static struct keyvals **table(void) {
+static struct gp_keyvals **table(void) {
   if (!gp__tls.sched || gp__tls.inside || gp__self() == NULL ||
       gp__coro_is_main(gp__self()))
     return NULL;
-  return (struct keyvals **)gp__coro_local(gp__self());
+  return &gp_shim(gp__self())->keys;
 }
 
 GP_EXPORT int pthread_key_create(pthread_key_t *key, void (*dtor)(void *)) {
@@ -61,7 +62,7 @@ GP_EXPORT int pthread_key_delete(pthread_key_t key) {
 }
 
 GP_EXPORT void *pthread_getspecific(pthread_key_t key) {
-  struct keyvals **t = table();
+  struct gp_keyvals **t = table();
   if (t == NULL)
     return GP_REAL(pthread_getspecific)(key);
   if (key >= PTHREAD_KEYS_MAX || *t == NULL ||
@@ -72,7 +73,7 @@ GP_EXPORT void *pthread_getspecific(pthread_key_t key) {
 }
 
 GP_EXPORT int pthread_setspecific(pthread_key_t key, const void *val) {
-  struct keyvals **t = table();
+  struct gp_keyvals **t = table();
   if (t == NULL)
     return GP_REAL(pthread_setspecific)(key, val);
   if (key >= PTHREAD_KEYS_MAX || (gens[key] & 1) == 0)
@@ -86,10 +87,11 @@ GP_EXPORT int pthread_setspecific(pthread_key_t key, const void *val) {
   return 0;
 }
 
-/* Runs the destructors of one ending coroutine (in it, as program code),
- * then frees its table. */
-static void run_dtors(gp_coro *c) {
-  struct keyvals **t = (struct keyvals **)gp__coro_local(c);
+/* The hooks table's first exit function (core/hooks.c): runs the
+ * destructors of ending coroutine c (in it, as program code, while its
+ * mutexes are still its own), then frees its table. */
+void gp_keys_exit(gp_coro *c) {
+  struct gp_keyvals **t = &gp_shim(c)->keys;
   if (*t == NULL)
     return;
   for (int round = 0; round < PTHREAD_DESTRUCTOR_ITERATIONS; round++) {
@@ -118,8 +120,4 @@ static void run_dtors(gp_coro *c) {
     free((*t)->blocks[i]);
   free(*t);
   *t = NULL;
-}
-
-__attribute__((constructor(102))) static void keys_init(void) {
-  gp__set_exit_fn(run_dtors);
 }

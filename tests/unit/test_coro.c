@@ -1,6 +1,7 @@
 /* Unit tests of coroutines: spawn, join, detach, exit, errno. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <string.h>
 
 #include "rt.h"
 
@@ -117,4 +118,54 @@ Test(coro, detached_coroutines_are_freed_and_leave_live_count) {
   gp__park(gp__now() + 5 * 1000000LL);
   cr_assert_eq(n, 100);
   cr_assert_eq(gp__live(), 1);
+}
+
+/* ---- the hooks table ---- */
+
+static int started_calls;
+static char exit_log[64];
+static int nexit_log;
+static int dirty_slots;
+
+static void on_start(void) { started_calls++; }
+static void exit_a(gp_coro *c) {
+  (void)c;
+  exit_log[nexit_log++] = 'a';
+}
+static void exit_b(gp_coro *c) {
+  exit_log[nexit_log++] = 'b';
+  memset(gp__coro_slot(c), 0xab, 40); /* the next spawn must clear it */
+}
+
+static const struct gp_rt_hooks test_hooks = {
+  .start = on_start,
+  .exit = {exit_a, exit_b},
+  .slot_size = 40,
+};
+
+/* Checks its slot is all zero, then leaves it dirty (exit_b). */
+static void *check_slot(void *arg) {
+  (void)arg;
+  unsigned char *s = gp__coro_slot(gp__self());
+  for (int i = 0; i < 40; i++)
+    dirty_slots += s[i] != 0;
+  return NULL;
+}
+
+Test(coro, hooks_run_in_table_order_and_slots_start_zeroed) {
+  gp__rt_set_hooks(&test_hooks);
+  cr_assert_eq(gp__rt_start(0), 0);
+  cr_assert_eq(started_calls, 1);
+  unsigned char *m = gp__coro_slot(gp__self());
+  for (int i = 0; i < 40; i++)
+    cr_assert_eq(m[i], 0, "the main coroutine's slot starts zeroed");
+  for (int round = 0; round < 3; round++) { /* rounds 2, 3 reuse records */
+    gp_coro *c[2];
+    for (int i = 0; i < 2; i++)
+      cr_assert_eq(gp__spawn(check_slot, NULL, 0, 0, &c[i]), 0);
+    for (int i = 0; i < 2; i++)
+      cr_assert_eq(gp__join(c[i], NULL, GP_NEVER), 0);
+  }
+  cr_assert_eq(dirty_slots, 0);
+  cr_assert_str_eq(exit_log, "abababababab");
 }
