@@ -244,6 +244,7 @@ static void hub_main(void) {
 int gp__hub_fork(gp_coro *self) {
   primary = self;
   gp__nlive = 1;
+  gp__mask_reset(self->sigmask);
   int err = uv_loop_fork(&loop);
   if (err)
     return err;
@@ -294,6 +295,7 @@ int gp__rt_start(uintptr_t main_handle) {
   gp__sched_init_mask(gp__sigmask_read());
   gp__sched_start();
   main_coro.sigmask = gp__hub_mask;
+  gp__mask_reset(main_coro.sigmask);
   gp__current = &main_coro;
   gp__current_id = main_coro.id;
   primary = &main_coro;
