@@ -99,6 +99,7 @@ static int spawn(void *(*fn)(void *), void *arg, void *lo, size_t size,
   c->w_deadline = GP_NEVER;
   gp__list_push(&gp__all, &c->all);
   gp__live_add(1);
+  gp__mask_join(c->sigmask);
   if (GP_UNLIKELY(gp__diag))
     gp__diag_spawn(c);
   gp__ready(c);

@@ -89,6 +89,17 @@ __attribute__((noreturn)) void gp__sched_exit(void);
 /* Signal masks: the kernel's now; the first mask of the hub. */
 uint64_t gp__sigmask_read(void);
 void gp__sched_init_mask(uint64_t m);
+/* hubmask.c: the masks of the live coroutines, whose intersection the hub
+ * runs with. A coroutine joins with its first mask when it starts, leaves
+ * with its last when it ends; gp__mask_change follows every change. */
+void gp__mask_join(uint64_t m);
+void gp__mask_leave(uint64_t m);
+void gp__mask_change(uint64_t from, uint64_t to);
+/* In a forked child: the calling coroutine, with mask m, is the only one. */
+void gp__mask_reset(uint64_t m);
+/* The hub's mask (also stored in gp__hub_mask), worked out again after a
+ * change. */
+uint64_t gp__mask_hub(void);
 /* Fixes the switch path once the choice of switch and diagnostics are
  * known (at the runtime's start, before the first switch). */
 void gp__sched_start(void);

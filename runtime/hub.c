@@ -273,6 +273,7 @@ static void hub_main(void) {
 int gp__hub_fork(gp_coro *self) {
   primary = self;
   gp__nlive = 1;
+  gp__mask_reset(self->sigmask);
   int err = uv_loop_fork(&loop);
   if (err)
     return err;
@@ -323,6 +324,7 @@ int gp__rt_start(uintptr_t main_handle) {
   gp__sched_init_mask(gp__sigmask_read());
   gp__sched_start();
   main_rec.coro.sigmask = gp__hub_mask;
+  gp__mask_reset(main_rec.coro.sigmask);
   gp__current = &main_rec.coro;
   gp__current_id = main_rec.coro.id;
   primary = &main_rec.coro;

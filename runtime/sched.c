@@ -60,9 +60,10 @@ uint64_t gp__sigmask_read(void) {
  * starts with its creator's mask, as a coroutine record does.) */
 void gp__sigmask_note(void) {
   cur_mask = gp__sigmask_read();
-  if (gp__current)
+  if (gp__current) {
+    gp__mask_change(gp__current->sigmask, cur_mask);
     gp__current->sigmask = cur_mask;
-  else
+  } else
     gp__hub_mask = cur_mask;
 }
 
@@ -110,8 +111,17 @@ __attribute__((noinline, cold)) static int switch_slow(gp_coro *from,
 
 /* Installs the signal mask of the context about to run, if it differs. */
 static inline void install_mask(gp_coro *to) {
-  uint64_t m = to ? to->sigmask : gp__hub_mask;
+  uint64_t m = to ? to->sigmask : gp__mask_hub();
   if (m != cur_mask)
+    set_mask(m);
+}
+
+/* The hub has just resumed through swapcontext, which put back the mask
+ * it had when it last ran: the live coroutines' masks may have changed
+ * since (hubmask.c). */
+__attribute__((noinline, cold)) static void hub_mask_resumed(void) {
+  uint64_t m = gp__mask_hub();
+  if (m != gp__sigmask_read())
     set_mask(m);
 }
 
@@ -139,6 +149,8 @@ static void switch_to(gp_coro *from, gp_coro *to) {
     *errno_at = from->saved_errno;
     if (GP_UNLIKELY(from->sig_pend))
       gp__sig_resumed(from);
+  } else if (GP_UNLIKELY(slow) && gp__ctx_is_ucontext()) {
+    hub_mask_resumed();
   }
 }
 
@@ -382,6 +394,7 @@ void gp__sched_exit(void) {
   }
   c->sig_pend = 0; /* a thread's pending signals end with it */
   gp__live_add(-1);
+  gp__mask_leave(c->sigmask);
   if (c->joiner)
     gp__unpark(c->joiner, 0);
   if (!c->is_main)

@@ -94,6 +94,30 @@ static void read_core(void) {
   gp__set_default_stack(gp__config.stack_size);
 }
 
+/* Set in the environment once a process has opened GPATCH_LOG_FILE, so
+ * that programs it starts know the setting was good at start-up. */
+#define LOG_OPENED "GPATCH_LOG_FILE_OPENED"
+
+/* Opens the log file at path. The process that starts with a path it
+ * cannot open exits with status 2, as for any bad setting. A program that
+ * process starts may not be able to open it (a daemon's child that runs
+ * as another user, a file replaced meanwhile): that one logs to stderr
+ * after one warning and runs on, since the setting was good where it was
+ * given. */
+static void open_log(const char *path) {
+  int err = gp__log_open(path);
+  if (err == 0) {
+    setenv(LOG_OPENED, "1", 1);
+    return;
+  }
+  if (secure_getenv(LOG_OPENED) == NULL)
+    bad_env("GPATCH_LOG_FILE='%s': cannot open it for appending: %s (a "
+            "regular file or a device, not a symbolic link)", path,
+            strerror(-err));
+  gp__logl(GP_LOG_WARN, "GPATCH_LOG_FILE='%s': cannot open it here (%s); "
+           "this process logs to stderr", path, strerror(-err));
+}
+
 /* GPATCH_STATS, GPATCH_MAX_BLOCKING, GPATCH_LOG and GPATCH_LOG_FILE. The
  * file is opened only once every value is known to be good. */
 static void read_diag(void) {
@@ -112,14 +136,9 @@ static void read_diag(void) {
   v = secure_getenv("GPATCH_LOG_FILE");
   if (v && v[0] == '\0')
     bad_env("GPATCH_LOG_FILE is empty: expected the path of the log file");
-  if (v) {
-    int err = gp__log_open(v);
-    if (err)
-      bad_env("GPATCH_LOG_FILE='%s': cannot open it for appending: %s (a "
-              "regular file or a device, not a symbolic link)", v,
-              strerror(-err));
-  }
   gp__log_level = (unsigned char)level;
+  if (v)
+    open_log(v);
 }
 
 /* Resolves the real symbols, hands the hooks table to the runtime (the

@@ -1,12 +1,19 @@
-/* futex.c: syscall(SYS_futex, ...) on process-private futexes.
+/* futex.c: syscall(SYS_futex, ...) waits and wakes of coroutines.
  *
- * libstdc++'s std::atomic<T>::wait/notify, std::latch, std::barrier and
- * std::counting_semaphore wait with syscall(SYS_futex) directly, which
- * would block the whole OS thread. A coroutine's FUTEX_WAIT (and
- * FUTEX_WAIT_BITSET with every bit) parks on the address in the runtime's
- * wait queues instead; FUTEX_WAKE wakes those coroutines, then real
- * waiters (threads outside the scheduler) through the real call. Every
- * other system call, and shared futexes, go to the real syscall().
+ * libstdc++ waits with syscall(SYS_futex) directly, which would block the
+ * whole OS thread: std::atomic<T>::wait/notify, std::latch, std::barrier
+ * and std::counting_semaphore with FUTEX_PRIVATE_FLAG, std::future and
+ * std::promise (FUTEX_WAIT, FUTEX_WAIT_BITSET with FUTEX_CLOCK_REALTIME)
+ * without it. A coroutine's FUTEX_WAIT (and FUTEX_WAIT_BITSET with every
+ * bit) parks on the address in the runtime's wait queues instead;
+ * FUTEX_WAKE wakes those coroutines, then real waiters (threads outside
+ * the scheduler, other processes) through the real call.
+ *
+ * A shared futex (no FUTEX_PRIVATE_FLAG) may also be woken by another
+ * process, whose wake never reaches the wait queue: its waiter looks at
+ * the word again after a nap that doubles from GP_NAP_MIN to GP_NAP_MAX,
+ * and returns 0 (woken) once the word no longer holds the value it waited
+ * on. Every other system call goes to the real syscall().
  */
 #include <errno.h>
 #include <linux/futex.h>
@@ -20,31 +27,45 @@
 #include "real.h"
 #include "core/timeutil.h"
 
-/* Parks while *addr == val, until a wake, the deadline or a signal. */
-static long futex_wait(const uint32_t *addr, uint32_t val, int64_t deadline) {
+/* Parks while *addr == val, until a wake, the deadline or a signal.
+ * shared: the word may change in another process too, whose wake does not
+ * come here: look at it again after every nap. */
+static long futex_wait(const uint32_t *addr, uint32_t val, int64_t deadline,
+                       int shared) {
   if (__atomic_load_n(addr, __ATOMIC_ACQUIRE) != val)
     return gp_ret(-EAGAIN);
-  gp_waiter w;
-  struct gp_intr in;
-  gp__wq_add(&w, addr);
-  gp_intr_begin(&in, 0); /* the kernel restarts it after SA_RESTART */
-  int r = gp__park(deadline);
-  gp_intr_end(&in);
-  if (gp__list_linked(&w.link)) { /* not woken by FUTEX_WAKE */
+  int64_t nap = GP_NAP_MIN;
+  for (;;) {
+    int64_t until = deadline;
+    if (shared && deadline - gp__now() > nap)
+      until = gp__now() + nap;
+    gp_waiter w;
+    struct gp_intr in;
+    gp__wq_add(&w, addr);
+    gp_intr_begin(&in, 0); /* the kernel restarts it after SA_RESTART */
+    int r = gp__park(until);
+    gp_intr_end(&in);
+    if (!gp__list_linked(&w.link))
+      return 0; /* FUTEX_WAKE */
     gp__list_del(&w.link);
-    return gp_ret(r == -EINTR ? -EINTR : r == -ETIMEDOUT ? -ETIMEDOUT : 0);
+    if (r == -EINTR)
+      return gp_ret(-EINTR);
+    if (r != -ETIMEDOUT)
+      return 0;
+    if (until == deadline)
+      return gp_ret(-ETIMEDOUT);
+    if (__atomic_load_n(addr, __ATOMIC_ACQUIRE) != val)
+      return 0; /* changed elsewhere: as woken */
+    nap = nap * 2 > GP_NAP_MAX ? GP_NAP_MAX : nap * 2;
   }
-  return 0;
 }
 
-/* Handles one private futex call from a coroutine; returns 1 when it did
- * (result in *ret), 0 when the real call must serve it. */
+/* Handles one futex call from a coroutine; returns 1 when it did (result
+ * in *ret), 0 when the real call must serve it. */
 static int coop_futex(long *ret, uint32_t *addr, int op, uint32_t val,
                       const struct timespec *ts, uint32_t val3) {
   int cmd = op & FUTEX_CMD_MASK;
   int64_t deadline = GP_NEVER;
-  if (!(op & FUTEX_PRIVATE_FLAG))
-    return 0;
   if ((cmd == FUTEX_WAIT_BITSET || cmd == FUTEX_WAKE_BITSET) &&
       val3 != FUTEX_BITSET_MATCH_ANY)
     return 0;
@@ -59,7 +80,8 @@ static int coop_futex(long *ret, uint32_t *addr, int op, uint32_t val,
       deadline = gp_deadline_abs(op & FUTEX_CLOCK_REALTIME ? CLOCK_REALTIME
                                                              : CLOCK_MONOTONIC,
                                  ts);
-    *ret = futex_wait(addr, val, gp__deadline_nonzero(deadline));
+    *ret = futex_wait(addr, val, gp__deadline_nonzero(deadline),
+                      !(op & FUTEX_PRIVATE_FLAG));
     return 1;
   }
   if (cmd == FUTEX_WAKE || cmd == FUTEX_WAKE_BITSET) {

@@ -37,3 +37,23 @@ Test(cxx, exit_and_cancel_unwind_the_stack) {
   }
   gp_run_free(&n);
 }
+
+/* std::future and std::promise wait on a futex without the private flag
+ * (as a shared futex may be woken by another process): the waits end as
+ * natively, and the other threads keep running meanwhile; a raw shared
+ * FUTEX_WAIT is woken by a child process's FUTEX_WAKE. */
+Test(cxx, future_waits_and_shared_futexes) {
+  struct gp_run n, p;
+  int pre = gp_both(&n, &p, 30, "cxx_future", NULL, 3, NULL);
+  GP_EXPECT_VAL(&n, "async_ready", ==, 1);
+  GP_EXPECT_VAL(&n, "xproc_woken", ==, 1);
+  if (pre) {
+    GP_EXPECT_VAL(&p, "async_ready", ==, 1);
+    GP_EXPECT_VAL(&p, "async_ticked", ==, 1);
+    GP_EXPECT_VAL(&p, "promise_ready", ==, 1);
+    GP_EXPECT_VAL(&p, "timeout_ok", ==, 1);
+    GP_EXPECT_VAL(&p, "xproc_woken", ==, 1);
+    gp_run_free(&p);
+  }
+  gp_run_free(&n);
+}

@@ -322,6 +322,26 @@ Test(log, file_survives_the_program_closing_its_fd, .fini = rm_tmp) {
   free(text);
 }
 
+/* A program started by the patched one that cannot open the log (here:
+ * the file became a symbolic link; in a daemon: a child running as another
+ * user) logs to stderr after one warning and runs on, while the process
+ * given the setting opened it fine. */
+Test(log, a_child_that_cannot_open_the_file_logs_to_stderr, .fini = rm_tmp) {
+  char path[128], env[160];
+  struct gp_run r;
+
+  mk_tmp();
+  snprintf(path, sizeof path, "%s/gpatch.log", tmp);
+  snprintf(env, sizeof env, "GPATCH_LOG_FILE=%s", path);
+  gp_run_ok(&r, 1, GP_ARGV(env), RUN_S, "log_child", GP_ARGV(path));
+  GP_EXPECT_VAL(&r, "child_exit", ==, 0);
+  GP_EXPECT_VAL(&r, "child_ran", ==, 1);
+  cr_expect_eq(count(r.err, "gpatch: "), 1, "%s", r.err);
+  cr_expect(strstr(r.err, "this process logs to stderr") != NULL, "%s",
+            r.err);
+  gp_run_free(&r);
+}
+
 /* Checks a setting is refused before main: status 2, one gpatch: line
  * naming the variable. */
 static void check_refused(const char *const *env, const char *what) {

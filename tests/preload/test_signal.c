@@ -2,6 +2,7 @@
  * call with EINTR, or not, as signal(7) says, while other threads wait in
  * read, sleep and a condvar; natively and on one OS thread preloaded. */
 #include <criterion/criterion.h>
+#include <signal.h>
 
 #include "harness.h"
 
@@ -65,4 +66,39 @@ Test(signal, thread_directed_signals_belong_to_their_thread) {
     gp_run_free(&p);
   }
   gp_run_free(&n);
+}
+
+/* A process-directed signal goes to a thread that does not block it,
+ * whatever the masks were when the threads were created: main unblocks
+ * SIGTERM after creating a worker that blocks it, and its accept is
+ * interrupted (before: the signal stayed pending for good). */
+Test(signal, goes_to_a_thread_that_unblocked_it_later) {
+  struct gp_run n, p;
+  int pre = gp_both(&n, &p, 20, "sig_masks", GP_ARGV("unblock"), 2, NULL);
+  GP_EXPECT_VAL(&n, "accept_eintr", ==, 1);
+  if (pre) {
+    GP_EXPECT_VAL(&p, "accept_eintr", ==, 1);
+    GP_EXPECT_VAL(&p, "handled", ==, 1);
+    gp_run_free(&p);
+  }
+  gp_run_free(&n);
+}
+
+/* ... and stays pending while every thread blocks it, for sigwait to take
+ * (before: the process died of SIGTERM). The same with the ucontext
+ * switch, where the hub's mask comes back through swapcontext. */
+Test(signal, blocked_by_every_thread_waits_for_sigwait) {
+  const char *modes[] = {"GPATCH_SWITCH=asm", "GPATCH_SWITCH=ucontext"};
+  struct gp_run n, p;
+  gp_run_ok(&n, 0, NULL, 20, "sig_masks", GP_ARGV("sigwait"));
+  GP_EXPECT_VAL(&n, "sigwait_got", ==, SIGTERM);
+  gp_run_free(&n);
+  if (!gp_preload_wanted())
+    return;
+  for (int i = 0; i < 2; i++) {
+    gp_run_ok(&p, 1, GP_ARGV(modes[i]), 20, "sig_masks", GP_ARGV("sigwait"));
+    GP_EXPECT_VAL(&p, "sigwait_got", ==, SIGTERM);
+    GP_EXPECT_VAL(&p, "threads", ==, 1);
+    gp_run_free(&p);
+  }
 }
