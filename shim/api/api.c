@@ -44,12 +44,12 @@ struct gpatch_task {
  * nothing has yet. Returns 0 or EPERM (another thread runs it, the thread
  * family is off, or a hook is running). */
 static int api_ready(void) {
-  gp__init();
+  gp_init();
   if (gp__tls.inside)
     return EPERM;
   if (gp__tls.sched)
     return gp__self() ? 0 : EPERM;
-  if (!(gp__config.families & GP_FAM_THREAD) || gp__rt_started())
+  if (!(gp_conf.families & GP_FAM_THREAD) || gp__rt_started())
     return EPERM;
   gp_enter();
   int err = gp__rt_start((uintptr_t)GP_REAL(pthread_self)());

@@ -9,13 +9,13 @@
 #include "core/config.h"
 #include "gp.h"
 
-struct gp_config gp__config = {GP_FAM_ALL, 256 * 1024, 0, 0};
+struct gp_config gp_conf = {GP_FAM_ALL, 256 * 1024, 0, 0};
 
 static const char *const names[] = {"thread", "sync", "sleep", "socket",
                                     "poll", "dns", "file"};
 #define NNAMES (sizeof names / sizeof names[0])
 
-const char *gp__family_name(unsigned bit) {
+const char *gp_family_name(unsigned bit) {
   for (size_t i = 0; i < NNAMES; i++)
     if (bit == 1u << i)
       return names[i];
@@ -34,7 +34,7 @@ static unsigned lookup(const char *s, size_t len) {
 /* Grammar: item {"," item}; item = ["-"] name; name = "all" | a family.
  * The set starts empty, or all when the first item is a removal. "all"
  * is every family but file, which only its own name turns on. */
-int gp__parse_patch(const char *s, unsigned *families, char *err,
+int gp_parse_patch(const char *s, unsigned *families, char *err,
                     size_t errlen) {
   unsigned set = (s[0] == '-') ? GP_FAM_ALL : 0;
   const char *known = "all, thread, sync, sleep, socket, poll, dns, file (not in all)";
@@ -66,7 +66,7 @@ int gp__parse_patch(const char *s, unsigned *families, char *err,
   return 0;
 }
 
-int gp__parse_size(const char *s, size_t *out) {
+int gp_parse_size(const char *s, size_t *out) {
   char *end;
   errno = 0;
   if (s[0] < '0' || s[0] > '9')
@@ -89,7 +89,7 @@ int gp__parse_size(const char *s, size_t *out) {
   return 0;
 }
 
-int gp__parse_count(const char *s, long min, long max, long *out) {
+int gp_parse_count(const char *s, long min, long max, long *out) {
   if (s[0] < '0' || s[0] > '9' || strlen(s) > 12)
     return -1;
   char *end;
@@ -101,7 +101,7 @@ int gp__parse_count(const char *s, long min, long max, long *out) {
   return 0;
 }
 
-int gp__parse_level(const char *s, int *out) {
+int gp_parse_level(const char *s, int *out) {
   static const char *const levels[] = {"error", "warn", "info", "debug"};
   for (int i = 0; i < 4; i++)
     if (strcasecmp(s, levels[i]) == 0) {

@@ -28,25 +28,25 @@ struct gp_config {
   long max_blocking;  /* GPATCH_MAX_BLOCKING, ms (0: no monitor) */
 };
 
-extern struct gp_config gp__config;
+extern struct gp_config gp_conf;
 
 /* Parses a GPATCH_PATCH value into *families. Returns 0, or -1 with a
  * message (without the "gpatch: " prefix) in err. */
-int gp__parse_patch(const char *s, unsigned *families, char *err,
+int gp_parse_patch(const char *s, unsigned *families, char *err,
                     size_t errlen);
 /* Parses a size with an optional K, M or G suffix (powers of 1024). */
-int gp__parse_size(const char *s, size_t *out);
+int gp_parse_size(const char *s, size_t *out);
 /* Parses a decimal count from min to max, digits only. */
-int gp__parse_count(const char *s, long min, long max, long *out);
+int gp_parse_count(const char *s, long min, long max, long *out);
 /* Parses a GPATCH_LOG level name (error, warn, info, debug, in any case)
  * into a GP_LOG_* value. */
-int gp__parse_level(const char *s, int *out);
+int gp_parse_level(const char *s, int *out);
 /* Reads the environment once (constructor, or the first hook that needs
  * it), and hands the runtime its hooks table before it can start (init.c);
  * exits with status 2 on a bad value. */
-void gp__init(void);
+void gp_init(void);
 /* The family names, in order, for messages and --list. */
-const char *gp__family_name(unsigned bit);
+const char *gp_family_name(unsigned bit);
 
 #pragma GCC visibility pop
 

@@ -51,7 +51,7 @@ static void report_overflow(int number, const char *name, size_t size,
   gp__msg_send(&m);
   gp__msg_begin(&m, GP_LOG_ERROR);
   gp__msg_str(&m, "raise GPATCH_STACK_SIZE (now ");
-  gp__msg_uint(&m, gp__config.stack_size / 1024);
+  gp__msg_uint(&m, gp_conf.stack_size / 1024);
   gp__msg_str(&m, "K; gpatch --stack-size), or the size the program gives "
                   "pthread_attr_setstacksize");
   gp__msg_str(&m, gp_sig_handled(SIGSEGV)
@@ -112,15 +112,15 @@ handler:
 void gp_diag_start(void) {
   rt_pid = getpid();
   overflow_setup();
-  if (gp__config.max_blocking > 0)
-    gp_monitor_start(gp__config.max_blocking);
+  if (gp_conf.max_blocking > 0)
+    gp_monitor_start(gp_conf.max_blocking);
 }
 
 void gp_diag_setup(void) {
   unsigned bits = 0;
-  if (gp__config.stats)
+  if (gp_conf.stats)
     bits |= GP_DIAG_STATS;
-  if (gp__config.max_blocking > 0)
+  if (gp_conf.max_blocking > 0)
     bits |= GP_DIAG_MONITOR;
   if (gp__log_level >= GP_LOG_DEBUG)
     bits |= GP_DIAG_DEBUG;
@@ -162,6 +162,6 @@ __attribute__((destructor)) static void diag_fini(void) {
   if (!gp__rt_started() || getpid() != rt_pid)
     return;
   gp_monitor_stop();
-  if (gp__config.stats)
+  if (gp_conf.stats)
     report_stats();
 }

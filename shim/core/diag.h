@@ -9,7 +9,7 @@
 /* Internal: no symbol declared here is exported (no GOT indirection). */
 #pragma GCC visibility push(hidden)
 
-/* diag.c: turns on what the GPATCH_* settings ask for; gp__init calls it
+/* diag.c: turns on what the GPATCH_* settings ask for; gp_init calls it
  * once they are read. */
 void gp_diag_setup(void);
 

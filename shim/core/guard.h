@@ -23,7 +23,7 @@ static inline int gp_coop(unsigned family) {
    * cannot be forwarded from the store buffer: it would stall every hook
    * that follows another. */
   return gp__tls.sched == 1 && gp__tls.inside == 0 &&
-         (gp__config.families & family);
+         (gp_conf.families & family);
 }
 
 /* Set when a cancellation point's wait ended for a pthread_cancel: the

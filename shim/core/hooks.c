@@ -1,5 +1,5 @@
 /* hooks.c: the one table of what the runtime calls back into the shim,
- * and what it reserves for it. gp__init hands it to the runtime
+ * and what it reserves for it. gp_init hands it to the runtime
  * (gp__rt_set_hooks) before the runtime can start; nothing registers
  * itself anywhere else, so the order of every list is the one written
  * here, never link order.

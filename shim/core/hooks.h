@@ -1,6 +1,6 @@
 /* hooks.h: what the shim gives the runtime: the record it keeps with each
  * coroutine, and the functions of the hooks table (core/hooks.c), which
- * gp__init hands over before the runtime starts.
+ * gp_init hands over before the runtime starts.
  */
 #ifndef GP_HOOKS_H
 #define GP_HOOKS_H
@@ -45,7 +45,7 @@ static inline struct gp_coro_shim *gp_shim(gp_coro *c) {
   return gp__coro_slot(c);
 }
 
-/* The table itself (core/hooks.c), for gp__init to hand over. */
+/* The table itself (core/hooks.c), for gp_init to hand over. */
 extern const struct gp_rt_hooks gp_hooks;
 
 /* The functions in the table, by the file that holds them (signal.c's

@@ -77,21 +77,21 @@ static void init_process(void) {
 static void read_core(void) {
   char err[256];
   const char *v = secure_getenv("GPATCH_PATCH");
-  if (v && gp__parse_patch(v, &gp__config.families, err, sizeof err) != 0)
+  if (v && gp_parse_patch(v, &gp_conf.families, err, sizeof err) != 0)
     bad_env("%s", err);
   v = secure_getenv("GPATCH_STACK_SIZE");
   if (v) {
     size_t sz;
-    if (gp__parse_size(v, &sz) != 0 || sz < 16384 || sz > (1ul << 30))
+    if (gp_parse_size(v, &sz) != 0 || sz < 16384 || sz > (1ul << 30))
       bad_env("GPATCH_STACK_SIZE='%s': expected a size from 16K to 1G "
               "(bytes, or with a K, M or G suffix)", v);
-    gp__config.stack_size = sz;
+    gp_conf.stack_size = sz;
   }
   v = secure_getenv("GPATCH_SWITCH");
   if (v && strcmp(v, "asm") != 0 && strcmp(v, "ucontext") != 0)
     bad_env("GPATCH_SWITCH='%s': expected 'asm' or 'ucontext'", v);
   gp__switch_select(v && strcmp(v, "ucontext") == 0);
-  gp__set_default_stack(gp__config.stack_size);
+  gp__set_default_stack(gp_conf.stack_size);
 }
 
 /* Set in the environment once a process has opened GPATCH_LOG_FILE, so
@@ -124,14 +124,14 @@ static void read_diag(void) {
   const char *v = secure_getenv("GPATCH_STATS");
   if (v && strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
     bad_env("GPATCH_STATS='%s': expected 1 (report at exit) or 0", v);
-  gp__config.stats = v && v[0] == '1';
+  gp_conf.stats = v && v[0] == '1';
   v = secure_getenv("GPATCH_MAX_BLOCKING");
-  if (v && gp__parse_count(v, 0, 3600000, &gp__config.max_blocking) != 0)
+  if (v && gp_parse_count(v, 0, 3600000, &gp_conf.max_blocking) != 0)
     bad_env("GPATCH_MAX_BLOCKING='%s': expected milliseconds, from 1 to "
             "3600000 (0 turns the monitor off)", v);
   int level = GP_LOG_WARN;
   v = secure_getenv("GPATCH_LOG");
-  if (v && gp__parse_level(v, &level) != 0)
+  if (v && gp_parse_level(v, &level) != 0)
     bad_env("GPATCH_LOG='%s': expected error, warn, info or debug", v);
   v = secure_getenv("GPATCH_LOG_FILE");
   if (v && v[0] == '\0')
@@ -146,7 +146,7 @@ static void read_diag(void) {
  * from the constructor, or earlier from the first hook that needs it
  * (another library's constructor). Always before the runtime starts:
  * whatever starts it calls this first. */
-void gp__init(void) {
+void gp_init(void) {
   static int done;
   if (done)
     return;
@@ -160,4 +160,4 @@ void gp__init(void) {
   pthread_atfork(NULL, NULL, gp_fork_child);
 }
 
-__attribute__((constructor(101))) static void gp_ctor(void) { gp__init(); }
+__attribute__((constructor(101))) static void gp_ctor(void) { gp_init(); }

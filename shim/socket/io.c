@@ -77,7 +77,7 @@ static ssize_t try_in(gp_fd *f, int kind, struct msghdr *m, int flags,
   }
   if (sock)
     return GP_REAL(recvmsg)(fd, m, flags);
-  if (kind == GP_KIND_PASS && (gp__config.families & GP_FAM_FILE))
+  if (kind == GP_KIND_PASS && (gp_conf.families & GP_FAM_FILE))
     return gp_file_rw(fd, m->msg_iov, (int)m->msg_iovlen, 0);
   return GP_REAL(readv)(fd, m->msg_iov, (int)m->msg_iovlen);
 }
@@ -216,7 +216,7 @@ static ssize_t try_out(gp_fd *f, int kind, struct msghdr *m, int flags,
   }
   if (sock)
     return GP_REAL(sendmsg)(fd, m, flags);
-  if (kind == GP_KIND_PASS && (gp__config.families & GP_FAM_FILE))
+  if (kind == GP_KIND_PASS && (gp_conf.families & GP_FAM_FILE))
     return gp_file_rw(fd, m->msg_iov, (int)m->msg_iovlen, 1);
   if (kind != GP_KIND_FIFO || gp_iovs_len(m->msg_iov, (int)m->msg_iovlen) <=
                                   PIPE_BUF)

@@ -18,8 +18,8 @@
 /* May this call create a coroutine? The first one starts the runtime on
  * the calling OS thread. */
 static int may_spawn(void) {
-  gp__init();
-  if (!(gp__config.families & GP_FAM_THREAD))
+  gp_init();
+  if (!(gp_conf.families & GP_FAM_THREAD))
     return 0;
   /* On the scheduler thread even inside the runtime: the runtime itself
    * never calls pthread_create through the PLT (its threads are made

@@ -8,14 +8,14 @@
 static unsigned parse_ok(const char *s) {
   unsigned f = 0;
   char err[256];
-  cr_assert_eq(gp__parse_patch(s, &f, err, sizeof err), 0, "%s: %s", s, err);
+  cr_assert_eq(gp_parse_patch(s, &f, err, sizeof err), 0, "%s: %s", s, err);
   return f;
 }
 
 static void parse_bad(const char *s, const char *needle) {
   unsigned f = 12345;
   char err[256] = "";
-  cr_assert_eq(gp__parse_patch(s, &f, err, sizeof err), -1, "%s", s);
+  cr_assert_eq(gp_parse_patch(s, &f, err, sizeof err), -1, "%s", s);
   cr_assert_eq(f, 12345u, "a failed parse must not change the set");
   cr_assert_not_null(strstr(err, needle), "'%s' lacks '%s'", err, needle);
 }
@@ -30,14 +30,14 @@ Test(config, patch_lists) {
   cr_assert_eq(parse_ok("dns"), (unsigned)GP_FAM_DNS);
   cr_assert_eq(parse_ok("-dns"), (unsigned)(GP_FAM_ALL & ~GP_FAM_DNS));
   cr_assert(GP_FAM_ALL & GP_FAM_DNS, "dns is part of all");
-  cr_assert_str_eq(gp__family_name(GP_FAM_DNS), "dns");
+  cr_assert_str_eq(gp_family_name(GP_FAM_DNS), "dns");
   cr_assert_eq(parse_ok("all,file"), (unsigned)(GP_FAM_ALL | GP_FAM_FILE));
   cr_assert_eq(parse_ok("-thread,-sync,file"),
                (unsigned)((GP_FAM_ALL & ~(GP_FAM_THREAD | GP_FAM_SYNC)) |
                           GP_FAM_FILE));
   cr_assert(!(GP_FAM_ALL & GP_FAM_FILE), "file is not part of all");
   cr_assert_eq(parse_ok("all,file,-all"), (unsigned)GP_FAM_FILE);
-  cr_assert_str_eq(gp__family_name(GP_FAM_FILE), "file");
+  cr_assert_str_eq(gp_family_name(GP_FAM_FILE), "file");
 }
 
 Test(config, patch_errors) {
@@ -53,17 +53,17 @@ Test(config, patch_errors) {
 
 Test(config, sizes) {
   size_t n;
-  cr_assert_eq(gp__parse_size("65536", &n), 0);
+  cr_assert_eq(gp_parse_size("65536", &n), 0);
   cr_assert_eq(n, 65536u);
-  cr_assert_eq(gp__parse_size("64K", &n), 0);
+  cr_assert_eq(gp_parse_size("64K", &n), 0);
   cr_assert_eq(n, 65536u);
-  cr_assert_eq(gp__parse_size("2m", &n), 0);
+  cr_assert_eq(gp_parse_size("2m", &n), 0);
   cr_assert_eq(n, 2u << 20);
-  cr_assert_eq(gp__parse_size("1G", &n), 0);
+  cr_assert_eq(gp_parse_size("1G", &n), 0);
   cr_assert_eq(n, 1u << 30);
-  cr_assert_eq(gp__parse_size("", &n), -1);
-  cr_assert_eq(gp__parse_size("12Q", &n), -1);
-  cr_assert_eq(gp__parse_size("-5", &n), -1);
-  cr_assert_eq(gp__parse_size("64KB", &n), -1);
-  cr_assert_eq(gp__parse_size("99999999999999999999", &n), -1);
+  cr_assert_eq(gp_parse_size("", &n), -1);
+  cr_assert_eq(gp_parse_size("12Q", &n), -1);
+  cr_assert_eq(gp_parse_size("-5", &n), -1);
+  cr_assert_eq(gp_parse_size("64KB", &n), -1);
+  cr_assert_eq(gp_parse_size("99999999999999999999", &n), -1);
 }
