@@ -81,7 +81,6 @@
   X(int, pthread_mutex_clocklock, (pthread_mutex_t *, clockid_t,             \
                                    const struct timespec *))               \
   X(int, pthread_mutex_unlock, (pthread_mutex_t *))                         \
-  X(int, pthread_mutex_destroy, (pthread_mutex_t *))                        \
   X(long, syscall, (long, ...))                                             \
   X(int, ioctl, (int, unsigned long, ...))                                  \
   X(int, setsockopt, (int, int, int, const void *, socklen_t))              \

@@ -7,9 +7,14 @@
  *            locked natively before the first thread was created unlocks
  *            cooperatively)
  *   __count  recursion depth of a recursive mutex (0 for other kinds)
- * pthread_mutex_destroy answers EBUSY for a held one, as glibc does (glibc
- * looks at __nusers, which the cooperative path leaves alone: one write
- * less on every lock and unlock).
+ *   __nusers holders, counted as glibc counts them: one more when a lock
+ *            is taken (not for a recursion), one less when it is released
+ *            (a hand-off to a waiter included, so it is one less until the
+ *            waiter runs), unchanged by a condvar wait's release and
+ *            retake; glibc's pthread_mutex_destroy, which stays glibc's,
+ *            answers EBUSY from it alone, so destroying a mutex unlocked
+ *            with a waiter present, or one locked natively before the
+ *            first thread and unlocked cooperatively, gives 0 as natively
  *   __kind   kept as glibc stores it
  * Waiters queue on the object's address in the runtime. Unlock hands the
  * mutex straight to the first waiter (FIFO, no barging).
@@ -81,11 +86,16 @@ static inline int xchg_free(struct __pthread_mutex_s *d) {
   return __atomic_exchange_n(&d->__lock, 0, __ATOMIC_RELEASE);
 }
 
+/* In the functions below, user is 1 where glibc counts the holder in
+ * __nusers (every lock and unlock), 0 for a condvar wait's release and
+ * retake, which glibc makes without counting. */
+
 /* The uncontended case, inline in the hooks: takes a free mutex. */
-static inline int take_free(struct __pthread_mutex_s *d) {
+static inline int take_free(struct __pthread_mutex_s *d, int user) {
   if (!cas_lock(d, 0, 1))
     return 0;
   d->__owner = gp__current_id;
+  d->__nusers += (unsigned)user;
   if ((d->__kind & KIND_TYPE) == PTHREAD_MUTEX_RECURSIVE)
     d->__count = 1;
   return 1;
@@ -94,21 +104,24 @@ static inline int take_free(struct __pthread_mutex_s *d) {
 /* The uncontended release, inline in the hooks: frees d when the running
  * coroutine holds it once and nobody is queued; 0 when unlock() must do
  * the work. */
-static inline int release_free(struct __pthread_mutex_s *d) {
+static inline int release_free(struct __pthread_mutex_s *d, int user) {
   if (d->__lock != 1 || d->__owner != gp__current_id ||
       (d->__kind & KIND_TYPE) == PTHREAD_MUTEX_RECURSIVE)
     return 0;
   d->__owner = 0;
+  d->__nusers -= (unsigned)user;
   if (cas_lock(d, 1, 0))
     return 1;
-  d->__owner = gp__current_id; /* a waiter came meanwhile */
+  d->__nusers += (unsigned)user; /* a waiter came meanwhile */
+  d->__owner = gp__current_id;
   return 0;
 }
 
 /* Releases d, nobody to hand it to; wakes a real waiter if one slept. */
-static void release(struct __pthread_mutex_s *d) {
+static void release(struct __pthread_mutex_s *d, int user) {
   d->__owner = 0;
   d->__count = 0;
+  d->__nusers -= (unsigned)user;
   if (xchg_free(d) == 2)
     GP_REAL(syscall)(SYS_futex, &d->__lock, FUTEX_WAKE | FUTEX_PRIVATE_FLAG,
                      1, NULL, NULL, 0);
@@ -121,21 +134,23 @@ static int coop_owner(int owner) {
   return owner >= GP_CORO_ID_MIN || (m && owner == gp__coro_id(m));
 }
 
-static int try_free(void *d) { return take_free(d) ? 0 : EBUSY; }
+static int try_free(void *d) { return take_free(d, 1) ? 0 : EBUSY; }
+static int try_free_cond(void *d) { return take_free(d, 0) ? 0 : EBUSY; }
 
 /* Polls d held by a real thread until it is free or deadline. */
-static int poll_real(struct __pthread_mutex_s *d, int64_t deadline) {
-  return gp_backoff(try_free, d, deadline, 0);
+static int poll_real(struct __pthread_mutex_s *d, int64_t deadline,
+                     int user) {
+  return gp_backoff(user ? try_free : try_free_cond, d, deadline, 0);
 }
 
 /* Takes m for the running coroutine, parking until deadline when another
  * holds it. Returns 0, EDEADLK, EAGAIN (recursion overflow), EBUSY
  * (GP_TRY_ONLY) or ETIMEDOUT. */
-static int lock(pthread_mutex_t *m, int64_t deadline) {
+static int lock(pthread_mutex_t *m, int64_t deadline, int user) {
   struct __pthread_mutex_s *d = &m->__data;
   int me = self_id();
   int type = d->__kind & KIND_TYPE;
-  if (take_free(d))
+  if (take_free(d, user))
     return 0;
   if (d->__owner == me) {
     if (type == PTHREAD_MUTEX_RECURSIVE) {
@@ -153,10 +168,10 @@ static int lock(pthread_mutex_t *m, int64_t deadline) {
     return EBUSY;
   for (;;) { /* mark it contended, unless it was just freed */
     if (!coop_owner(d->__owner))
-      return poll_real(d, deadline);
+      return poll_real(d, deadline, user);
     if (cas_lock(d, 1, 2) || __atomic_load_n(&d->__lock, __ATOMIC_RELAXED) == 2)
       break;
-    if (take_free(d))
+    if (take_free(d, user))
       return 0;
   }
   gp_waiter w;
@@ -166,10 +181,11 @@ static int lock(pthread_mutex_t *m, int64_t deadline) {
   if (r == -ETIMEDOUT)
     return ETIMEDOUT;
   GP_ASSERT(d->__owner == me); /* handed over by unlock */
+  d->__nusers += (unsigned)user;
   return 0;
 }
 
-static int unlock(pthread_mutex_t *m) {
+static int unlock(pthread_mutex_t *m, int user) {
   struct __pthread_mutex_s *d = &m->__data;
   int type = d->__kind & KIND_TYPE;
   if (type != PTHREAD_MUTEX_NORMAL &&
@@ -181,11 +197,12 @@ static int unlock(pthread_mutex_t *m) {
     return 0; /* unlocking a free normal mutex: undefined, harmless here */
   gp_coro *next = d->__lock == 2 ? gp__wq_wake_one(m) : NULL;
   if (next) { /* handed over: stays locked (and marked contended) */
+    d->__nusers -= (unsigned)user;
     d->__owner = gp__coro_id(next);
     d->__count = type == PTHREAD_MUTEX_RECURSIVE;
     return 0;
   }
-  release(d);
+  release(d, user);
   return 0;
 }
 
@@ -264,19 +281,19 @@ __attribute__((noinline)) static int lock_slow(pthread_mutex_t *m) {
     return shared_lock(m, GP_NEVER);
   if (kept(m)) /* the only coroutine: glibc may block */
     return kept_took(m, GP_REAL(pthread_mutex_lock)(m));
-  GP_MUTEX_HOOK(GP_REAL(pthread_mutex_lock)(m), lock(m, GP_NEVER));
+  GP_MUTEX_HOOK(GP_REAL(pthread_mutex_lock)(m), lock(m, GP_NEVER, 1));
 }
 
 __attribute__((noinline)) static int unlock_slow(pthread_mutex_t *m) {
   if (kept(m))
     return kept_unlock(m);
-  GP_MUTEX_HOOK(GP_REAL(pthread_mutex_unlock)(m), unlock(m));
+  GP_MUTEX_HOOK(GP_REAL(pthread_mutex_unlock)(m), unlock(m, 1));
 }
 
 GP_EXPORT int pthread_mutex_lock(pthread_mutex_t *m) {
   if (!gp_coop(GP_FAM_SYNC)) /* no scheduler yet, or runtime code */
     return GP_REAL(pthread_mutex_lock)(m);
-  if (GP_LIKELY((m->__data.__kind & KIND_REAL) == 0 && take_free(&m->__data)))
+  if (GP_LIKELY((m->__data.__kind & KIND_REAL) == 0 && take_free(&m->__data, 1)))
     return 0;
   return lock_slow(m);
 }
@@ -284,7 +301,7 @@ GP_EXPORT int pthread_mutex_lock(pthread_mutex_t *m) {
 GP_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m) {
   if (kept(m))
     return kept_trylock(m);
-  GP_MUTEX_HOOK(GP_REAL(pthread_mutex_trylock)(m), lock(m, GP_TRY_ONLY));
+  GP_MUTEX_HOOK(GP_REAL(pthread_mutex_trylock)(m), lock(m, GP_TRY_ONLY, 1));
 }
 
 /* In glibc's order: a free mutex is taken, and the owner's relock
@@ -292,15 +309,15 @@ GP_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m) {
 static int timedlock(pthread_mutex_t *m, clockid_t clk,
                      const struct timespec *abs) {
   struct __pthread_mutex_s *d = &m->__data;
-  if (take_free(d))
+  if (take_free(d, 1))
     return 0;
   if (d->__owner == self_id() &&
       (d->__kind & KIND_TYPE) != PTHREAD_MUTEX_NORMAL)
-    return lock(m, GP_PASSED); /* a recursion, or EDEADLK */
+    return lock(m, GP_PASSED, 1); /* a recursion, or EDEADLK */
   if (!gp_ts_valid(abs))
     return EINVAL;
   int64_t deadline = gp_deadline_abs(clk, abs);
-  return lock(m, gp__deadline_nonzero(deadline));
+  return lock(m, gp__deadline_nonzero(deadline), 1);
 }
 
 /* glibc checks the clock first, whatever the mutex. */
@@ -327,25 +344,19 @@ GP_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m,
 GP_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m) {
   if (!gp_coop(GP_FAM_SYNC))
     return GP_REAL(pthread_mutex_unlock)(m);
-  if ((m->__data.__kind & KIND_REAL) == 0 && release_free(&m->__data))
+  if ((m->__data.__kind & KIND_REAL) == 0 && release_free(&m->__data, 1))
     return 0;
   return unlock_slow(m);
-}
-
-GP_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m) {
-  if (coop_mutex(m) && m->__data.__lock != 0)
-    return EBUSY;
-  return GP_REAL(pthread_mutex_destroy)(m);
 }
 
 int gp_mutex_unlock_to_wait(pthread_mutex_t *m) {
   if (m->__data.__kind & KIND_REAL)
     return kept_unlock(m);
-  return release_free(&m->__data) ? 0 : unlock(m);
+  return release_free(&m->__data, 0) ? 0 : unlock(m, 0);
 }
 
 int gp_mutex_relock_after_wait(pthread_mutex_t *m) {
   if (m->__data.__kind & KIND_REAL)
     return poll_kept(m, GP_NEVER);
-  return take_free(&m->__data) ? 0 : lock(m, GP_NEVER);
+  return take_free(&m->__data, 0) ? 0 : lock(m, GP_NEVER, 0);
 }

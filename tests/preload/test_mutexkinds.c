@@ -52,3 +52,28 @@ Test(mutexkinds, robust_mutex_of_an_ended_thread_gives_eownerdead) {
   }
   gp_run_free(&n);
 }
+
+/* pthread_mutex_destroy answers as glibc, which counts holders in
+ * __nusers: 0 for a mutex locked natively before the first thread and
+ * unlocked cooperatively (EBUSY before), EBUSY while a condvar waiter
+ * holds it in a wait (0 before), EBUSY while another thread holds it.
+ * Destroying a mutex right after unlocking it with a waiter present is a
+ * race natively (the woken waiter may take it first: 0 or EBUSY); under
+ * the shim the waiter has not run yet, so it is 0, as a real thread
+ * library expects (it treated EBUSY as fatal). */
+Test(mutexkinds, destroy_answers_as_glibc_counts_users) {
+  struct gp_run n, p;
+  int pre = gp_both(&n, &p, 20, "mutex_destroy", NULL, 2, "handoff");
+  GP_EXPECT_VAL(&n, "early", ==, 0);
+  GP_EXPECT_VAL(&n, "cond_waiting", ==, 16);
+  GP_EXPECT_VAL(&n, "held", ==, 16);
+  if (pre) {
+    GP_EXPECT_VAL(&p, "early", ==, 0);
+    GP_EXPECT_VAL(&p, "handoff", ==, 0);
+    GP_EXPECT_VAL(&p, "cond_waiting", ==, 16);
+    GP_EXPECT_VAL(&p, "cond_done", ==, 0);
+    GP_EXPECT_VAL(&p, "released", ==, 0);
+    gp_run_free(&p);
+  }
+  gp_run_free(&n);
+}
