@@ -51,7 +51,8 @@ ifeq ($(SANITIZE),1)
 endif
 
 DEPS_PKGS := gcc g++ make pkg-config libuv1-dev libcriterion-dev valgrind \
-             libssl-dev redis-server redis-tools memcached libmemcached-tools
+             libssl-dev redis-server redis-tools memcached libmemcached-tools \
+             python3 libpython3.11-testsuite
 
 .PHONY: all deps run test test-unit test-preload clean check-exports bench \
         bench-go check-aarch64
