@@ -223,14 +223,19 @@ static int join_until(gpatch_task *t, int64_t deadline) {
   return r == -ETIMEDOUT ? ETIMEDOUT : -gp_stopped(r);
 }
 
-GP_EXPORT int gpatch_join(gpatch_task *task, long timeout_ms) {
+/* The start of a call on a task that has nothing to do once the task has
+ * ended: EINVAL for no task, -1 for an ended one (the call returns 0),
+ * else what api_ready says (0: go on). */
+static int task_pending(const gpatch_task *task) {
   if (task == NULL)
     return EINVAL;
-  if (task->ready)
-    return 0;
-  int err = api_ready();
+  return task->ready ? -1 : api_ready();
+}
+
+GP_EXPORT int gpatch_join(gpatch_task *task, long timeout_ms) {
+  int err = task_pending(task);
   if (err)
-    return err;
+    return err < 0 ? 0 : err;
   gp_enter();
   err = join_until(task, timeout_ms == 0 ? 0 : gp_deadline_ms(timeout_ms));
   gp_leave();
@@ -256,13 +261,9 @@ GP_EXPORT int gpatch_joinall(gpatch_task *const *tasks, size_t n,
 }
 
 GP_EXPORT int gpatch_kill(gpatch_task *task) {
-  if (task == NULL)
-    return EINVAL;
-  if (task->ready)
-    return 0;
-  int err = api_ready();
+  int err = task_pending(task);
   if (err)
-    return err;
+    return err < 0 ? 0 : err;
   gp_enter();
   gp__kill(task->coro);
   gp_leave();

@@ -52,6 +52,18 @@ static inline void gp_leave(void) {
     gp_cancel_act();
 }
 
+/* The shape of a hook that needs no cancellation point: the real call
+ * unless coop holds, else coop_call (an int) inside the runtime. */
+#define GP_COOP_HOOK(coop, real_call, coop_call)                            \
+  do {                                                                      \
+    if (!(coop))                                                            \
+      return real_call;                                                     \
+    gp_enter();                                                             \
+    int r_ = coop_call;                                                     \
+    gp_leave();                                                             \
+    return r_;                                                              \
+  } while (0)
+
 /* When a wait ended because the running coroutine was killed or its
  * Timeout passed (gp__park_intr), the error the call reports: -ECANCELED
  * or -ETIMEDOUT; 0 when r is anything else. */

@@ -67,12 +67,23 @@ static void cw_init(struct cwait *cw, pid_t pid, int pidfd, int options,
   cw->call = call;
 }
 
-static void cw_done(struct cwait *cw) {
+/* Ends a wait whose last attempt returned r (0: no child changed state,
+ * after a park that ended with p): closes the wait's own pidfd and returns
+ * r, or -1 with errno -p for r == 0; errno is the caller's (saved) again
+ * on success. */
+static int cw_done(struct cwait *cw, int r, int p, int saved) {
+  if (r == 0) {
+    r = -1;
+    errno = -p;
+  }
+  int err = errno;
   if (cw->own && cw->pidfd >= 0) {
     gp_fd_closing(cw->pidfd);
     GP_REAL(close)(cw->pidfd);
   }
   cw->pidfd = -1;
+  errno = r < 0 ? err : saved;
+  return r;
 }
 
 /* Opens the pidfd of the one child, once; none when the kernel has no
@@ -127,7 +138,7 @@ void gp_wait_child_changed(void) { gp__wq_wake(&child_key, INT_MAX); }
 /* wait4 with a blocking wait made cooperative. */
 static pid_t coop_wait4(pid_t pid, int *st, int options, struct rusage *ru,
                         const char *call) {
-  int saved = errno, err = 0, p = 0;
+  int saved = errno, p = 0;
   struct cwait cw;
   cw_init(&cw, pid > 0 ? pid : 0, -1, options, call);
   pid_t r;
@@ -141,14 +152,7 @@ static pid_t coop_wait4(pid_t pid, int *st, int options, struct rusage *ru,
   }
   if (r == 0) /* interrupted: a child that changed state meanwhile wins */
     r = GP_REAL(wait4)(pid, st, options | WNOHANG, ru);
-  if (r == 0) {
-    r = -1;
-    errno = -p;
-  }
-  err = errno;
-  cw_done(&cw);
-  errno = r < 0 ? err : saved;
-  return r;
+  return cw_done(&cw, r, p, saved);
 }
 
 /* One waitid attempt with WNOHANG: 1 when a child was found (copied to
@@ -167,7 +171,7 @@ static int try_waitid(idtype_t type, id_t id, siginfo_t *info, int options) {
 
 static int coop_waitid(idtype_t type, id_t id, siginfo_t *info,
                        int options) {
-  int saved = errno, err = 0, p = 0;
+  int saved = errno, p = 0;
   struct cwait cw;
   cw_init(&cw, type == P_PID ? (pid_t)id : 0,
           type == P_PIDFD ? (int)id : -1, options, "waitid");
@@ -179,14 +183,7 @@ static int coop_waitid(idtype_t type, id_t id, siginfo_t *info,
   }
   if (r == 0)
     r = try_waitid(type, id, info, options);
-  if (r == 0) {
-    r = -1;
-    errno = -p;
-  }
-  err = errno;
-  cw_done(&cw);
-  errno = r < 0 ? err : saved;
-  return r < 0 ? -1 : 0;
+  return cw_done(&cw, r, p, saved) < 0 ? -1 : 0;
 }
 
 /* 1 when a wait with options blocks (no WNOHANG) and may park: the

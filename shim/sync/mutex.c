@@ -207,14 +207,7 @@ static int unlock(pthread_mutex_t *m, int user) {
 }
 
 #define GP_MUTEX_HOOK(real_call, coop_call)                                 \
-  do {                                                                      \
-    if (!coop_mutex(m))                                                     \
-      return real_call;                                                     \
-    gp_enter();                                                             \
-    int r_ = coop_call;                                                     \
-    gp_leave();                                                             \
-    return r_;                                                              \
-  } while (0)
+  GP_COOP_HOOK(coop_mutex(m), real_call, coop_call)
 
 /* Is m a mutex glibc keeps (process-shared or robust), used by a
  * coroutine? */

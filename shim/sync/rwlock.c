@@ -276,14 +276,7 @@ GP_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t clk,
 
 /* The forms that never wait: the cooperative state, or glibc's. */
 #define GP_RW_HOOK(real_call, coop_call)                                    \
-  do {                                                                      \
-    if (!coop_rw(l))                                                        \
-      return real_call;                                                     \
-    gp_enter();                                                             \
-    int r_ = coop_call;                                                     \
-    gp_leave();                                                             \
-    return r_;                                                              \
-  } while (0)
+  GP_COOP_HOOK(coop_rw(l), real_call, coop_call)
 
 GP_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *l) {
   GP_RW_HOOK(GP_REAL(pthread_rwlock_tryrdlock)(l),
