@@ -74,6 +74,18 @@ Test(sem, process_shared_with_a_child) {
   gp_both_check("sync_sem", GP_ARGV("shared"), 0, NULL, sem_shared);
 }
 
+static void foreign_post(const struct gp_run *r) {
+  GP_EXPECT_VAL(r, "foreign_wait", ==, 0);
+  GP_EXPECT_VAL(r, "foreign_value", ==, 0);
+  GP_EXPECT_VAL(r, "keeper_timedout", ==, 0);
+}
+
+/* A post from another OS thread (not a coroutine) must wake the hub,
+ * which may sit in epoll_wait with nothing else to wake it. */
+Test(sem, post_from_a_real_thread_wakes_waiter) {
+  gp_both_check("sync_sem", GP_ARGV("foreign"), 0, NULL, foreign_post);
+}
+
 static void sig_post(const struct gp_run *r) {
   GP_EXPECT_VAL(r, "got", ==, 1);
   GP_EXPECT_VAL(r, "handled", ==, 1);
