@@ -41,6 +41,44 @@ Test(sched, deadline_ends_a_park_on_time) {
   gp__unpark(parked, 0);
 }
 
+static volatile int stop_spin;
+
+static void *spin_until_stopped(void *arg) {
+  (void)arg;
+  int64_t end = gp__now() + 10 * 1000000000LL; /* a bound, never reached */
+  while (!stop_spin && gp__now() < end)
+    gp__yield();
+  return NULL;
+}
+
+/* libuv's timers count whole milliseconds: a deadline that is not a whole
+ * millisecond must be rounded up, or the timer fires up to 1 ms early.
+ * Idle, the hub's blocking poll oversleeps and hides that; with a
+ * coroutine that keeps yielding, the hub polls after every pass and sees
+ * the timer as soon as libuv's clock reaches it. */
+Test(sched, deadline_is_never_early_while_the_hub_polls_often) {
+  gp__rt_start(0);
+  gp_coro *c;
+  stop_spin = 0;
+  gp__spawn(spin_until_stopped, NULL, 0, 0, &c);
+  int early = 0;
+  int64_t worst = 0;
+  for (int i = 0; i < 20; i++) {
+    /* Deadlines at sub-millisecond offsets 0, 47, 94, ... us. */
+    int64_t deadline = gp__now() + 1000000LL + i * 47000LL;
+    cr_assert_eq(gp__park(deadline), -ETIMEDOUT);
+    int64_t left = deadline - gp__now();
+    if (left > 0) {
+      early++;
+      worst = left > worst ? left : worst;
+    }
+  }
+  stop_spin = 1;
+  gp__join(c, NULL, GP_NEVER);
+  cr_assert_eq(early, 0, "%d of 20 parks woke before their deadline (by up "
+               "to %lld ns)", early, (long long)worst);
+}
+
 static int64_t woke_at[3];
 
 static void *sleeper(void *arg) {
