@@ -86,6 +86,14 @@ Test(sem, post_from_a_real_thread_wakes_waiter) {
   gp_both_check("sync_sem", GP_ARGV("foreign"), 0, NULL, foreign_post);
 }
 
+/* The same with nothing else in the process that could wake the waiter:
+ * the shim must not take that for a deadlock (the foreign thread will
+ * post). Fails while the deadlock check ignores foreign threads. */
+Test(sem, post_from_a_real_thread_wakes_the_only_waiter) {
+  gp_both_check("sync_sem", GP_ARGV("foreign", "alone"), 0, NULL,
+                foreign_post);
+}
+
 static void sig_post(const struct gp_run *r) {
   GP_EXPECT_VAL(r, "got", ==, 1);
   GP_EXPECT_VAL(r, "handled", ==, 1);

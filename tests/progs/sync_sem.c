@@ -1,7 +1,7 @@
 /* sync_sem: unnamed semaphores between threads.
  *
  *   sync_sem pc PRODUCERS CONSUMERS ITEMS | errors | timed | fifo | shared
- *            | foreign
+ *            | foreign [alone]
  *
  * pc      producers put ITEMS values each into an 8-slot ring guarded by
  *         two counting semaphores (free slots, full slots) and a binary
@@ -23,7 +23,8 @@
  *         shim's loop from looking dead (its deadlock check does not
  *         count foreign threads). Prints foreign_wait (the wait's
  *         result), foreign_value (the value after) and keeper_timedout
- *         (1 when the waiter was not back within 5 s)
+ *         (1 when the waiter was not back within 5 s). With "alone", no
+ *         keeper: nothing but the foreign thread can wake the waiter
  * Prints key=value lines.
  */
 #include <dlfcn.h>
@@ -296,7 +297,7 @@ static void *keeper(void *arg) {
   return (void *)(intptr_t)(sem_timedwait(&keep_sem, &ts) != 0);
 }
 
-static int foreign(void) {
+static int foreign(int keep) {
   void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
   int (*libc_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *),
                      void *) = libc ? dlsym(libc, "pthread_create") : NULL;
@@ -306,13 +307,17 @@ static int foreign(void) {
   if (libc_create == NULL || sem_init(&fsem, 0, 0) != 0 ||
       sem_init(&keep_sem, 0, 0) != 0)
     return 2;
-  pthread_create(&k, NULL, keeper, NULL);
+  if (keep)
+    pthread_create(&k, NULL, keeper, NULL);
   pthread_create(&w, NULL, foreign_waiter, NULL);
   if (libc_create(&real, NULL, foreign_poster, NULL) != 0)
     return 2;
   pthread_join(w, &r);
-  sem_post(&keep_sem);
-  pthread_join(k, &timedout);
+  timedout = NULL;
+  if (keep) {
+    sem_post(&keep_sem);
+    pthread_join(k, &timedout);
+  }
   pthread_join(real, NULL);
   sem_getvalue(&fsem, &v);
   printf("foreign_wait=%d\nforeign_value=%d\nkeeper_timedout=%d\n",
@@ -339,7 +344,7 @@ int main(int argc, char **argv) {
   if (strcmp(what, "shared") == 0)
     return shared();
   if (strcmp(what, "foreign") == 0)
-    return foreign();
+    return foreign(argc < 3 || strcmp(argv[2], "alone") != 0);
   fprintf(stderr, "usage: sync_sem pc P C ITEMS|errors|timed|fifo|shared"
           "|foreign\n");
   return 2;
