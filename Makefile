@@ -84,6 +84,15 @@ $(BUILD)/progs/%: tests/progs/%.c $(wildcard tests/progs/*.h) | deps
 	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -rdynamic \
 	  $< -o $@ -pthread $(PROG_LIBS)
 
+# Libraries the preload tests load beside the shim (tests/progs/lib/).
+TESTSO := $(patsubst tests/progs/lib/%.c,$(BUILD)/progs/lib%.so,\
+            $(wildcard tests/progs/lib/*.c))
+
+$(BUILD)/progs/lib%.so: tests/progs/lib/%.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -shared -fPIC \
+	  $< -o $@ -pthread
+
 # Test programs that link more than libc.
 $(BUILD)/progs/tls_echo: PROG_LIBS := -lssl -lcrypto
 
@@ -156,7 +165,7 @@ bench: all $(BUILD)/bench/uv_echo
 	  $(MAKE) --no-print-directory bench-go; fi
 	@sh scripts/bench.sh $(BUILD) $(if $(QUICK),quick,full)
 
-test: all check-exports $(UNIT_BIN) $(PRELOAD_BIN)
+test: all check-exports $(TESTSO) $(UNIT_BIN) $(PRELOAD_BIN)
 	@sh scripts/run-tests.sh $(BUILD) $(UNIT_BIN) $(PRELOAD_BIN)
 
 clean:

@@ -15,7 +15,12 @@ static void fork_check(const char *mode) {
   GP_EXPECT_VAL(&n, "child_exit", ==, 7);
   GP_EXPECT_VAL(&n, "child_ping", ==, 400);
   GP_EXPECT_VAL(&n, "child_threads", >, 1); /* up to 9, as they start */
+  GP_EXPECT_VAL(&n, "child_shared", ==, 0);
   if (pre) {
+    /* The child's loop (epoll backend, wake-up eventfd, netpoll set) is
+     * its own, not the parent's (DESIGN: the loop is re-created in a
+     * forked child). */
+    GP_EXPECT_VAL(&p, "child_shared", ==, 0);
     GP_EXPECT_VAL(&p, "child_self_same", ==, 1);
     GP_EXPECT_VAL(&p, "child_threads", ==, 1);
     GP_EXPECT_VAL(&p, "parent_joined", ==, 200);
