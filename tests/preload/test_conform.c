@@ -104,7 +104,6 @@ static const char *const documented[][2] = {
   {"mutex_normal_timedlock_badns_other", "EINVAL"},
   {"mutex_normal_clocklock_free_badclock", "EINVAL"},
   {"mutex_normal_destroy_locked", "EBUSY"},
-  {"mutex_destroy_unlocked_with_waiter", "0"},
   {"mutexattr_settype_bad", "EINVAL"},
   {"mutex_robust_ownerdead_trylock", "EOWNERDEAD"},
   {"mutex_robust_lost_timedlock", "ENOTRECOVERABLE"},

@@ -281,28 +281,6 @@ static void mutex_robust_live(void) {
 /* Robust and process-shared mutexes held by another live thread: glibc
  * knows the owner by its OS tid, which under gpatch every coroutine
  * shares (README, known limits). Each case on an object of its own. */
-/* glibc's answer is the reference even where POSIX says "undefined"
- * (DESIGN.md, Known traps): a mutex destroyed right after its unlock,
- * while another thread waits in lock, gives 0 (glibc looks at __nusers,
- * which the unlock dropped); the waiter then takes and releases it. */
-static pthread_mutex_t handed = PTHREAD_MUTEX_INITIALIZER;
-
-static void *handed_waiter(void *arg) {
-  MUST(pthread_mutex_lock(&handed));
-  MUST(pthread_mutex_unlock(&handed));
-  return arg;
-}
-
-static void mutex_destroy_with_waiter(void) {
-  pthread_t t;
-  MUST(pthread_mutex_lock(&handed));
-  MUST(pthread_create(&t, NULL, handed_waiter, NULL));
-  usleep(50000); /* it waits in lock by now */
-  MUST(pthread_mutex_unlock(&handed));
-  CASE("mutex_destroy_unlocked_with_waiter", pthread_mutex_destroy(&handed));
-  MUST(pthread_join(t, NULL));
-}
-
 static void mutex_owner_by_tid(void) {
   mx_init(&rb_err, PTHREAD_MUTEX_ERRORCHECK, 0, 1, 0);
   MUST(pthread_mutex_lock(&rb_err));
@@ -352,7 +330,6 @@ static void mutexes(void) {
   mutex_robust_live();
   mutex_robust_dead();
   mutex_owner_by_tid();
-  mutex_destroy_with_waiter();
 }
 
 /* ---- condition variables ---------------------------------------------- */
