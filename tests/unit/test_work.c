@@ -2,6 +2,7 @@
  * other coroutines run, a lane's limit bounds its threads, and a busy lane
  * never delays another. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -100,4 +101,76 @@ Test(work, a_busy_lane_does_not_delay_another) {
                (long long)(fast.n.took / MS));
   gp__join(a, NULL, GP_NEVER);
   cr_assert_geq(slow.n.took, 400 * MS);
+}
+
+/* The OS threads of this process now (the entries of /proc/self/task). */
+static int os_threads(void) {
+  DIR *d = opendir("/proc/self/task");
+  int n = 0;
+  for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;)
+    n += e->d_name[0] != '.';
+  if (d != NULL)
+    closedir(d);
+  return n;
+}
+
+/* Parks the calling coroutine until the lane has no thread, for at most
+ * limit ns; returns how many it still has. */
+static unsigned wait_retired(unsigned lane, int64_t limit) {
+  int64_t until = gp__now() + limit;
+  while (gp__work_threads(lane) > 0 && gp__now() < until)
+    gp__park(gp__now() + 5 * MS);
+  return gp__work_threads(lane);
+}
+
+Test(work, idle_threads_retire_and_a_later_job_starts_one) {
+  gp__rt_start(0);
+  gp__work_set_idle(50 * MS);
+  int before = os_threads();
+  struct nap n = {.usec = 1000};
+  cr_assert_eq(gp__work_run(1, nap_fn, &n), 0);
+  cr_assert_eq(gp__work_threads(1), 1);
+  cr_assert_eq(os_threads(), before + 1);
+  int64_t t0 = gp__now();
+  cr_assert_eq(wait_retired(1, 2000 * MS), 0, "the idle thread stayed");
+  int64_t took = gp__now() - t0;
+  cr_assert_geq(took, 40 * MS, "retired after %lld ms, idle time 50 ms",
+                (long long)(took / MS));
+  /* The count drops under the lane's lock just before the thread ends. */
+  for (int i = 0; i < 200 && os_threads() > before; i++)
+    gp__park(gp__now() + 1 * MS);
+  cr_assert_eq(os_threads(), before, "the thread is still there");
+  n.tid = 0;
+  cr_assert_eq(gp__work_run(1, nap_fn, &n), 0);
+  cr_assert_neq(n.tid, 0, "the later job did not run");
+  cr_assert_eq(gp__work_threads(1), 1);
+}
+
+static void *one_job_after(void *arg) {
+  int64_t *ns = arg;
+  struct nap n = {.usec = 0};
+  gp__park(gp__now() + *ns);
+  cr_assert_eq(gp__work_run(2, nap_fn, &n), 0);
+  return NULL;
+}
+
+/* Jobs queued around the moment the lane's threads time out: each is
+ * taken (a lost one would park its caller forever; the timeout ends the
+ * test), and the lane never counts more threads than its limit. */
+Test(work, jobs_queued_as_threads_retire_are_taken, .timeout = 30) {
+  gp__rt_start(0);
+  gp__work_set_limit(2, 3);
+  gp__work_set_idle(1 * MS);
+  for (int round = 0; round < 100; round++) {
+    int64_t after[4];
+    gp_coro *c[4];
+    for (int i = 0; i < 4; i++) {
+      after[i] = (900 + 60 * ((round + i) % 5)) * 1000LL; /* 0.9-1.14 ms */
+      gp__spawn(one_job_after, &after[i], 0, 0, &c[i]);
+    }
+    for (int i = 0; i < 4; i++)
+      gp__join(c[i], NULL, GP_NEVER);
+    cr_assert_leq(gp__work_threads(2), 3);
+  }
+  cr_assert_eq(wait_retired(2, 2000 * MS), 0);
 }
