@@ -172,23 +172,55 @@ static int start_thread(struct lane *ln) {
   return -err;
 }
 
+/* Makes ln's condvar, on CLOCK_MONOTONIC (await_job's deadline). */
+static void cond_make(struct lane *ln) {
+  pthread_condattr_t attr;
+  GP_ASSERT(pthread_condattr_init(&attr) == 0);
+  GP_ASSERT(pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0);
+  GP_ASSERT(pthread_cond_init(&ln->cond, &attr) == 0);
+  pthread_condattr_destroy(&attr);
+}
+
 static int setup(void) {
   int err = uv_async_init(gp__loop(), &done_async, on_done);
   if (err)
     return err;
   uv_unref((uv_handle_t *)&done_async);
-  pthread_condattr_t attr;
-  GP_ASSERT(pthread_condattr_init(&attr) == 0);
-  GP_ASSERT(pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0);
   for (unsigned i = 0; i < GP_WORK_LANES; i++) {
     gp__list_init(&lanes[i].queue);
-    GP_ASSERT(pthread_cond_init(&lanes[i].cond, &attr) == 0);
+    cond_make(&lanes[i]);
     if (lanes[i].limit == 0)
       lanes[i].limit = DEFAULT_LIMIT;
   }
-  pthread_condattr_destroy(&attr);
   ready = 1;
   return 0;
+}
+
+/* In a forked child, before the loop is made anew: the pool threads did
+ * not survive the fork, so every lane is empty, with no thread, and the
+ * jobs of the coroutines that did not survive are forgotten (the one
+ * that forked has none). The lock and the condvars are made anew, as a
+ * pool thread may have held the one and waited on the others; the
+ * limits stay. Without this, a child forked while a lane had an idle
+ * thread would queue its first job for that thread and wait forever. */
+void gp__work_fork(void) {
+  pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+  mu = fresh;
+  gp__list_init(&done);
+  if (!ready)
+    return;
+  for (unsigned i = 0; i < GP_WORK_LANES; i++) {
+    struct lane *ln = &lanes[i];
+    gp__list_init(&ln->queue);
+    ln->queued = 0;
+    ln->threads = ln->idle = 0;
+    cond_make(ln);
+  }
+  if (outstanding > 0)
+    uv_unref((uv_handle_t *)&done_async);
+  outstanding = 0;
+  /* As hub.c's async_forget_pending: libuv 1.44 keeps the flag. */
+  done_async.pending = 0;
 }
 
 /* Queues j on ln and makes sure a thread will take it: an idle one, or a

@@ -153,3 +153,17 @@ Test(dns, dns_threads_setting_is_honoured) {
   GP_EXPECT_VAL(&p, "burst_ms", >=, 10 * 50 - 20);
   gp_run_free(&p);
 }
+
+/* A child forked while the DNS lane has an idle thread (which did not
+ * survive the fork) starts a new one for its look-up, as natively. */
+Test(dns, a_child_forked_after_a_lookup_resolves) {
+  struct gp_run n, p;
+
+  if (gp_both(&n, &p, 30, "dns_fork", NULL, 0, NULL)) {
+    GP_EXPECT_VAL(&p, "child_rc", ==, 0);
+    GP_EXPECT_VAL(&p, "child_exit", ==, 0);
+  }
+  GP_EXPECT_VAL(&n, "child_exit", ==, 0);
+  gp_run_free(&n);
+  gp_run_free(&p);
+}
