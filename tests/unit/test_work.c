@@ -146,31 +146,25 @@ Test(work, idle_threads_retire_and_a_later_job_starts_one) {
   cr_assert_eq(gp__work_threads(1), 1);
 }
 
-static void *one_job_after(void *arg) {
-  int64_t *ns = arg;
-  struct nap n = {.usec = 0};
-  gp__park(gp__now() + *ns);
-  cr_assert_eq(gp__work_run(2, nap_fn, &n), 0);
-  return NULL;
-}
-
-/* Jobs queued around the moment the lane's threads time out: each is
- * taken (a lost one would park its caller forever; the timeout ends the
- * test), and the lane never counts more threads than its limit. */
-Test(work, jobs_queued_as_threads_retire_are_taken, .timeout = 30) {
+/* A lane of one thread whose idle time is 200 us, and jobs queued from
+ * 0 to 400 us after the previous one returned, in steps of 1 us, busy
+ * waiting (the loop's timers count whole ms): some land just as the
+ * thread times out, between its wake-up and its re-check of the queue.
+ * Each must be taken (a stranded one would park its caller forever; the
+ * timeout ends the test). Without the re-check under the lock, a run
+ * hangs. */
+Test(work, jobs_queued_as_the_thread_times_out_are_taken, .timeout = 60) {
   gp__rt_start(0);
-  gp__work_set_limit(2, 3);
-  gp__work_set_idle(1 * MS);
-  for (int round = 0; round < 100; round++) {
-    int64_t after[4];
-    gp_coro *c[4];
-    for (int i = 0; i < 4; i++) {
-      after[i] = (900 + 60 * ((round + i) % 5)) * 1000LL; /* 0.9-1.14 ms */
-      gp__spawn(one_job_after, &after[i], 0, 0, &c[i]);
+  gp__work_set_limit(2, 1);
+  gp__work_set_idle(200 * 1000);
+  struct nap n = {.usec = 0};
+  for (int rep = 0; rep < 5; rep++)
+    for (int64_t d = 0; d <= 400 * 1000; d += 1000) {
+      cr_assert_eq(gp__work_run(2, nap_fn, &n), 0);
+      int64_t until = gp__now() + d;
+      while (gp__now() < until)
+        ;
     }
-    for (int i = 0; i < 4; i++)
-      gp__join(c[i], NULL, GP_NEVER);
-    cr_assert_leq(gp__work_threads(2), 3);
-  }
+  cr_assert_leq(gp__work_threads(2), 1);
   cr_assert_eq(wait_retired(2, 2000 * MS), 0);
 }
