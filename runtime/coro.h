@@ -142,12 +142,13 @@ size_t gp__netpoll_waiters(void);
 extern gp_list gp__all;
 /* After fork, in the child (fork.c calls these in this order): a new
  * epoll set under the old number with no fd in it, empty wait queues, an
- * empty ready queue, the records of other coroutines retired, and the
- * loop and the hub made anew. */
+ * empty ready queue, the records of other coroutines retired, empty pool
+ * lanes with no thread, and the loop and the hub made anew. */
 void gp__netpoll_fork(void);
 void gp__wq_init(void); /* also at start (hub.c) */
 void gp__sched_fork(gp_coro *self);
 void gp__coro_fork(gp_coro *self);
+void gp__work_fork(void);
 int gp__hub_fork(gp_coro *self);
 
 #pragma GCC visibility pop

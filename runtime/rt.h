@@ -375,9 +375,16 @@ int gp__fd_privates(int *fds, int max);
  * give it the real calls. The wait cannot be interrupted. */
 int gp__work_run(unsigned lane, void (*fn)(void *), void *arg);
 /* The most threads lane may start (default 16); more jobs queue. The
- * shim sets its limits in the hooks table (work_limit), which calls
- * this; the runtime's unit tests call it directly. */
+ * shim's defaults are in the hooks table (work_limit), which calls this;
+ * the shim calls it again for a GPATCH_*_THREADS setting, before the
+ * start; the runtime's unit tests call it directly. */
 void gp__work_set_limit(unsigned lane, unsigned max);
+/* How long, in ns, a pool thread of any lane waits for a job before it
+ * exits (default 10 s; the unit tests shorten it). Any thread. */
+void gp__work_set_idle(int64_t ns);
+/* The threads lane has now, started or being started (a retired one no
+ * longer counts). Any thread. */
+unsigned gp__work_threads(unsigned lane);
 
 /* ---- wait queues on addresses (wq.c) ---- */
 
