@@ -77,7 +77,8 @@ struct gp_rt_hooks {
   /* When a coroutine ends (gp__exit), in it, inside the runtime. */
   void (*exit[GP_HOOKS_MAX])(gp_coro *c);
   /* When every coroutine waits and nothing in the loop can wake one:
-   * whether a signal handler still could (then it is no deadlock). */
+   * whether something else still could, a signal handler or a thread the
+   * runtime does not own (then it is no deadlock). */
   int (*may_wake)(void);
   /* Bytes reserved with each coroutine record, up to GP_CORO_SLOT_MAX,
    * aligned to 8, zero at spawn (see gp__coro_slot). */
@@ -176,8 +177,9 @@ static inline void gp__wait_note(const char *call) { gp__next_call = call; }
 void gp__dump(int fd);
 /* What the hub does when every coroutine waits and nothing can wake one:
  * report and abort, or with wait set report and keep waiting. The hooks'
- * may_wake says whether a signal handler could still wake one: then it
- * is no deadlock, only a note at the info level. Before the start. */
+ * may_wake says whether something outside the coroutines could still
+ * wake one: then it is no deadlock, only a note at the info level.
+ * Before the start. */
 void gp__set_deadlock_wait(int wait);
 
 /* ---- kill and Timeout (sched.c) ----

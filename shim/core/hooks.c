@@ -31,7 +31,7 @@ const struct gp_rt_hooks gp_hooks = {
   .wake = {gp_signal_dispatch, gp_sem_hub_wake},
   .sigpend = gp_signal_deliver,
   .exit = {gp_keys_exit, gp_kept_exit, gp_api_task_end},
-  .may_wake = gp_sig_any_handler,
+  .may_wake = gp_outside_may_wake,
   .slot_size = sizeof(struct gp_coro_shim),
   /* The pool lanes' sizes: the defaults, which GPATCH_DNS_THREADS and
    * GPATCH_FILE_THREADS override (core/init.c, read_pools). A pool
