@@ -164,7 +164,7 @@ struct fdarg {
 
 static void *fd_waiter(void *arg) {
   struct fdarg *w = arg;
-  w->result = gp__wait_fd(w->fd, GP_IN, GP_NEVER);
+  w->result = gp__fd_wait(gp__fd_get(w->fd), GP_IN, GP_NEVER);
   turns_at_fire = turns;
   late = spinner_done;
   fired = 1;
