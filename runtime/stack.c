@@ -21,13 +21,13 @@
  * only at the size it was made for, so its guard lies exactly below the
  * usable region without a system call, and no address space is lost to
  * rounding. Programs set one stack size or a few, so CLASSES slots are
- * plenty; the slots are scanned, the most used ones first in practice
- * (the default size claims slot 0 with the first exit). A size that finds
+ * plenty; the slots are scanned in order, the first size freed in slot
+ * 0, and a scan stops at the first slot never used. A size that finds
  * neither its class nor a slot whose class has emptied is unmapped as
  * before the cache existed.
  *
- *   cls[0] 256 KiB  free: [c] <-> [a]      newest first: spawn takes [c]
- *   cls[1]  64 KiB  free: [d] <-> [b]
+ *   cls[0] 256 KiB  free: [a] <-> [c]      newest last: spawn takes [c]
+ *   cls[1]  64 KiB  free: [b] <-> [d]
  *   cls[2]   1 MiB  free: (empty: the slot may take another size)
  *   lru:   [a] <-> [b] <-> [c] <-> [d]     oldest first: evicted first
  *
@@ -45,13 +45,16 @@
  *         | guard page           |   stays installed
  *         +----------------------+ base
  *
- * The bound is on the bytes mapped (guards included), not on the count:
- * by default 1024 stacks of the default size, which is what the cache
- * kept before it took every size (1024 default stacks), so the default
- * case is unchanged; 4096 stacks of 64 KiB or 256 of 1 MiB fit in the
- * same 257 MiB of address space (at the default 256 KiB). When a free
- * passes the bound, the least recently freed stacks of any class are
- * unmapped until it holds; a stack bigger than the bound is never kept.
+ * The bound is on the bytes mapped (guards included), not on the count,
+ * so that big stacks cannot keep gigabytes: by default 1024 stacks of the
+ * default size, what the cache kept before it took every size, so the
+ * default case is unchanged. At the default 256 KiB that is 260 MiB of
+ * address space (MAP_NORESERVE: no commit charge), room for 3915 stacks
+ * of 64 KiB or 258 of 1 MiB. Each cached stack holds one entry of
+ * vm.max_map_count (two without MADV_GUARD_INSTALL), as it did while its
+ * coroutine ran. When a free passes the bound, the least recently freed
+ * stacks of any class are unmapped until it holds; a stack bigger than
+ * the bound alone is never kept.
  *
  * RSS: a cached stack keeps the pages its coroutine touched, as the
  * default-size cache always did. Giving them back (MADV_DONTNEED or
