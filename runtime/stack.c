@@ -201,7 +201,7 @@ static int map_stack(size_t size, void **base) {
  * page: the newest cached one of that size, else a new mapping. Stores
  * the mapping's start in *base. Returns 0 or -errno (mmap's). */
 int gp__stack_alloc(size_t size, void **base) {
-  GP_ASSERT(size > 0 && size % gp__page_size() == 0);
+  GP_ASSERT(size > 0 && (size & (gp__page_size() - 1)) == 0);
   sclass *k = find(size);
   if (k == NULL || gp__list_empty(&k->free))
     return map_stack(size, base);
