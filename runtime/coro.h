@@ -129,10 +129,23 @@ void gp__diag_started(void);
  * when the coroutine ends). */
 void gp__coro_release_stack(gp_coro *c);
 void gp__coro_free(gp_coro *c);
-/* stack.c */
+/* stack.c: stacks and the cache of freed ones (see its top comment). */
 int gp__stack_alloc(size_t size, void **base);
 void gp__stack_free(void *base, size_t size);
 size_t gp__page_size(void);
+/* What the stack cache holds and has done (for tests and diagnostics). */
+struct gp_stack_stats {
+  size_t bytes;       /* bytes mapped by the cached stacks, guards too */
+  size_t bound;       /* the bound on bytes */
+  size_t stacks;      /* cached stacks */
+  uint64_t hits;      /* allocations served from the cache */
+  uint64_t maps;      /* allocations that mapped a new stack */
+  uint64_t evictions; /* cached stacks unmapped to keep within the bound */
+};
+void gp__stack_stats(struct gp_stack_stats *s);
+/* Sets the bound on the bytes the cache keeps (0: the default, 1024
+ * stacks of the default size) and unmaps the oldest stacks past it. */
+void gp__stack_cache_bound(size_t bytes);
 /* fdtab.c: the netpoll fd the hub watches, and its dispatch. */
 int gp__netpoll_fd(void);
 void gp__netpoll_dispatch(void);
