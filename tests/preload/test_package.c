@@ -6,7 +6,10 @@
  * Each test builds its own package into its own temporary directory, from
  * the library under test (make -o: nothing is rebuilt), so the two can run
  * at once.  Only one test installs: two installs of one package would
- * collide.  It runs as root only, and only on a machine where no gpatch is
+ * collide, and so would two test runs on one machine (two worktrees): the
+ * test holds an flock on /var/lib/dpkg (dpkg and apt lock with fcntl, so
+ * they are not held up) from before its checks until its process ends.
+ * It runs as root only, and only on a machine where no gpatch is
  * installed, so that removing what it installed restores the machine; its
  * .fini purges the package if the test stopped half-way.  While the package
  * is installed, the other tests still use build/libgpatch.so: they preload
@@ -18,11 +21,13 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -288,6 +293,22 @@ static void dpkg(struct gp_run *r, const char *args) {
             == 0);
 }
 
+/* Takes the machine-wide lock of the install test (see the top of the
+ * file), waiting up to 2 minutes for another run to finish; the lock goes
+ * with the test's process.  Skips the test when it cannot be had. */
+static void lock_machine(void) {
+  int fd = open("/var/lib/dpkg", O_RDONLY | O_DIRECTORY | O_CLOEXEC), i;
+
+  if (fd < 0)
+    cr_skip_test("/var/lib/dpkg: %s: no dpkg database", strerror(errno));
+  for (i = 0; flock(fd, LOCK_EX | LOCK_NB) != 0; i++) {
+    if (errno != EWOULDBLOCK || i == 240)
+      cr_skip_test("another run holds the install test's lock on "
+                   "/var/lib/dpkg: %s", strerror(errno));
+    usleep(500 * 1000);
+  }
+}
+
 /* .fini of the install test: purges the package when the test stopped
  * before removing it, then removes the temporary directory. */
 static void purge(void) {
@@ -310,6 +331,7 @@ Test(package, installs_runs_and_removes, .init = paths, .fini = purge) {
 
   if (geteuid() != 0)
     cr_skip_test("not root: dpkg -i needs root (CI runs as root)");
+  lock_machine();
   snprintf(installed_lib, sizeof installed_lib,
            "/usr/lib/%s/libgpatch.so", multiarch);
   if (system("dpkg-query -W -f '${Status}' gpatch 2>/dev/null | "
