@@ -1,5 +1,6 @@
-/* Configuration: GPATCH_PATCH selects the patched families and
- * GPATCH_STACK_SIZE the coroutine stack size; a malformed value stops the
+/* Configuration: GPATCH_PATCH selects the patched families,
+ * GPATCH_STACK_SIZE the coroutine stack size and GPATCH_SLICE the time
+ * slice (milliseconds, or off); a malformed value stops the
  * program with status 2 and a gpatch: message before its main runs.
  */
 #include <criterion/criterion.h>
@@ -99,4 +100,15 @@ Test(config, stack_size_bad_suffix_exits_2) {
 
 Test(config, stack_size_64k_runs) {
   check_runs("GPATCH_STACK_SIZE=64K", 1);
+}
+
+Test(config, slice_malformed_exits_2) {
+  check_refused("GPATCH_SLICE=5ms", 0);
+  check_refused("GPATCH_SLICE=-1", 0);
+  check_refused("GPATCH_SLICE=20000", 0);
+}
+
+Test(config, slice_off_and_ms_run) {
+  check_runs("GPATCH_SLICE=off", 1);
+  check_runs("GPATCH_SLICE=1", 1);
 }
