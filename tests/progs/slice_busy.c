@@ -19,7 +19,8 @@
  * OS thread they wait for the loop to let go.
  * Prints progress=1 when every thread finished a wait while the loop ran
  * (min_busy_rounds: the fewest), worst_ms the latest any ran, each
- * thread's *_late_ms, and calls_per_s of the loop. With quiet, the four
+ * thread's *_late_ms, and calls_per_s of the loop, on one line (for the
+ * benchmark, scripts/bench.sh, which reads the first). With quiet, the four
  * threads are replaced by one that waits for the whole run on a pipe
  * nobody writes (the loop's own cost, for the benchmark).
  */
@@ -191,12 +192,12 @@ int main(int argc, char **argv) {
       least = rounds[i];
     if (late[i] > worst)
       worst = late[i];
-    printf("%s_late_ms=%ld %s_rounds=%ld\n", names[i],
+    printf("%s_late_ms=%ld %s_rounds=%ld ", names[i],
            (long)(late[i] / 1000000), names[i], rounds[i]);
   }
-  printf("progress=%d\n", least > 0);
-  printf("min_busy_rounds=%ld\n", least);
-  printf("worst_ms=%ld\n", (long)(worst / 1000000));
+  printf("progress=%d ", least > 0);
+  printf("min_busy_rounds=%ld ", least);
+  printf("worst_ms=%ld ", (long)(worst / 1000000));
   printf("calls_per_s=%ld\n", calls * 1000 / (ms > 0 ? ms : 1));
   return 0;
 }
