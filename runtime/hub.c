@@ -247,6 +247,7 @@ void gp__hub_wake(void) {
 
 static void hub_main(void) {
   gp__sched_resumed();
+  gp__sched_polled(); /* the hub's first turn may come from a slice */
   for (;;) {
     size_t n = gp__ready_count();
     if (n > 0) {

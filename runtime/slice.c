@@ -24,7 +24,9 @@
 #include "coro.h"
 
 int64_t gp__slice_ns;
-static uint64_t noted_polls;  /* gp__loop_polls at the pass's first check */
+/* gp__loop_polls at the pass's first check; none at first, so that the
+ * first check of all notes its pass too. */
+static uint64_t noted_polls = UINT64_MAX;
 static int64_t pass_start;    /* gp__now_coarse() then */
 
 void gp__slice_set(int64_t ns) { gp__slice_ns = ns > 0 ? ns : 0; }
