@@ -240,9 +240,16 @@ static void run_blocking(void) {
   gp__diag_loop(gp__now() - t0);
 }
 
+/* uv_async_send writes to the loop's eventfd through the write hook:
+ * as runtime code, so that the write passes through, even from a signal
+ * handler that interrupted program code (a coroutine switched out inside
+ * it would leave the handle half-sent, and the hub would spin on it). */
 void gp__hub_wake(void) {
-  if (__atomic_load_n(&started, __ATOMIC_ACQUIRE))
+  if (__atomic_load_n(&started, __ATOMIC_ACQUIRE)) {
+    unsigned char was = gp__inside_enter();
     uv_async_send(&wake_async);
+    gp__inside_restore(was);
+  }
 }
 
 static void hub_main(void) {
@@ -258,6 +265,7 @@ static void hub_main(void) {
       exit(0); /* the last thread ended after main's pthread_exit */
     netpoll_update();
     gp__loop_polls++; /* once per pass, whichever way it polls */
+    gp__slice_held = 0; /* a handler that jumped out left it held */
     if (gp__ready_count() > 0) {
       if (GP_UNLIKELY(gp__diag))
         gp__diag_loop(0);

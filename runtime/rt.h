@@ -137,6 +137,11 @@ void gp__yield(void);
 extern int64_t gp__slice_ns __attribute__((visibility("hidden")));
 void gp__slice_set(int64_t ns);
 void gp__slice_check(void);
+/* Not 0 while a signal handler runs (the shim's wrapper counts itself in
+ * and out): a switch there could leave a libc lock the interrupted code
+ * holds to the next coroutine, so the slice waits. The hub clears it at
+ * each poll, for a handler that left with siglongjmp. */
+extern int gp__slice_held __attribute__((visibility("hidden")));
 /* For a hook that made its system call and did not park (a read that
  * found data, an epoll_wait with events ready), inside runtime code:
  * when the loop has not been polled for a slice, the running coroutine

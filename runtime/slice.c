@@ -24,6 +24,7 @@
 #include "coro.h"
 
 int64_t gp__slice_ns;
+int gp__slice_held;
 /* gp__loop_polls at the pass's first check; none at first, so that the
  * first check of all notes its pass too. */
 static uint64_t noted_polls = UINT64_MAX;
@@ -37,7 +38,8 @@ void gp__slice_set(int64_t ns) { gp__slice_ns = ns > 0 ? ns : 0; }
  * coroutines the poll woke, and only then this one (gp__yield_lap). */
 void gp__slice_check(void) {
   gp_coro *c = gp__current;
-  if (c == NULL || gp__nlive <= 1)
+  if (c == NULL || gp__nlive <= 1 ||
+      __atomic_load_n(&gp__slice_held, __ATOMIC_RELAXED) != 0)
     return;
   int64_t now = gp__now_coarse();
   if (noted_polls != gp__loop_polls) {
