@@ -38,6 +38,23 @@ Test(slice, poll_loop_always_ready_lets_others_run) {
   check_mode("poll");
 }
 
+/* A timer's handler writes to a pipe every ms while the loop allocates:
+ * the slice never ends inside the handler (a switch there could hand
+ * malloc's lock to another thread), and the loop still gives way. */
+Test(slice, loop_beside_a_signal_handler_that_writes) {
+  struct gp_run n, p;
+  int pre = gp_both(&n, &p, 30, "slice_busy",
+                    GP_ARGV("epoll", "500", "signals"), 0, KEYS);
+  GP_EXPECT_VAL(&n, "signals", ==, 1);
+  if (pre) {
+    GP_EXPECT_VAL(&p, "signals", ==, 1);
+    GP_EXPECT_VAL(&p, "progress", ==, 1);
+    GP_EXPECT_VAL(&p, "worst_ms", <, LATE_MS);
+  }
+  gp_run_free(&n);
+  gp_run_free(&p);
+}
+
 /* With the slice off the loop keeps the OS thread until it ends: no
  * other thread finishes a wait meanwhile (documented in README.md). */
 Test(slice, off_setting_starves_the_others) {

@@ -1,7 +1,7 @@
 /* slice_busy: an event loop that never has to wait, beside threads that
  * do (the time slice: DESIGN.md, "A coroutine that never blocks").
  *
- *   slice_busy epoll|poll [busy_ms [quiet]]
+ *   slice_busy epoll|poll [busy_ms [quiet|signals]]
  *
  * The main thread waits with epoll_wait (or poll), no timeout, on an
  * eventfd that is never drained: every call returns one event at once,
@@ -22,8 +22,14 @@
  * thread's *_late_ms, and calls_per_s of the loop, on one line (for the
  * benchmark, scripts/bench.sh, which reads the first). With quiet, the four
  * threads are replaced by one that waits for the whole run on a pipe
- * nobody writes (the loop's own cost, for the benchmark).
+ * nobody writes (the loop's own cost, for the benchmark). With signals,
+ * a timer's SIGALRM handler writes a byte to a pipe every ms (the
+ * self-pipe habit) while the loop allocates and frees on every call and
+ * the threads run as above: a switch inside the handler could leave
+ * malloc's lock to another thread (signals=N: the bytes the pipe got).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -34,6 +40,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,6 +52,8 @@ static volatile int done;   /* the workers stop */
 static long rounds[NWORK];  /* waits finished while busy */
 static int64_t late[NWORK]; /* the latest a worker ran, ns */
 static int stamps[2];       /* the child's time stamps */
+static int self_pipe[2];     /* the SIGALRM handler's */
+static int churn;            /* the loop allocates on every call */
 static const char *const names[NWORK] = {"sleep", "pipe", "dns", "poll"};
 
 static int64_t now_ns(void) {
@@ -105,6 +114,38 @@ static void *poller(void *arg) {
   return NULL;
 }
 
+static void on_alarm(int sig) {
+  (void)sig;
+  int saved = errno;
+  (void)write(self_pipe[1], "x", 1);
+  errno = saved;
+}
+
+/* Starts a 1 ms SIGALRM whose handler writes to self_pipe. */
+static void start_alarm(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_alarm;
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGALRM, &sa, NULL);
+  fcntl(self_pipe[1], F_SETFL, O_NONBLOCK);
+  struct itimerval it = {{0, 1000}, {0, 1000}};
+  setitimer(ITIMER_REAL, &it, NULL);
+}
+
+/* The bytes the handler wrote, once the timer is stopped. */
+static long stop_alarm(void) {
+  struct itimerval it = {{0, 0}, {0, 0}};
+  setitimer(ITIMER_REAL, &it, NULL);
+  fcntl(self_pipe[0], F_SETFL, O_NONBLOCK);
+  char buf[256];
+  long n = 0;
+  ssize_t r;
+  while ((r = read(self_pipe[0], buf, sizeof buf)) > 0)
+    n += r;
+  return n;
+}
+
 /* Waits on fd (a pipe nobody writes) until it is closed. */
 static void *idler(void *arg) {
   char c;
@@ -141,6 +182,8 @@ static long busy_loop(int use_epoll, int ms) {
     int r = use_epoll ? epoll_wait(ep, out, 4, -1) : poll(&p, 1, -1);
     if (r != 1)
       exit(3);
+    if (churn)
+      free(malloc(64 + (size_t)(calls & 1023)));
     calls++;
   }
   busy = 0;
@@ -156,6 +199,7 @@ int main(int argc, char **argv) {
   }
   int ms = argc > 2 ? atoi(argv[2]) : 1000;
   int quiet = argc > 3 && strcmp(argv[3], "quiet") == 0;
+  int signals = argc > 3 && strcmp(argv[3], "signals") == 0;
   int never[2];
   pthread_t t[NWORK];
   if (pipe(never) != 0 || pipe(stamps) != 0)
@@ -178,7 +222,14 @@ int main(int argc, char **argv) {
   pthread_create(&t[2], NULL, resolver, NULL);
   pthread_create(&t[3], NULL, poller, &never[0]);
   usleep(50000); /* every worker is in its loop */
+  if (signals) {
+    if (pipe(self_pipe) != 0)
+      return 1;
+    churn = 1;
+    start_alarm();
+  }
   long calls = busy_loop(strcmp(argv[1], "epoll") == 0, ms);
+  long bytes = signals ? stop_alarm() : 0;
   done = 1;
   for (int i = 0; i < NWORK; i++)
     pthread_join(t[i], NULL);
@@ -198,6 +249,8 @@ int main(int argc, char **argv) {
   printf("progress=%d ", least > 0);
   printf("min_busy_rounds=%ld ", least);
   printf("worst_ms=%ld ", (long)(worst / 1000000));
+  if (signals)
+    printf("signals=%d ", bytes > 0);
   printf("calls_per_s=%ld\n", calls * 1000 / (ms > 0 ? ms : 1));
   return 0;
 }
