@@ -96,10 +96,7 @@ static void read_core(void) {
   if (v && gp_parse_slice(v, &gp_conf.slice_ms) != 0)
     bad_env("GPATCH_SLICE='%s': expected milliseconds, from 1 to %d, or 0 "
             "or off (no time slice)", v, GP_SLICE_MAX_MS);
-  /* Without the sync family, coroutines share real mutexes: a switch
-   * at a call that needed none could leave one locked to the next. */
-  if (gp_conf.families & GP_FAM_SYNC)
-    gp__slice_set(gp_conf.slice_ms * 1000000);
+  gp__slice_set(gp_conf.slice_ms * 1000000);
 }
 
 /* Set in the environment once a process has opened GPATCH_LOG_FILE, so
