@@ -76,6 +76,13 @@ uv_loop_t *gp__loop(void);
 void gp__ready(gp_coro *c);
 size_t gp__ready_count(void);
 gp_coro *gp__pop_ready(void);
+/* The hub's polls of the loop so far (slice.c notes the pass by it). */
+extern uint64_t gp__loop_polls;
+/* The running coroutine goes back to the hub, ready, to be queued by
+ * gp__sched_polled, which the hub calls after each poll of the loop
+ * (the time slice, slice.c). */
+void gp__yield_lap(void);
+void gp__sched_polled(void);
 /* Direct switches allowed before going back to the hub. */
 void gp__set_budget(size_t n);
 /* The hub runs c (and those it hands over to) until one comes back. */

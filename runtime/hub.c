@@ -6,7 +6,9 @@
  * blocking while some coroutine is ready and blocking until the next fd
  * event, timer or wake-up when none is. So a few coroutines that keep
  * yielding never starve I/O and timers, and a busy process pays for a loop
- * poll only once per pass.
+ * poll only once per pass. Passes are counted (gp__loop_polls): a
+ * coroutine that never parks gives way when a pass has lasted a time
+ * slice (slice.c), and is queued after those the poll woke.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -151,6 +153,7 @@ int gp__fd_private(int fd) {
   return 0;
 }
 size_t gp__nlive;
+uint64_t gp__loop_polls;
 void gp__live_add(int n) { gp__nlive += (size_t)n; }
 int gp__rt_started(void) { return started; }
 static gp_coro *primary; /* the main thread's coroutine (see rt.h) */
@@ -238,13 +241,21 @@ static void run_blocking(void) {
   gp__diag_loop(gp__now() - t0);
 }
 
+/* uv_async_send writes to the loop's eventfd through the write hook:
+ * as runtime code, so that the write passes through, even from a signal
+ * handler that interrupted program code (a coroutine switched out inside
+ * it would leave the handle half-sent, and the hub would spin on it). */
 void gp__hub_wake(void) {
-  if (__atomic_load_n(&started, __ATOMIC_ACQUIRE))
+  if (__atomic_load_n(&started, __ATOMIC_ACQUIRE)) {
+    unsigned char was = gp__inside_enter();
     uv_async_send(&wake_async);
+    gp__inside_restore(was);
+  }
 }
 
 static void hub_main(void) {
   gp__sched_resumed();
+  gp__sched_polled(); /* the hub's first turn may come from a slice */
   for (;;) {
     size_t n = gp__ready_count();
     if (n > 0) {
@@ -254,6 +265,8 @@ static void hub_main(void) {
     if (gp__nlive == 0)
       exit(0); /* the last thread ended after main's pthread_exit */
     netpoll_update();
+    gp__loop_polls++; /* once per pass, whichever way it polls */
+    gp__slice_held = 0; /* a handler that jumped out left it held */
     if (gp__ready_count() > 0) {
       if (GP_UNLIKELY(gp__diag))
         gp__diag_loop(0);
@@ -263,6 +276,7 @@ static void hub_main(void) {
     } else {
       deadlocked();
     }
+    gp__sched_polled(); /* a coroutine that gave way at its slice */
   }
 }
 

@@ -132,6 +132,27 @@ int gp__unpark(gp_coro *c, int code);
 int gp__nap(int64_t *nap, int64_t deadline);
 /* Puts the running coroutine at the back of the ready queue. */
 void gp__yield(void);
+/* The time slice (slice.c): how long the loop may go unpolled while
+ * coroutines run without parking, in ns; 0 turns the slice off. Set
+ * once, before the start, by gp__slice_set. */
+extern int64_t gp__slice_ns __attribute__((visibility("hidden")));
+void gp__slice_set(int64_t ns);
+void gp__slice_check(void);
+/* Not 0 while a signal handler runs (the shim's wrapper counts itself in
+ * and out): a switch there could leave a libc lock the interrupted code
+ * holds to the next coroutine, so the slice waits. The hub clears it at
+ * each poll, for a handler that left with siglongjmp. */
+extern int gp__slice_held __attribute__((visibility("hidden")));
+/* For a hook that made its system call and did not park (a read that
+ * found data, an epoll_wait with events ready), inside runtime code:
+ * when the loop has not been polled for a slice, the running coroutine
+ * goes to the back of the ready queue and the hub polls the loop before
+ * the next pass. One load while the slice is off; a coarse clock read
+ * (gp__now_coarse) while it is on. */
+static inline void gp__slice_point(void) {
+  if (GP_UNLIKELY(gp__slice_ns != 0))
+    gp__slice_check();
+}
 /* The kernel thread id of the scheduler thread (0 before the start). */
 int gp__sched_tid(void);
 /* Wakes the hub, from any thread or signal handler (async-signal-safe);

@@ -34,13 +34,19 @@ static size_t nready;
 static gp_coro *runnext;
 static int streak;
 #define RUNNEXT_STREAK 8
+/* The coroutine that gave way at its time slice (slice.c): ready, but
+ * queued only after the hub's next poll of the loop, so that whoever
+ * the poll wakes runs before it does again. */
+static gp_coro *lapped;
 static size_t budget;            /* direct switches left in this pass */
 static uint64_t cur_mask;        /* the signal mask installed now */
 static gp_coro *ended;           /* its stack is freed after the switch */
 static int *errno_at;            /* &errno of the scheduler thread */
 static unsigned char slow;       /* ucontext switch or diagnostics on */
 
-size_t gp__ready_count(void) { return nready + (runnext != NULL); }
+size_t gp__ready_count(void) {
+  return nready + (runnext != NULL) + (lapped != NULL);
+}
 void gp__set_budget(size_t n) { budget = n; }
 
 static void set_mask(uint64_t m) {
@@ -285,12 +291,28 @@ void gp__yield(void) {
   leave(c);
 }
 
+void gp__yield_lap(void) {
+  gp_coro *c = gp__current;
+  GP_ASSERT(c != NULL && c->state == GP_RUNNING && lapped == NULL);
+  c->state = GP_READY;
+  lapped = c;
+  switch_to(c, NULL);
+}
+
+void gp__sched_polled(void) {
+  if (lapped != NULL) {
+    gp__ready(lapped);
+    lapped = NULL;
+  }
+}
+
 /* In a forked child: nothing is ready, nothing ended on the way out, and
  * self (already running) is the current coroutine. */
 void gp__sched_fork(gp_coro *self) {
   gp__list_init(&ready);
   nready = 0;
   runnext = NULL;
+  lapped = NULL;
   streak = 0;
   budget = 0;
   ended = NULL;

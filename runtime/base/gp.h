@@ -127,6 +127,9 @@ static inline int64_t gp__deadline_nonzero(int64_t deadline) {
   return deadline <= GP_TRY_ONLY ? GP_PASSED : deadline;
 }
 int64_t gp__now(void);
+/* The same clock as gp__now, read at the last timer tick (1 to 4 ms
+ * old): a vDSO read of a few ns, for checks that run on every call. */
+int64_t gp__now_coarse(void);
 
 #pragma GCC visibility pop
 

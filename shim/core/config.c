@@ -9,7 +9,8 @@
 #include "core/config.h"
 #include "gp.h"
 
-struct gp_config gp_conf = {GP_FAM_ALL, 256 * 1024, 0, 0};
+struct gp_config gp_conf = {GP_FAM_ALL, 256 * 1024, 0, 0,
+                             GP_SLICE_DEFAULT_MS};
 
 static const char *const names[] = {"thread", "sync", "sleep", "socket",
                                     "poll", "dns", "file"};
@@ -99,6 +100,14 @@ int gp_parse_count(const char *s, long min, long max, long *out) {
     return -1;
   *out = v;
   return 0;
+}
+
+int gp_parse_slice(const char *s, long *ms) {
+  if (strcmp(s, "off") == 0) {
+    *ms = 0;
+    return 0;
+  }
+  return gp_parse_count(s, 0, GP_SLICE_MAX_MS, ms);
 }
 
 int gp_parse_level(const char *s, int *out) {

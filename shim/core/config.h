@@ -26,7 +26,16 @@ struct gp_config {
   size_t stack_size;  /* default coroutine stack, bytes */
   int stats;          /* GPATCH_STATS: report counters at exit */
   long max_blocking;  /* GPATCH_MAX_BLOCKING, ms (0: no monitor) */
+  long slice_ms;      /* GPATCH_SLICE, ms (0: off) */
 };
+
+/* The default time slice, ms: long enough that a busy loop pays for the
+ * hub's round trip (about a microsecond) a few hundred times a second at
+ * most, short enough that the fds, timers and pool threads it would
+ * starve are seen within a few ms (Go preempts after 10 ms, but other
+ * threads poll its network meanwhile; here nothing else does). */
+#define GP_SLICE_DEFAULT_MS 5
+#define GP_SLICE_MAX_MS 10000
 
 extern struct gp_config gp_conf;
 
@@ -38,6 +47,9 @@ int gp_parse_patch(const char *s, unsigned *families, char *err,
 int gp_parse_size(const char *s, size_t *out);
 /* Parses a decimal count from min to max, digits only. */
 int gp_parse_count(const char *s, long min, long max, long *out);
+/* Parses a GPATCH_SLICE value: milliseconds up to GP_SLICE_MAX_MS, or
+ * "off" (the same as 0). Returns 0 or -1. */
+int gp_parse_slice(const char *s, long *ms);
 /* Parses a GPATCH_LOG level name (error, warn, info, debug, in any case)
  * into a GP_LOG_* value. */
 int gp_parse_level(const char *s, int *out);

@@ -64,6 +64,18 @@ static inline void gp_leave(void) {
     return r_;                                                              \
   } while (0)
 
+/* After a call made straight because its timeout was zero (it never
+ * parks): a loop of such calls is a busy wait, and gives way at the end
+ * of its time slice like a hook that found its fd ready (rt.h,
+ * gp__slice_point). One load while the slice is off. */
+static inline void gp_slice_after(unsigned family) {
+  if (GP_UNLIKELY(gp__slice_ns != 0) && gp_coop(family) && gp__live() > 1) {
+    gp_enter();
+    gp__slice_check();
+    gp_leave();
+  }
+}
+
 /* When a wait ended because the running coroutine was killed or its
  * Timeout passed (gp__park_intr), the error the call reports: -ECANCELED
  * or -ETIMEDOUT; 0 when r is anything else. */

@@ -74,7 +74,7 @@ static void init_process(void) {
     gp_inherit_strip();
 }
 
-/* GPATCH_PATCH, GPATCH_STACK_SIZE and GPATCH_SWITCH. */
+/* GPATCH_PATCH, GPATCH_STACK_SIZE, GPATCH_SWITCH and GPATCH_SLICE. */
 static void read_core(void) {
   char err[256];
   const char *v = secure_getenv("GPATCH_PATCH");
@@ -93,6 +93,11 @@ static void read_core(void) {
     bad_env("GPATCH_SWITCH='%s': expected 'asm' or 'ucontext'", v);
   gp__switch_select(v && strcmp(v, "ucontext") == 0);
   gp__set_default_stack(gp_conf.stack_size);
+  v = secure_getenv("GPATCH_SLICE");
+  if (v && gp_parse_slice(v, &gp_conf.slice_ms) != 0)
+    bad_env("GPATCH_SLICE='%s': expected milliseconds, from 1 to %d, or 0 "
+            "or off (no time slice)", v, GP_SLICE_MAX_MS);
+  gp__slice_set(gp_conf.slice_ms * 1000000);
 }
 
 /* The most threads a pool lane may have, from GPATCH_DNS_THREADS and

@@ -4,6 +4,10 @@
  * nothing is ready park on the epoll fd until it becomes readable or the
  * deadline passes, then ask again. Several coroutines, each with its own
  * epoll set (libevent's one base per thread), all make progress.
+ *
+ * A call that returns events without parking, or has a zero timeout
+ * (the real call, which never parks), ends at the time slice's check: a
+ * loop whose epoll_wait is always ready gives way there (rt.h).
  */
 #include <errno.h>
 #include <signal.h>
@@ -21,7 +25,7 @@ static int coop_epoll(int ep, struct epoll_event *ev, int max,
   if (mask && gp_set_mask(SIG_SETMASK, mask, &old) != 0)
     return -1;
   gp_fd *f = NULL; /* looked up once the real call showed ep is open */
-  int r;
+  int r, waited = 0;
   for (;;) {
     r = GP_REAL(epoll_wait)(ep, ev, max, 0);
     if (r != 0 || deadline <= gp__now())
@@ -31,6 +35,7 @@ static int coop_epoll(int ep, struct epoll_event *ev, int max,
     struct gp_intr in;
     gp_intr_begin(&in, 1); /* epoll waits are never restarted */
     gp__wait_note("epoll_wait");
+    waited = 1;
     int err = gp__fd_wait(f, GP_IN, deadline);
     gp_intr_end(&in);
     if (err == -EINTR || err == -EBADF || gp_stopped(err)) {
@@ -40,6 +45,8 @@ static int coop_epoll(int ep, struct epoll_event *ev, int max,
   }
   if (mask)
     gp_set_mask(SIG_SETMASK, &old, NULL);
+  if (r > 0 && !waited)
+    gp__slice_point(); /* events at once: a loop that may never wait */
   if (r >= 0)
     errno = saved;
   return r;
@@ -52,6 +59,11 @@ static int may_park(int zero) {
 }
 
 GP_EXPORT int epoll_wait(int ep, struct epoll_event *ev, int max, int ms) {
+  if (ms == 0 && max > 0) {
+    int r = GP_REAL(epoll_wait)(ep, ev, max, 0);
+    gp_slice_after(GP_FAM_POLL);
+    return r;
+  }
   if (!may_park(ms == 0) || max <= 0)
     return GP_REAL(epoll_wait)(ep, ev, max, ms);
   gp_enter();
@@ -63,6 +75,11 @@ GP_EXPORT int epoll_wait(int ep, struct epoll_event *ev, int max, int ms) {
 
 GP_EXPORT int epoll_pwait(int ep, struct epoll_event *ev, int max, int ms,
                           const sigset_t *mask) {
+  if (ms == 0 && max > 0) {
+    int r = GP_REAL(epoll_pwait)(ep, ev, max, 0, mask);
+    gp_slice_after(GP_FAM_POLL);
+    return r;
+  }
   if (!may_park(ms == 0) || max <= 0)
     return GP_REAL(epoll_pwait)(ep, ev, max, ms, mask);
   gp_enter();
@@ -75,6 +92,11 @@ GP_EXPORT int epoll_pwait(int ep, struct epoll_event *ev, int max, int ms,
 GP_EXPORT int epoll_pwait2(int ep, struct epoll_event *ev, int max,
                            const struct timespec *ts, const sigset_t *mask) {
   int zero = ts && ts->tv_sec == 0 && ts->tv_nsec == 0;
+  if (zero && max > 0) {
+    int r = GP_REAL(epoll_pwait2)(ep, ev, max, ts, mask);
+    gp_slice_after(GP_FAM_POLL);
+    return r;
+  }
   if (!may_park(zero) || max <= 0 || (ts && !gp_ts_valid(ts)))
     return GP_REAL(epoll_pwait2)(ep, ev, max, ts, mask);
   gp_enter();

@@ -6,6 +6,10 @@
  * may be ready or the deadline passes, then ask again. The fds are looked
  * up once, before the first park: by then the real poll has shown that
  * every one of them is open (an fd that is not would be POLLNVAL).
+ *
+ * A call that finds an fd ready without parking, or has a zero timeout
+ * (the real call), ends at the time slice's check: a loop that never has
+ * to wait gives way there (rt.h).
  */
 #include <errno.h>
 #include <signal.h>
@@ -56,6 +60,7 @@ static int coop_poll(struct pollfd *fds, nfds_t n, int64_t deadline,
     goto out;
   }
   int nw = -1; /* the wait records are not filled yet */
+  int waited = 0;
   for (;;) {
     r = GP_REAL(poll)(fds, n, 0);
     if (r != 0 || deadline <= gp__now())
@@ -65,6 +70,7 @@ static int coop_poll(struct pollfd *fds, nfds_t n, int64_t deadline,
     struct gp_intr in;
     gp_intr_begin(&in, 1); /* poll and select are never restarted */
     gp__wait_note("poll");
+    waited = 1;
     int err = gp__fd_wait_many(w, nw, deadline);
     gp_intr_end(&in);
     if (err == -EINTR || gp_stopped(err)) {
@@ -83,6 +89,8 @@ static int coop_poll(struct pollfd *fds, nfds_t n, int64_t deadline,
 out:
   if (mask)
     gp_set_mask(SIG_SETMASK, &old, NULL);
+  if (r > 0 && !waited)
+    gp__slice_point(); /* ready at once: a loop that may never wait */
   if (r >= 0)
     errno = saved;
   return r;
@@ -94,6 +102,11 @@ static int may_park(int64_t deadline) {
 }
 
 static int do_poll(struct pollfd *fds, nfds_t n, int timeout) {
+  if (timeout == 0) {
+    int r = GP_REAL(poll)(fds, n, 0);
+    gp_slice_after(GP_FAM_POLL);
+    return r;
+  }
   if (!may_park(timeout == 0 ? 0 : 1))
     return GP_REAL(poll)(fds, n, timeout);
   gp_enter();
@@ -136,6 +149,11 @@ GP_EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t n,
 static int do_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts,
                     const sigset_t *mask) {
   int zero = ts && ts->tv_sec == 0 && ts->tv_nsec == 0;
+  if (zero) {
+    int r = GP_REAL(ppoll)(fds, n, ts, mask);
+    gp_slice_after(GP_FAM_POLL);
+    return r;
+  }
   if (!may_park(zero ? 0 : 1) || (ts && !gp_ts_valid(ts)))
     return GP_REAL(ppoll)(fds, n, ts, mask);
   gp_enter();
@@ -198,6 +216,11 @@ static int coop_select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex,
 GP_EXPORT int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex,
                      struct timeval *tv) {
   int zero = tv && tv->tv_sec == 0 && tv->tv_usec == 0;
+  if (zero) {
+    int r = GP_REAL(select)(nfds, rd, wr, ex, tv);
+    gp_slice_after(GP_FAM_POLL);
+    return r;
+  }
   if (!may_park(zero ? 0 : 1) ||
       (tv && (tv->tv_sec < 0 || tv->tv_usec < 0 || tv->tv_usec >= 1000000)))
     return GP_REAL(select)(nfds, rd, wr, ex, tv);
@@ -222,6 +245,11 @@ GP_EXPORT int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex,
 GP_EXPORT int pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex,
                       const struct timespec *ts, const sigset_t *mask) {
   int zero = ts && ts->tv_sec == 0 && ts->tv_nsec == 0;
+  if (zero) {
+    int r = GP_REAL(pselect)(nfds, rd, wr, ex, ts, mask);
+    gp_slice_after(GP_FAM_POLL);
+    return r;
+  }
   if (!may_park(zero ? 0 : 1) || (ts && !gp_ts_valid(ts)))
     return GP_REAL(pselect)(nfds, rd, wr, ex, ts, mask);
   gp_enter();

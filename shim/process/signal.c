@@ -45,8 +45,10 @@ static void dump_early(void) {
   GP_REAL(write)(2, msg, sizeof msg - 1);
 }
 
+/* The time slice never ends inside a handler (rt.h, gp__slice_held). */
 static void wrapper(int sig, siginfo_t *info, void *uc) {
   int saved = errno;
+  __atomic_add_fetch(&gp__slice_held, 1, __ATOMIC_RELAXED);
   struct sigaction *a = &prog[sig];
   int handled = is_handler(a);
   if (handled && (a->sa_flags & SA_SIGINFO))
@@ -63,6 +65,7 @@ static void wrapper(int sig, siginfo_t *info, void *uc) {
   if (handled)
     gp_sig_note(sig);
   gp__hub_wake();
+  __atomic_sub_fetch(&gp__slice_held, 1, __ATOMIC_RELAXED);
   errno = saved;
 }
 

@@ -9,6 +9,10 @@
  * A call looks its fd up once (gp__fd_get): the record then gives the
  * kind and cached flags (the shim's slot), the readiness hints and the
  * wait, on every attempt.
+ *
+ * A transfer that never parked (the data or the room was there) ends at
+ * the time slice's check: a loop that always finds data gives way there
+ * once its slice is spent (rt.h, gp__slice_point).
  */
 #include <errno.h>
 #include <limits.h>
@@ -164,6 +168,8 @@ static ssize_t xfer_in(gp_fd *f, struct msghdr *m, int flags, int sock,
       break;
     }
   }
+  if (deadline == 0) /* never parked: gp_fd_block sets it first */
+    gp__slice_point();
   return moved(&v, done, failed, saved);
 }
 
@@ -275,6 +281,8 @@ static ssize_t xfer_out(gp_fd *f, struct msghdr *m, int flags, int sock) {
       break;
     }
   }
+  if (deadline == 0) /* never parked: gp_fd_block sets it first */
+    gp__slice_point();
   return moved(&v, done, failed, saved);
 }
 

@@ -78,6 +78,8 @@ static int coop_accept(int fd, struct sockaddr *addr, socklen_t *len,
   for (;;) {
     int r = accept_once(fd, addr, len, flags);
     if (r >= 0) {
+      if (deadline == 0) /* a connection was waiting: no park */
+        gp__slice_point();
       errno = saved;
       return accepted(r);
     }
@@ -124,6 +126,7 @@ static int coop_connect(int fd, const struct sockaddr *addr, socklen_t len) {
   int err = errno;
   GP_REAL(fcntl)(fd, F_SETFL, fl);
   if (r == 0 || err != EINPROGRESS) {
+    gp__slice_point(); /* done at once (a local socket): no park */
     errno = r == 0 ? saved : err;
     return r;
   }

@@ -1,5 +1,6 @@
 /* Configuration: GPATCH_PATCH selects the patched families,
- * GPATCH_STACK_SIZE the coroutine stack size, GPATCH_DNS_THREADS and
+ * GPATCH_STACK_SIZE the coroutine stack size, GPATCH_SLICE the time
+ * slice (milliseconds, or off), GPATCH_DNS_THREADS and
  * GPATCH_FILE_THREADS the pools' sizes; a malformed value stops the
  * program with status 2 and a gpatch: message before its main runs.
  */
@@ -135,4 +136,14 @@ Test(config, pool_sizes_in_range_run) {
   check_runs("GPATCH_DNS_THREADS=1", 1);
   check_runs("GPATCH_DNS_THREADS=1024", 1);
   check_runs("GPATCH_FILE_THREADS=3", 1);
+
+Test(config, slice_malformed_exits_2) {
+  check_refused("GPATCH_SLICE=5ms", 0);
+  check_refused("GPATCH_SLICE=-1", 0);
+  check_refused("GPATCH_SLICE=20000", 0);
+}
+
+Test(config, slice_off_and_ms_run) {
+  check_runs("GPATCH_SLICE=off", 1);
+  check_runs("GPATCH_SLICE=1", 1);
 }

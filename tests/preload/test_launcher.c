@@ -568,11 +568,12 @@ Test(launcher, diagnostic_options_set_their_variables, .init = paths,
   mk_tmp();
   snprintf(log, sizeof log, "%s/gpatch.log", tmp);
   snprintf(opt, sizeof opt, "--log-file=%s", log);
-  launch(&r, GP_ARGV("--stats", "--max-blocking=100", "--log=info", opt,
-                     probe, "-t", "2"));
+  launch(&r, GP_ARGV("--stats", "--max-blocking=100", "--slice=off",
+                     "--log=info", opt, probe, "-t", "2"));
   gp_expect_exit(&r, 0);
   gp_expect_token(&r, "env_GPATCH_STATS=1");
   gp_expect_token(&r, "env_GPATCH_MAX_BLOCKING=100");
+  gp_expect_token(&r, "env_GPATCH_SLICE=off");
   gp_expect_token(&r, "env_GPATCH_LOG=info");
   snprintf(tok, sizeof tok, "env_GPATCH_LOG_FILE=%s", log);
   gp_expect_token(&r, tok);
@@ -586,10 +587,11 @@ Test(launcher, diagnostic_options_set_their_variables, .init = paths,
   free(text);
 
   /* The values as the next argument; the report on stderr. */
-  launch(&r, GP_ARGV("--stats", "--max-blocking", "50", "--log", "DEBUG",
-                     probe, "-t", "2"));
+  launch(&r, GP_ARGV("--stats", "--max-blocking", "50", "--slice", "2",
+                     "--log", "DEBUG", probe, "-t", "2"));
   gp_expect_exit(&r, 0);
   gp_expect_token(&r, "env_GPATCH_MAX_BLOCKING=50");
+  gp_expect_token(&r, "env_GPATCH_SLICE=2");
   gp_expect_token(&r, "env_GPATCH_LOG=DEBUG");
   gp_expect_token(&r, "env_GPATCH_LOG_FILE=(unset)");
   cr_expect(strstr(r.err, "gpatch: stats: created=2 ") != NULL
@@ -602,6 +604,7 @@ Test(launcher, diagnostic_options_set_their_variables, .init = paths,
   gp_expect_exit(&r, 0);
   gp_expect_token(&r, "env_GPATCH_STATS=(unset)");
   gp_expect_token(&r, "env_GPATCH_MAX_BLOCKING=(unset)");
+  gp_expect_token(&r, "env_GPATCH_SLICE=(unset)");
   gp_expect_token(&r, "env_GPATCH_LOG=(unset)");
   cr_expect_str_empty(r.err, "%s", gp_describe(&r));
   gp_run_free(&r);
@@ -614,6 +617,9 @@ Test(launcher, bad_diagnostic_values_refused, .init = paths) {
     { "--max-blocking=3600001", "expected milliseconds" },
     { "--max-blocking=10ms", "expected milliseconds" },
     { "--max-blocking=", "expected milliseconds" },
+    { "--slice=5ms", "--slice='5ms': expected milliseconds" },
+    { "--slice=10001", "expected milliseconds, from 1 to 10000" },
+    { "--slice=", "--slice=''" },
     { "--log=loud", "--log='loud': expected error, warn, info or debug" },
     { "--log=", "--log=''" },
     { "--log-file=", "--log-file is empty" },
@@ -621,6 +627,7 @@ Test(launcher, bad_diagnostic_values_refused, .init = paths) {
   static const struct { const char *env, *what; } bad_env[] = {
     { "GPATCH_STATS=yes", "GPATCH_STATS='yes'" },
     { "GPATCH_MAX_BLOCKING=x", "GPATCH_MAX_BLOCKING='x'" },
+    { "GPATCH_SLICE=x", "GPATCH_SLICE='x'" },
     { "GPATCH_LOG=x", "GPATCH_LOG='x'" },
     { "GPATCH_LOG_FILE=", "GPATCH_LOG_FILE is empty" },
   };

@@ -8,7 +8,8 @@
  *                      this is the pid of whoever started the launcher
  *   argc=N             the argument count, to see arguments pass untouched
  *   env_NAME=VALUE     LD_PRELOAD, GPATCH_PATCH, GPATCH_STACK_SIZE,
- *                      GPATCH_STATS, GPATCH_MAX_BLOCKING, GPATCH_LOG,
+ *                      GPATCH_STATS, GPATCH_MAX_BLOCKING, GPATCH_SLICE,
+ *                      GPATCH_LOG,
  *                      GPATCH_LOG_FILE, GPATCH_INHERIT, GPATCH_DEADLOCK,
  *                      GPATCH_DUMP_SIGNAL as received ("(unset)" when absent)
  *   gpatch=PATH        the libgpatch.so mapped into the process, or none
@@ -92,7 +93,7 @@ static int run_threads(int n) {
 int main(int argc, char **argv) {
   static const char *const vars[] = {
     "LD_PRELOAD", "GPATCH_PATCH", "GPATCH_STACK_SIZE", "GPATCH_STATS",
-    "GPATCH_MAX_BLOCKING", "GPATCH_LOG", "GPATCH_LOG_FILE",
+    "GPATCH_MAX_BLOCKING", "GPATCH_SLICE", "GPATCH_LOG", "GPATCH_LOG_FILE",
     "GPATCH_INHERIT", "GPATCH_DEADLOCK", "GPATCH_DUMP_SIGNAL",
   };
   const char *libs[MAX_LIBS];

@@ -67,3 +67,20 @@ Test(config, sizes) {
   cr_assert_eq(gp_parse_size("64KB", &n), -1);
   cr_assert_eq(gp_parse_size("99999999999999999999", &n), -1);
 }
+
+Test(config, slices) {
+  long ms = -1;
+  cr_assert_eq(gp_parse_slice("5", &ms), 0);
+  cr_assert_eq(ms, 5);
+  cr_assert_eq(gp_parse_slice("off", &ms), 0);
+  cr_assert_eq(ms, 0);
+  cr_assert_eq(gp_parse_slice("0", &ms), 0);
+  cr_assert_eq(ms, 0);
+  cr_assert_eq(gp_parse_slice("10000", &ms), 0);
+  cr_assert_eq(ms, 10000);
+  cr_assert_eq(gp_parse_slice("10001", &ms), -1);
+  cr_assert_eq(gp_parse_slice("", &ms), -1);
+  cr_assert_eq(gp_parse_slice("-1", &ms), -1);
+  cr_assert_eq(gp_parse_slice("5ms", &ms), -1);
+  cr_assert_eq(gp_parse_slice("OFF", &ms), -1);
+}

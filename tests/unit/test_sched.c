@@ -193,3 +193,35 @@ Test(sched, yielding_coroutines_do_not_starve_fd_events) {
   close(p[0]);
   close(p[1]);
 }
+
+/* The time slice: coroutines that only pass slice checks (as a hook that
+ * never parks does) still let a timer fire. The first check comes before
+ * the hub ever ran, and two coroutines reach theirs in one pass. */
+static volatile int napped;
+
+static void *napper(void *arg) {
+  (void)arg;
+  gp__park(gp__now() + 2000000);
+  napped = 1;
+  return NULL;
+}
+
+static void *checker(void *arg) {
+  int64_t end = gp__now() + *(int64_t *)arg;
+  while (!napped && gp__now() < end)
+    gp__slice_point();
+  return NULL;
+}
+
+Test(sched, slice_checks_let_a_timer_fire) {
+  gp__slice_set(1000000);
+  gp__rt_start(0);
+  int64_t limit = 2000000000;
+  gp_coro *a, *b;
+  gp__spawn(checker, &limit, 0, 0, &a);
+  gp__spawn(napper, NULL, 0, 0, &b);
+  checker(&limit);
+  cr_assert_eq(napped, 1, "the timer never fired");
+  gp__join(a, NULL, GP_NEVER);
+  gp__join(b, NULL, GP_NEVER);
+}
