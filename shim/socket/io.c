@@ -113,13 +113,56 @@ static int again(gp_fd *f, int kind, unsigned dir, int flags, int sock,
   return 1;
 }
 
-/* The result of a transfer: what moved (errno as the caller found it),
- * or -1 with errno when nothing did and it failed. */
-static ssize_t moved(struct gp_iovs *v, size_t done, int failed, int saved) {
-  gp_iovs_free(v);
-  if (done > 0 || !failed) {
-    errno = saved;
-    return (ssize_t)done;
+/* A transfer in progress: a copy of the caller's iovec that advances as
+ * bytes move, the rest of the message pointing into it, and what moved. */
+struct xfer {
+  struct gp_iovs v;
+  struct msghdr cur; /* the rest of the message */
+  size_t done;       /* bytes moved */
+  int64_t deadline;  /* 0 until a wait set it (gp_fd_block) */
+  int saved;         /* errno as the caller had it */
+  int failed;        /* nothing moved at the end and errno says why */
+};
+
+/* Starts a transfer of m on f's fd (f NULL: a negative fd). Returns 0, or
+ * -1 with errno (EBADF, ENOMEM). */
+static int xfer_begin(struct xfer *x, gp_fd *f, const struct msghdr *m) {
+  if (f == NULL) /* a negative fd is never open */
+    return gp_ret(-EBADF);
+  x->saved = errno;
+  x->done = 0;
+  x->deadline = 0;
+  x->failed = 0;
+  int err = gp_iovs_init(&x->v, m->msg_iov, (int)m->msg_iovlen);
+  if (err)
+    return gp_ret(err);
+  x->cur = *m;
+  x->cur.msg_iov = x->v.iov;
+  return 0;
+}
+
+/* n more bytes moved: the rest of the message starts after them, without
+ * the ancillary data, which went with the first part. */
+static void xfer_moved(struct xfer *x, size_t n) {
+  x->done += n;
+  gp_iovs_advance(&x->v, n);
+  x->cur.msg_iov = x->v.iov;
+  x->cur.msg_iovlen = (size_t)x->v.cnt;
+  x->cur.msg_control = NULL;
+  x->cur.msg_controllen = 0;
+}
+
+/* Ends a transfer: a hook that never parked gives way here when its time
+ * slice is spent (a loop that always finds data); returns what moved
+ * (errno as the caller had it), or -1 with errno when nothing did and the
+ * last attempt failed. */
+static ssize_t xfer_end(struct xfer *x) {
+  if (x->deadline == 0) /* never parked: gp_fd_block sets it first */
+    gp__slice_point();
+  gp_iovs_free(&x->v);
+  if (x->done > 0 || !x->failed) {
+    errno = x->saved;
+    return (ssize_t)x->done;
   }
   return -1;
 }
@@ -131,46 +174,31 @@ static ssize_t moved(struct gp_iovs *v, size_t done, int failed, int saved) {
  * but recvmsg). f NULL: a negative fd. */
 static ssize_t xfer_in(gp_fd *f, struct msghdr *m, int flags, int sock,
                        int flat) {
-  if (f == NULL) /* a negative fd is never open */
-    return gp_ret(-EBADF);
-  int saved = errno;
-  int64_t deadline = 0;
-  size_t done = 0;
-  struct gp_iovs v;
-  int err = gp_iovs_init(&v, m->msg_iov, (int)m->msg_iovlen);
-  if (err)
-    return gp_ret(err);
-  struct msghdr cur = *m;
-  cur.msg_iov = v.iov;
-  int failed = 0;
+  struct xfer x;
+  if (xfer_begin(&x, f, m) != 0)
+    return -1;
   for (;;) {
     int kind = gp_fd_kind(f);
     ssize_t r = known_empty(f, kind, GP_IN, flags)
                     ? -1
-                    : try_in(f, kind, &cur, flags, sock, flat);
+                    : try_in(f, kind, &x.cur, flags, sock, flat);
     if (kind == GP_KIND_SOCK)
-      note_in(f, r, gp_iovs_len(cur.msg_iov, (int)cur.msg_iovlen), flags);
+      note_in(f, r, gp_iovs_len(x.cur.msg_iov, (int)x.cur.msg_iovlen),
+              flags);
     if (r >= 0) {
-      done += (size_t)r;
-      m->msg_namelen = cur.msg_namelen;
-      m->msg_controllen = cur.msg_controllen;
-      m->msg_flags = cur.msg_flags;
-      gp_iovs_advance(&v, (size_t)r);
-      cur.msg_iov = v.iov;
-      cur.msg_iovlen = (size_t)v.cnt;
-      if (!(flags & MSG_WAITALL) || r == 0 || v.cnt == 0 ||
+      m->msg_namelen = x.cur.msg_namelen;
+      m->msg_controllen = x.cur.msg_controllen;
+      m->msg_flags = x.cur.msg_flags;
+      xfer_moved(&x, (size_t)r);
+      if (!(flags & MSG_WAITALL) || r == 0 || x.v.cnt == 0 ||
           kind != GP_KIND_SOCK)
         break;
-      cur.msg_control = NULL; /* ancillary data came with the first part */
-      cur.msg_controllen = 0;
-    } else if (!again(f, kind, GP_IN, flags, sock, &deadline)) {
-      failed = 1;
+    } else if (!again(f, kind, GP_IN, flags, sock, &x.deadline)) {
+      x.failed = 1;
       break;
     }
   }
-  if (deadline == 0) /* never parked: gp_fd_block sets it first */
-    gp__slice_point();
-  return moved(&v, done, failed, saved);
+  return xfer_end(&x);
 }
 
 struct tty_call {
@@ -244,46 +272,30 @@ static ssize_t try_out(gp_fd *f, int kind, struct msghdr *m, int flags,
  * Returns the bytes sent, or -1 with errno; a timeout or error after
  * some bytes went out returns what was sent. f NULL: a negative fd. */
 static ssize_t xfer_out(gp_fd *f, struct msghdr *m, int flags, int sock) {
-  if (f == NULL) /* a negative fd is never open */
-    return gp_ret(-EBADF);
-  int saved = errno;
-  int64_t deadline = 0;
-  size_t done = 0;
-  struct gp_iovs v;
-  int err = gp_iovs_init(&v, m->msg_iov, (int)m->msg_iovlen);
-  if (err)
-    return gp_ret(err);
-  struct msghdr cur = *m;
-  cur.msg_iov = v.iov;
-  size_t total = gp_iovs_len(v.iov, v.cnt);
-  int failed = 0;
+  struct xfer x;
+  if (xfer_begin(&x, f, m) != 0)
+    return -1;
+  size_t total = gp_iovs_len(x.v.iov, x.v.cnt);
   for (;;) {
     int kind = gp_fd_kind(f);
-    size_t want = gp_iovs_len(cur.msg_iov, (int)cur.msg_iovlen);
+    size_t want = gp_iovs_len(x.cur.msg_iov, (int)x.cur.msg_iovlen);
     ssize_t r = known_empty(f, kind, GP_OUT, flags)
                     ? -1
-                    : try_out(f, kind, &cur, flags, sock);
+                    : try_out(f, kind, &x.cur, flags, sock);
     if (kind == GP_KIND_SOCK && (r < 0 ? errno == EAGAIN : (size_t)r < want))
       gp__fd_seen_empty(f, GP_OUT); /* the send buffer is full */
     if (r >= 0) {
-      done += (size_t)r;
-      if (done >= total)
+      xfer_moved(&x, (size_t)r);
+      if (x.done >= total)
         break;
-      gp_iovs_advance(&v, (size_t)r);
-      cur.msg_iov = v.iov;
-      cur.msg_iovlen = (size_t)v.cnt;
-      cur.msg_control = NULL; /* ancillary data went with the first part */
-      cur.msg_controllen = 0;
       if (r > 0 && kind != GP_KIND_FIFO && gp_fd_nonblock(f))
         break; /* a non-blocking program takes the partial write */
-    } else if (!again(f, kind, GP_OUT, flags, sock, &deadline)) {
-      failed = 1;
+    } else if (!again(f, kind, GP_OUT, flags, sock, &x.deadline)) {
+      x.failed = 1;
       break;
     }
   }
-  if (deadline == 0) /* never parked: gp_fd_block sets it first */
-    gp__slice_point();
-  return moved(&v, done, failed, saved);
+  return xfer_end(&x);
 }
 
 /* The common prologue: real call unless a coroutine may park here. */

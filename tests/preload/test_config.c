@@ -136,6 +136,7 @@ Test(config, pool_sizes_in_range_run) {
   check_runs("GPATCH_DNS_THREADS=1", 1);
   check_runs("GPATCH_DNS_THREADS=1024", 1);
   check_runs("GPATCH_FILE_THREADS=3", 1);
+}
 
 Test(config, slice_malformed_exits_2) {
   check_refused("GPATCH_SLICE=5ms", 0);
