@@ -1,0 +1,251 @@
+/* tls.c: private thread-local storage per coroutine (GPATCH_TLS=private).
+ *
+ * Each coroutine gets a thread control block and a static TLS block of its
+ * own, allocated as glibc allocates them for its threads
+ * (_dl_allocate_tls, GLIBC_PRIVATE in ld.so), so that errno, __thread,
+ * C++ thread_local and exception state, uselocale and the stdio lock
+ * owner are per coroutine. The switch moves the thread pointer with the
+ * coroutine (gp__ctx_set_tp); the hub and the main coroutine run on the
+ * OS thread's own block ("main TCB").
+ *
+ *   a coroutine's block, from _dl_allocate_tls (x86-64, TLS variant II):
+ *
+ *     [ static TLS of every initial-exec module | struct pthread ]
+ *                                                ^ tp = fs base
+ *     tp+0x00 tcb (self)      tp+0x08 dtv       tp+0x10 self
+ *     tp+0x18 multiple_threads                  tp+0x28 stack guard
+ *     tp+0x30 pointer guard   tp+0x48 feature_1
+ *     then glibc's struct pthread: list, tid, robust_head,
+ *     specific_1stblock, specific[], user_stack, ... (offsets below)
+ *
+ * glibc's struct pthread is private: the offsets come from libc's
+ * libthread_db descriptors (_thread_db_pthread_*) and from the layout of
+ * glibc 2.36, and every one is checked against the live main TCB at the
+ * start. Anything unexpected (another glibc, another machine, a failed
+ * check) gives one warning and the shared mode (every coroutine on the
+ * OS thread's block), which needs none of this.
+ *
+ * Life of a block: made at spawn (gp__tls_new), fixed up for the fields
+ * glibc's pthread_create would set; __ctype_init runs in the coroutine
+ * before the program's function (gp__tls_begin); at its end the C++
+ * thread_local destructors run in it (gp__tls_run_dtors, first of the
+ * exit functions); the scheduler frees the block once the coroutine is
+ * off its stack (gp__tls_free, with the stack).
+ */
+#include <dlfcn.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#if defined(__x86_64__) && defined(__GLIBC__)
+#include <gnu/libc-version.h>
+#define TLS_ARCH 1
+#else
+#define TLS_ARCH 0
+#endif
+
+#include "coro.h"
+#include "real.h"
+
+int gp__tls_private;   /* the mode in effect (fixed at the start) */
+void *gp__tls_main_tp; /* the OS thread's own block: hub, main coroutine */
+static int wanted;     /* GPATCH_TLS=private was asked for */
+
+void gp__tls_select(int private_tls) { wanted = private_tls; }
+int gp__tls_is_private(void) { return gp__tls_private; }
+
+#if TLS_ARCH
+
+/* tcbhead_t (de-facto ABI: gcc hard-codes %fs:0x28). */
+#define TCB_SELF0 0x00
+#define TCB_SELF 0x10
+#define TCB_MULTIPLE_THREADS 0x18
+#define TCB_SYSINFO 0x20
+#define TCB_STACK_GUARD 0x28
+#define TCB_POINTER_GUARD 0x30
+#define TCB_FEATURE_1 0x48
+#define RSEQ_CPU_ID_REGISTRATION_FAILED ((uint32_t)-2)
+
+/* glibc's private entry points, resolved at the start. */
+static struct {
+  void *(*allocate)(void *mem);
+  void (*deallocate)(void *tcb, bool dealloc_tcb);
+  void (*ctype_init)(void);
+  void (*call_tls_dtors)(void);
+  const ptrdiff_t *rseq_offset; /* public since 2.35 */
+  const unsigned *rseq_size;
+} g;
+
+/* Offsets in struct pthread, from the thread pointer. */
+static struct {
+  size_t list, tid, robust, spec1, spec, user_stack, size;
+} off;
+static ptrdiff_t gp_tls_off; /* our own gp__tls, from the thread pointer */
+
+/* A libthread_db field descriptor: {bits, count, offset}. */
+static const uint32_t *desc(const char *name) {
+  return dlvsym(RTLD_DEFAULT, name, "GLIBC_PRIVATE");
+}
+
+#define AT(tp, o, type) (*(type *)((char *)(tp) + (o)))
+
+/* Reads the offsets and checks each against the main TCB m (whose tid is
+ * tid). Returns NULL, or what did not match. */
+static const char *layout(char *m, pid_t tid) {
+  const uint32_t *d_tid = desc("_thread_db_pthread_tid");
+  const uint32_t *d_list = desc("_thread_db_pthread_list");
+  const uint32_t *d_spec = desc("_thread_db_pthread_specific");
+  const uint32_t *d_cancel = desc("_thread_db_pthread_cancelhandling");
+  const uint32_t *d_report = desc("_thread_db_pthread_report_events");
+  const uint32_t *d_size = desc("_thread_db_sizeof_pthread");
+  if (!d_tid || !d_list || !d_spec || !d_cancel || !d_report || !d_size)
+    return "libthread_db descriptors missing";
+  if (d_tid[0] != 32 || d_list[0] != 128 || d_cancel[0] != 32 ||
+      d_report[0] != 8 || d_spec[0] != 32 * 64)
+    return "libthread_db descriptors of another shape";
+  off.size = *d_size;
+  off.list = d_list[2];
+  off.tid = d_tid[2];
+  off.spec = d_spec[2];
+  /* glibc 2.36: tid, pid, robust_prev, then robust_head; cancelhandling
+   * and flags (two ints), then specific_1stblock; report_events, then
+   * user_stack (bools). */
+  off.robust = off.tid + 16;
+  off.spec1 = d_cancel[2] + 8;
+  off.user_stack = d_report[2] + 1;
+  if (off.spec1 + 32 * 16 != off.spec || off.spec + 32 * 8 > off.size ||
+      off.user_stack >= off.size)
+    return "struct pthread offsets inconsistent";
+  if (AT(m, TCB_SELF0, char *) != m || AT(m, TCB_SELF, char *) != m)
+    return "tcb self pointers";
+  if (AT(m, off.tid, pid_t) != tid)
+    return "tid";
+  if (AT(m, off.list, void *) == NULL || AT(m, off.list + 8, void *) == NULL)
+    return "thread list";
+  if (AT(m, off.robust, char *) != m + off.robust)
+    return "robust list head";
+  if (AT(m, off.spec, char *) != m + off.spec1)
+    return "specific[0]";
+  if (AT(m, off.user_stack, unsigned char) != 1)
+    return "user_stack";
+  return NULL;
+}
+
+/* Resolves glibc's entry points and checks the layout; 0 when private
+ * TLS can be used, else -1 after one warning. */
+static int setup(char *m) {
+  const char *why = NULL;
+  if (strcmp(gnu_get_libc_version(), "2.36") != 0) {
+    why = "only glibc 2.36 on x86-64 is tested";
+    goto fallback;
+  }
+  g.allocate = dlvsym(RTLD_DEFAULT, "_dl_allocate_tls", "GLIBC_PRIVATE");
+  g.deallocate = dlvsym(RTLD_DEFAULT, "_dl_deallocate_tls", "GLIBC_PRIVATE");
+  g.ctype_init = dlvsym(RTLD_DEFAULT, "__ctype_init", "GLIBC_PRIVATE");
+  g.call_tls_dtors = dlvsym(RTLD_DEFAULT, "__call_tls_dtors",
+                            "GLIBC_PRIVATE");
+  g.rseq_offset = dlvsym(RTLD_DEFAULT, "__rseq_offset", "GLIBC_2.35");
+  g.rseq_size = dlvsym(RTLD_DEFAULT, "__rseq_size", "GLIBC_2.35");
+  if (!g.allocate || !g.deallocate || !g.ctype_init || !g.call_tls_dtors ||
+      !g.rseq_offset || !g.rseq_size) {
+    why = "glibc's private TLS entry points are missing";
+    goto fallback;
+  }
+  why = layout(m, (pid_t)GP_REAL(syscall)(SYS_gettid));
+  if (why)
+    goto fallback;
+  gp_tls_off = (char *)&gp__tls - m;
+  if (gp_tls_off >= 0) {
+    why = "the shim's own TLS is not in the static block";
+    goto fallback;
+  }
+  return 0;
+fallback:
+  gp__log("GPATCH_TLS=private: %s (glibc %s); coroutines share the OS "
+          "thread's TLS (GPATCH_TLS=shared)", why, gnu_get_libc_version());
+  return -1;
+}
+
+int gp__tls_start(void) {
+  if (!wanted)
+    return 0;
+  char *m = gp__ctx_get_tp();
+  if (m == NULL || setup(m) != 0)
+    return 0;
+  gp__ctx_tp_fast(getauxval(AT_HWCAP2) & 2); /* HWCAP2_FSGSBASE */
+  /* Real threads the runtime makes later (pool threads) mark only the
+   * TCB that created them as multi-threaded: mark every one now, so no
+   * block takes glibc's single-thread shortcuts (malloc's unlocked
+   * main arena) while such threads run. */
+  AT(m, TCB_MULTIPLE_THREADS, int) = 1;
+  gp__tls_main_tp = m;
+  gp__tls_private = 1;
+  GP_LOGL(GP_LOG_INFO, "private TLS: struct pthread %zu B, wrfsbase %s",
+          off.size, getauxval(AT_HWCAP2) & 2 ? "on" : "off");
+  return 1;
+}
+
+int gp__tls_new(gp_coro *c) {
+  char *m = gp__tls_main_tp;
+  char *p = g.allocate(NULL); /* zeroed TCB, DTV, module images copied */
+  if (p == NULL)
+    return -ENOMEM;
+  AT(p, TCB_SELF0, char *) = p;
+  AT(p, TCB_SELF, char *) = p;
+  AT(p, TCB_MULTIPLE_THREADS, int) = 1;
+  AT(p, TCB_SYSINFO, uintptr_t) = AT(m, TCB_SYSINFO, uintptr_t);
+  AT(p, TCB_STACK_GUARD, uintptr_t) = AT(m, TCB_STACK_GUARD, uintptr_t);
+  AT(p, TCB_POINTER_GUARD, uintptr_t) = AT(m, TCB_POINTER_GUARD, uintptr_t);
+  AT(p, TCB_FEATURE_1, unsigned) = AT(m, TCB_FEATURE_1, unsigned);
+  /* Linked to itself: a fork in this coroutine unlinks it in the child. */
+  AT(p, off.list, char *) = p + off.list;
+  AT(p, off.list + 8, char *) = p + off.list;
+  AT(p, off.tid, pid_t) = AT(m, off.tid, pid_t);
+  AT(p, off.robust, char *) = p + off.robust;                /* list */
+  AT(p, off.robust + 8, long) = AT(m, off.robust + 8, long); /* offset */
+  AT(p, off.robust + 16, void *) = NULL;                     /* pending */
+  AT(p, off.spec, char *) = p + off.spec1;
+  AT(p, off.user_stack, unsigned char) = 1; /* fork leaves the stack be */
+  if (*g.rseq_size > 0) /* the kernel updates only the main TCB's area */
+    AT(p, *g.rseq_offset + 4, uint32_t) = RSEQ_CPU_ID_REGISTRATION_FAILED;
+  /* The shim's own per-thread flags: a scheduler thread, inside the
+   * runtime (the trampoline leaves it for the program). */
+  AT(p, gp_tls_off, struct gp_tls) = (struct gp_tls){.sched = 1, .inside = 1};
+  c->tls_tp = p;
+  return 0;
+}
+
+void gp__tls_begin(void) {
+  if (gp__tls_private)
+    g.ctype_init(); /* the ctype tables' per-thread pointers */
+}
+
+void gp__tls_run_dtors(void) {
+  if (gp__tls_private && gp__current && !gp__current->is_main)
+    g.call_tls_dtors();
+}
+
+void gp__tls_free(gp_coro *c) {
+  g.deallocate(c->tls_tp, true);
+  c->tls_tp = NULL;
+}
+
+#else /* not glibc on x86-64: shared TLS only */
+
+int gp__tls_start(void) {
+  if (wanted)
+    gp__log("GPATCH_TLS=private: only glibc 2.36 on x86-64 is tested; "
+            "coroutines share the OS thread's TLS (GPATCH_TLS=shared)");
+  return 0;
+}
+int gp__tls_new(gp_coro *c) {
+  (void)c;
+  return -ENOSYS;
+}
+void gp__tls_begin(void) {}
+void gp__tls_run_dtors(void) {}
+void gp__tls_free(gp_coro *c) { c->tls_tp = NULL; }
+
+#endif
