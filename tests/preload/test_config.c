@@ -100,3 +100,15 @@ Test(config, stack_size_bad_suffix_exits_2) {
 Test(config, stack_size_64k_runs) {
   check_runs("GPATCH_STACK_SIZE=64K", 1);
 }
+
+Test(config, tls_unknown_mode_exits_2) {
+  check_refused("GPATCH_TLS=thread", 0);
+}
+
+Test(config, tls_shared_runs_on_one_thread) {
+  check_runs("GPATCH_TLS=shared", 1);
+}
+
+Test(config, tls_private_runs_on_one_thread) {
+  check_runs("GPATCH_TLS=private", 1);
+}
