@@ -29,11 +29,27 @@
  * glibc's pthread_create would set; __ctype_init runs in the coroutine
  * before the program's function (gp__tls_begin); at its end the C++
  * thread_local destructors run in it (gp__tls_run_dtors, first of the
- * exit functions); the scheduler frees the block once the coroutine is
- * off its stack (gp__tls_free, with the stack).
+ * exit functions); once the coroutine is off its stack the scheduler
+ * keeps the block for the next spawn (gp__tls_free, with the stack).
+ *
+ * Reuse: glibc's malloc gives every thread a cache (tcache, ~770 B, and
+ * an arena to attach to) on its first malloc, and frees it only in its
+ * own thread-exit code, which nothing exported reaches: a block freed
+ * after each coroutine would leak that much per coroutine. So a block is
+ * reused as glibc reuses a cached thread stack (nptl/allocatestack.c):
+ * its DTV cleared (dynamic TLS freed), every module's image copied in
+ * again (_dl_allocate_tls_init), except that libc's own module keeps
+ * what it had, and with it the malloc cache. What else libc keeps there
+ * is made fresh in gp__tls_begin: errno, h_errno, the locale (and the
+ * ctype tables), a pending dlerror; the thread_local destructor list is
+ * empty after gp__tls_run_dtors.
  */
 #include <dlfcn.h>
+#include <link.h>
+#include <locale.h>
+#include <netdb.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -71,6 +87,7 @@ int gp__tls_is_private(void) { return gp__tls_private; }
 /* glibc's private entry points, resolved at the start. */
 static struct {
   void *(*allocate)(void *mem);
+  void *(*init)(void *tcb, bool init_tls);
   void (*deallocate)(void *tcb, bool dealloc_tcb);
   void (*ctype_init)(void);
   void (*call_tls_dtors)(void);
@@ -83,6 +100,13 @@ static struct {
   size_t list, tid, robust, spec1, spec, user_stack, size;
 } off;
 static ptrdiff_t gp_tls_off; /* our own gp__tls, from the thread pointer */
+static ptrdiff_t libc_off;   /* libc's static TLS block, from it */
+static size_t libc_size;     /* its size (0: unknown, blocks not reused) */
+
+/* Blocks of ended coroutines, kept for the next spawns. */
+#define POOL_MAX 4096
+static void *pool[POOL_MAX];
+static size_t npool;
 
 /* A libthread_db field descriptor: {bits, count, offset}. */
 static const uint32_t *desc(const char *name) {
@@ -133,6 +157,23 @@ static const char *layout(char *m, pid_t tid) {
   return NULL;
 }
 
+/* dl_iterate_phdr's callback: the static TLS block of the module that
+ * holds the running thread's errno (libc's). */
+static int find_libc(struct dl_phdr_info *info, size_t size, void *arg) {
+  char *m = arg, *e = (char *)&errno;
+  (void)size;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    char *d = info->dlpi_tls_data;
+    if (ph->p_type != PT_TLS || d == NULL || e < d || e >= d + ph->p_memsz)
+      continue;
+    libc_off = d - m;
+    libc_size = ph->p_memsz;
+    return 1;
+  }
+  return 0;
+}
+
 /* Resolves glibc's entry points and checks the layout; 0 when private
  * TLS can be used, else -1 after one warning. */
 static int setup(char *m) {
@@ -142,13 +183,14 @@ static int setup(char *m) {
     goto fallback;
   }
   g.allocate = dlvsym(RTLD_DEFAULT, "_dl_allocate_tls", "GLIBC_PRIVATE");
+  g.init = dlvsym(RTLD_DEFAULT, "_dl_allocate_tls_init", "GLIBC_PRIVATE");
   g.deallocate = dlvsym(RTLD_DEFAULT, "_dl_deallocate_tls", "GLIBC_PRIVATE");
   g.ctype_init = dlvsym(RTLD_DEFAULT, "__ctype_init", "GLIBC_PRIVATE");
   g.call_tls_dtors = dlvsym(RTLD_DEFAULT, "__call_tls_dtors",
                             "GLIBC_PRIVATE");
   g.rseq_offset = dlvsym(RTLD_DEFAULT, "__rseq_offset", "GLIBC_2.35");
   g.rseq_size = dlvsym(RTLD_DEFAULT, "__rseq_size", "GLIBC_2.35");
-  if (!g.allocate || !g.deallocate || !g.ctype_init || !g.call_tls_dtors ||
+  if (!g.allocate || !g.init || !g.deallocate || !g.ctype_init || !g.call_tls_dtors ||
       !g.rseq_offset || !g.rseq_size) {
     why = "glibc's private TLS entry points are missing";
     goto fallback;
@@ -161,6 +203,9 @@ static int setup(char *m) {
     why = "the shim's own TLS is not in the static block";
     goto fallback;
   }
+  if (dl_iterate_phdr(find_libc, m) != 1 || libc_off >= 0 ||
+      libc_size > 4096)
+    libc_size = 0; /* no reuse: a block per coroutine, freed after it */
   return 0;
 fallback:
   gp__log("GPATCH_TLS=private: %s (glibc %s); coroutines share the OS "
@@ -187,9 +232,26 @@ int gp__tls_start(void) {
   return 1;
 }
 
+/* A block of an ended coroutine made as new, but for libc's module. */
+static char *reuse(void) {
+  char *p = pool[--npool];
+  char keep[libc_size]; /* at most 4096 (setup) */
+  memcpy(keep, p + libc_off, libc_size);
+  struct dtv { void *val, *to_free; } *dtv = AT(p, 8, struct dtv *);
+  size_t n = (size_t)dtv[-1].val; /* its length, dtv[-1].counter */
+  for (size_t i = 0; i < n; i++)
+    free(dtv[1 + i].to_free);
+  memset(dtv, 0, (n + 1) * sizeof *dtv);
+  memset(p + 16, 0, off.size - 16); /* the TCB, but its tcb and dtv */
+  g.init(p, true);
+  memcpy(p + libc_off, keep, libc_size);
+  return p;
+}
+
 int gp__tls_new(gp_coro *c) {
   char *m = gp__tls_main_tp;
-  char *p = g.allocate(NULL); /* zeroed TCB, DTV, module images copied */
+  /* Zeroed TCB, DTV, module images copied. */
+  char *p = npool > 0 ? reuse() : g.allocate(NULL);
   if (p == NULL)
     return -ENOMEM;
   AT(p, TCB_SELF0, char *) = p;
@@ -218,8 +280,14 @@ int gp__tls_new(gp_coro *c) {
 }
 
 void gp__tls_begin(void) {
-  if (gp__tls_private)
-    g.ctype_init(); /* the ctype tables' per-thread pointers */
+  if (!gp__tls_private)
+    return;
+  /* What a reused block's libc part may still hold (see the top). */
+  uselocale(LC_GLOBAL_LOCALE);
+  g.ctype_init(); /* the ctype tables' per-thread pointers */
+  h_errno = 0;
+  if (libc_size)
+    dlerror();
 }
 
 void gp__tls_run_dtors(void) {
@@ -228,7 +296,10 @@ void gp__tls_run_dtors(void) {
 }
 
 void gp__tls_free(gp_coro *c) {
-  g.deallocate(c->tls_tp, true);
+  if (libc_size && npool < POOL_MAX)
+    pool[npool++] = c->tls_tp;
+  else
+    g.deallocate(c->tls_tp, true);
   c->tls_tp = NULL;
 }
 

@@ -40,7 +40,13 @@ static __thread long counter;
 static __thread long fork_value = 7;
 static long *where[N];
 static int pipes[N][2];
-static pthread_barrier_t all_up;
+/* Every thread waits at all_up, main counts the OS threads, then all
+ * pass counted: none has ended when they are counted. */
+static pthread_barrier_t all_up, counted;
+static void wait_counted(void) {
+  pthread_barrier_wait(&all_up);
+  pthread_barrier_wait(&counted);
+}
 
 /* A park of the given kind: a sleep, a pipe read (fed by the thread
  * itself, which still parks when the read finds the data at once), or a
@@ -63,7 +69,7 @@ static void park(int i, int kind) {
 static void *count(void *arg) {
   int i = (int)(long)arg;
   where[i] = &counter;
-  pthread_barrier_wait(&all_up);
+  wait_counted();
   for (int k = 1; k <= 1000; k++) {
     counter++;
     if (k % 50 == 0)
@@ -76,7 +82,7 @@ static void *keep_errno(void *arg) {
   int i = (int)(long)arg;
   int ok = 1;
   errno = 100 + i;
-  pthread_barrier_wait(&all_up);
+  wait_counted();
   errno = 100 + i;
   for (int k = 0; k < 30; k++) {
     park(i, k);
@@ -95,7 +101,7 @@ static void *keep_strerror(void *arg) {
   const char *r = strerror_r(6000 + i, buf, sizeof buf);
   locale_t mine = duplocale(LC_GLOBAL_LOCALE);
   uselocale(mine);
-  pthread_barrier_wait(&all_up);
+  wait_counted();
   for (int k = 0; k < 9; k++)
     park(i, k);
   char want_r[64];
@@ -114,7 +120,7 @@ static pthread_t given[N];
 
 static void *keep_self(void *arg) {
   int i = (int)(long)arg;
-  pthread_barrier_wait(&all_up); /* main stored given[] before it waited */
+  wait_counted(); /* main stored given[] before it waited */
   int ok = pthread_equal(pthread_self(), given[i]);
   for (int k = 0; k < 6; k++) {
     park(i, k);
@@ -128,6 +134,7 @@ static void *keep_self(void *arg) {
 static long run_n(void *(*fn)(void *)) {
   long sum = 0;
   pthread_barrier_init(&all_up, NULL, N + 1);
+  pthread_barrier_init(&counted, NULL, N + 1);
   for (int i = 0; i < N; i++) {
     if (pipe(pipes[i]) != 0 ||
         pthread_create(&given[i], NULL, fn, (void *)(long)i) != 0)
@@ -135,6 +142,7 @@ static long run_n(void *(*fn)(void *)) {
   }
   pthread_barrier_wait(&all_up);
   printf("threads=%d\n", threads_now());
+  pthread_barrier_wait(&counted);
   for (int i = 0; i < N; i++) {
     void *r;
     pthread_join(given[i], &r);
@@ -143,6 +151,7 @@ static long run_n(void *(*fn)(void *)) {
     close(pipes[i][1]);
   }
   pthread_barrier_destroy(&all_up);
+  pthread_barrier_destroy(&counted);
   return sum;
 }
 

@@ -25,7 +25,13 @@
 
 #include "threads_now.h"
 
-static pthread_barrier_t all_up;
+/* Every thread waits at all_up, main counts the OS threads, then all
+ * pass counted: none has ended when they are counted. */
+static pthread_barrier_t all_up, counted;
+static void wait_counted(void) {
+  pthread_barrier_wait(&all_up);
+  pthread_barrier_wait(&counted);
+}
 static std::atomic<int> own_count, uncaught_ok, ctors, dtors, same;
 
 // A park: a sleep, or a read of a byte the thread wrote to its own pipe.
@@ -56,7 +62,7 @@ static void *thrower(void *arg) {
   int i = (int)(long)arg;
   std::string mine = "thread " + std::to_string(i);
   bool ok = true;
-  pthread_barrier_wait(&all_up);
+  wait_counted();
   for (int round = 0; round < 3; round++) {
     try {
       try {
@@ -88,7 +94,7 @@ static void *toucher(void *arg) {
   int i = (int)(long)arg;
   Obj *first = &obj;
   obj.touched++;
-  pthread_barrier_wait(&all_up);
+  wait_counted();
   park(i);
   obj.touched++;
   if (&obj == first && obj.touched == 2)
@@ -99,14 +105,17 @@ static void *toucher(void *arg) {
 static void run(int n, void *(*fn)(void *)) {
   pthread_t t[64];
   pthread_barrier_init(&all_up, nullptr, n + 1);
+  pthread_barrier_init(&counted, nullptr, n + 1);
   for (int i = 0; i < n; i++)
     if (pthread_create(&t[i], nullptr, fn, (void *)(long)i) != 0)
       abort();
   pthread_barrier_wait(&all_up);
   printf("threads=%d\n", threads_now());
+  pthread_barrier_wait(&counted);
   for (int i = 0; i < n; i++)
     pthread_join(t[i], nullptr);
   pthread_barrier_destroy(&all_up);
+  pthread_barrier_destroy(&counted);
 }
 
 int main(int argc, char **argv) {
