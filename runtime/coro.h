@@ -59,6 +59,7 @@ struct gp_coro {
   unsigned char park_kind; /* enum gp_park_kind of its last park */
   uint64_t sig_pend;       /* signals aimed at it, not yet taken (rt.h) */
   void *tls_tp;            /* its thread pointer (private TLS), or NULL */
+  unsigned char tls_done;  /* its thread_local destructors have run */
   /* The shim's slot (gp__hooks->slot_size bytes) follows the record:
    * every record is allocated with it, the main one included (hub.c). */
 };

@@ -291,12 +291,17 @@ void gp__tls_begin(void) {
 }
 
 void gp__tls_run_dtors(void) {
-  if (gp__tls_private && gp__current && !gp__current->is_main)
+  if (gp__tls_private && gp__current && !gp__current->is_main) {
     g.call_tls_dtors();
+    gp__current->tls_done = 1;
+  }
 }
 
+/* Only the block of a coroutine that ended through its exit functions is
+ * reused: one retired in a forked child still lists thread_local objects
+ * to destroy in libc's part. */
 void gp__tls_free(gp_coro *c) {
-  if (libc_size && npool < POOL_MAX)
+  if (libc_size && c->tls_done && npool < POOL_MAX)
     pool[npool++] = c->tls_tp;
   else
     g.deallocate(c->tls_tp, true);
