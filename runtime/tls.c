@@ -43,6 +43,16 @@
  * is made fresh in gp__tls_begin: errno, h_errno, the locale (and the
  * ctype tables), a pending dlerror; the thread_local destructor list is
  * empty after gp__tls_run_dtors.
+ *
+ * Not covered yet: the static (initial-exec) TLS of a library dlopen'ed
+ * once blocks exist is not copied into them (glibc initialises it only in
+ * the threads it knows); the tid field is the OS thread's real tid, so
+ * gettid and glibc's own owner checks see one thread (the shim's sync
+ * family owns the program's mutexes); stackblock is unset
+ * (pthread_getattr_np is the shim's); the resolver state (__resp) stays
+ * the global _res. A signal that arrives between the write of the thread
+ * pointer and the stack switch runs its handler on the next context's
+ * block: harmless while no handler switches coroutines (none does).
  */
 #include <dlfcn.h>
 #include <link.h>
