@@ -102,8 +102,9 @@ void gp__sched_start(void) {
   slow = gp__ctx_is_ucontext() || gp__diag || gp__tls_private;
 }
 
-/* switch_to's rarer half (also private TLS's): diagnostics, and whether the mask is still to be
- * installed (swapcontext does it with the ucontext switch). */
+/* switch_to's rarer half (private TLS's too): diagnostics, and whether the
+ * mask is still to be installed (swapcontext does it with the ucontext
+ * switch). */
 __attribute__((noinline, cold)) static int switch_slow(gp_coro *from,
                                                        gp_coro *to) {
   if (gp__diag)

@@ -200,8 +200,8 @@ static int setup(char *m) {
                             "GLIBC_PRIVATE");
   g.rseq_offset = dlvsym(RTLD_DEFAULT, "__rseq_offset", "GLIBC_2.35");
   g.rseq_size = dlvsym(RTLD_DEFAULT, "__rseq_size", "GLIBC_2.35");
-  if (!g.allocate || !g.init || !g.deallocate || !g.ctype_init || !g.call_tls_dtors ||
-      !g.rseq_offset || !g.rseq_size) {
+  if (!g.allocate || !g.init || !g.deallocate || !g.ctype_init ||
+      !g.call_tls_dtors || !g.rseq_offset || !g.rseq_size) {
     why = "glibc's private TLS entry points are missing";
     goto fallback;
   }
