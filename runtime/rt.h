@@ -152,6 +152,8 @@ int gp__switch_select(int ucontext);
  * and does nothing otherwise: program code, called outside the runtime. */
 void gp__tls_select(int private_tls);
 int gp__tls_is_private(void);
+/* Whether private TLS was asked for, known before the start decides. */
+int gp__tls_asked(void);
 void gp__tls_run_dtors(void);
 /* 1 for the coroutine that runs on the process's original thread. */
 int gp__coro_is_main(gp_coro *c);

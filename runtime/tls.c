@@ -81,6 +81,7 @@ static int wanted;     /* GPATCH_TLS=private was asked for */
 
 void gp__tls_select(int private_tls) { wanted = private_tls; }
 int gp__tls_is_private(void) { return gp__tls_private; }
+int gp__tls_asked(void) { return wanted; }
 
 #if TLS_ARCH
 

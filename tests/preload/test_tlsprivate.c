@@ -107,6 +107,21 @@ Test(tlsprivate, fork_from_a_coroutine) {
   gp_run_free(&p);
 }
 
+/* A stream over a socket shared by a thread waiting in fgets (holding
+ * the stream's lock) and one writing: with private TLS the second is
+ * another thread to glibc, and must not wait for that lock in the kernel
+ * (it hung the process: shim/socket/stdio.c). */
+Test(tlsprivate, stream_shared_while_one_waits_in_it) {
+  struct gp_run n, p;
+
+  both_private(&n, &p, 30, "tls_private", GP_ARGV("stream"), 3, NULL);
+  GP_EXPECT_VAL(&n, "got_line", ==, 1);
+  GP_EXPECT_VAL(&n, "wrote", ==, 1);
+  GP_EXPECT_VAL(&n, "echo", ==, 1);
+  gp_run_free(&n);
+  gp_run_free(&p);
+}
+
 /* 100,000 threads created and joined one after the other, each with a
  * malloc/free and a __thread access. The TLS blocks are reused, so memory
  * must not grow with the number of threads: below 200 B per thread (a

@@ -1,6 +1,6 @@
 /* tls_private: thread-local storage that must be per thread.
  *
- *   tls_private counters|errno|strerror|self|fork|churn [N]
+ *   tls_private counters|errno|strerror|self|fork|stream|churn [N]
  *
  * counters: 8 threads each add 1 to their own __thread counter 1000
  *   times, sleeping or yielding every 50; prints sums (every counter's
@@ -16,6 +16,9 @@
  *   pthread_create returned; prints self_ok.
  * fork: a thread with a __thread value forks; the child checks the value,
  *   mallocs, and exits 0; prints child_status and parent_value.
+ * stream: two threads share a stdio stream over a socket: one waits in
+ *   fgets on it (holding the stream's lock), the other then writes to it;
+ *   main feeds the line. Prints got_line and wrote (each 1).
  * churn N: creates and joins N threads one after the other, each doing a
  *   malloc/free and a __thread access; prints churned, and rss_before_kb,
  *   rss_after_kb and per_thread_b (growth per thread; timings vary).
@@ -29,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -173,6 +177,48 @@ static void *forker(void *arg) {
   return (void *)(long)(WIFEXITED(st) ? WEXITSTATUS(st) : 100 + WTERMSIG(st));
 }
 
+static FILE *shared_fp;
+static int got_line, wrote;
+
+static void *stream_reader(void *arg) {
+  char line[64];
+  (void)arg;
+  got_line = fgets(line, sizeof line, shared_fp) != NULL &&
+             strcmp(line, "fed\n") == 0;
+  return NULL;
+}
+
+static void *stream_writer(void *arg) {
+  (void)arg;
+  usleep(20000); /* the reader is in fgets by now */
+  wrote = fprintf(shared_fp, "hello\n") == 6 && fflush(shared_fp) == 0;
+  return NULL;
+}
+
+/* The reader waits for main's line holding the stream's lock; the writer
+ * uses the same stream meanwhile. */
+static void stream(void) {
+  int sv[2];
+  pthread_t r, w;
+  char buf[16];
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0 ||
+      (shared_fp = fdopen(sv[0], "r+")) == NULL)
+    abort();
+  pthread_create(&r, NULL, stream_reader, NULL);
+  pthread_create(&w, NULL, stream_writer, NULL);
+  printf("threads=%d\n", threads_now());
+  usleep(100000);
+  if (write(sv[1], "fed\n", 4) != 4)
+    abort();
+  pthread_join(r, NULL);
+  pthread_join(w, NULL);
+  ssize_t n = read(sv[1], buf, sizeof buf);
+  printf("got_line=%d\nwrote=%d\necho=%d\n", got_line, wrote,
+         n == 6 && memcmp(buf, "hello\n", 6) == 0);
+  fclose(shared_fp);
+  close(sv[1]);
+}
+
 static char *volatile sink; /* so the compiler keeps malloc and free */
 
 static void *churn_one(void *arg) {
@@ -246,11 +292,13 @@ int main(int argc, char **argv) {
     printf("threads=%d\n", threads_now());
     pthread_join(t, &r);
     printf("child_status=%ld\nparent_value=%ld\n", (long)r, fork_value);
+  } else if (strcmp(mode, "stream") == 0) {
+    stream();
   } else if (strcmp(mode, "churn") == 0) {
     churn(argc > 2 ? atol(argv[2]) : 100000);
   } else {
     fprintf(stderr, "usage: tls_private counters|errno|strerror|self|fork|"
-            "churn [N]\n");
+            "stream|churn [N]\n");
     return 2;
   }
   return 0;
