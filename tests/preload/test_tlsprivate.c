@@ -74,6 +74,7 @@ Test(tlsprivate, cxx_thread_local_objects_die_with_their_thread) {
   GP_EXPECT_VAL(&n, "ctors", ==, 10);
   GP_EXPECT_VAL(&n, "dtors", ==, 10);
   GP_EXPECT_VAL(&n, "same", ==, 10);
+  GP_EXPECT_VAL(&n, "dtor_first", ==, 10);
   gp_run_free(&n);
   gp_run_free(&p);
 }
@@ -94,6 +95,7 @@ Test(tlsprivate, pthread_self_is_what_create_returned) {
 
   both_private(&n, &p, 30, "tls_private", GP_ARGV("self"), 9, NULL);
   GP_EXPECT_VAL(&n, "self_ok", ==, 8);
+  GP_EXPECT_VAL(&n, "cpu_ok", ==, 8);
   gp_run_free(&n);
   gp_run_free(&p);
 }

@@ -13,7 +13,8 @@
  *   the text and the locale are still theirs; prints strerror_ok,
  *   strerror_r_ok, locale_ok.
  * self: 8 threads compare pthread_self, before and after parks, with what
- *   pthread_create returned; prints self_ok.
+ *   pthread_create returned; prints self_ok, and cpu_ok (threads for
+ *   which sched_getcpu answered a CPU after the parks).
  * fork: a thread with a __thread value forks; the child checks the value,
  *   mallocs, and exits 0; prints child_status and parent_value.
  * stream: two threads share a stdio stream over a socket: one waits in
@@ -121,6 +122,7 @@ static void *keep_strerror(void *arg) {
 }
 
 static pthread_t given[N];
+static int cpu_ok;
 
 static void *keep_self(void *arg) {
   int i = (int)(long)arg;
@@ -130,6 +132,7 @@ static void *keep_self(void *arg) {
     park(i, k);
     ok = ok && pthread_equal(pthread_self(), given[i]);
   }
+  __atomic_add_fetch(&cpu_ok, sched_getcpu() >= 0, __ATOMIC_RELAXED);
   return (void *)(long)ok;
 }
 
@@ -285,6 +288,7 @@ int main(int argc, char **argv) {
            strerror_r_ok, locale_ok);
   } else if (strcmp(mode, "self") == 0) {
     printf("self_ok=%ld\n", run_n(keep_self));
+    printf("cpu_ok=%d\n", cpu_ok);
   } else if (strcmp(mode, "fork") == 0) {
     pthread_t t;
     void *r;

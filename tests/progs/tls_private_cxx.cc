@@ -10,8 +10,10 @@
 //   their own exception) and uncaught_ok.
 // objects: 10 threads touch a thread_local object with a constructor and
 //   a destructor, park, and touch it again; prints ctors, dtors (counted
-//   after every join: each thread's object is destroyed at its exit) and
-//   same (threads whose object stayed at one address).
+//   after every join: each thread's object is destroyed at its exit), same
+//   (threads whose object stayed at one address) and dtor_first (threads
+//   whose object was destroyed before their pthread key's destructor ran,
+//   glibc's order).
 // Each prints threads (OS threads while all of its threads live).
 #include <pthread.h>
 #include <unistd.h>
@@ -33,6 +35,8 @@ static void wait_counted(void) {
   pthread_barrier_wait(&counted);
 }
 static std::atomic<int> own_count, uncaught_ok, ctors, dtors, same;
+static std::atomic<int> dtor_first;
+static pthread_key_t key;
 
 // A park: a sleep, or a read of a byte the thread wrote to its own pipe.
 static void park(int i) {
@@ -83,17 +87,29 @@ static void *thrower(void *arg) {
   return nullptr;
 }
 
+static thread_local bool obj_gone; // trivial: never destroyed itself
+
 struct Obj {
   int touched = 0;
   Obj() { ctors++; }
-  ~Obj() { dtors++; }
+  ~Obj() {
+    dtors++;
+    obj_gone = true;
+  }
 };
+
+// The key's destructor: was this thread's object destroyed already?
+static void key_gone(void *v) {
+  if (*static_cast<bool *>(v))
+    dtor_first++;
+}
 static thread_local Obj obj;
 
 static void *toucher(void *arg) {
   int i = (int)(long)arg;
   Obj *first = &obj;
   obj.touched++;
+  pthread_setspecific(key, &obj_gone);
   wait_counted();
   park(i);
   obj.touched++;
@@ -124,9 +140,10 @@ int main(int argc, char **argv) {
     run(50, thrower);
     printf("own=%d\nuncaught_ok=%d\n", own_count.load(), uncaught_ok.load());
   } else if (strcmp(mode, "objects") == 0) {
+    pthread_key_create(&key, key_gone);
     run(10, toucher);
-    printf("ctors=%d\ndtors=%d\nsame=%d\n", ctors.load(), dtors.load(),
-           same.load());
+    printf("ctors=%d\ndtors=%d\nsame=%d\ndtor_first=%d\n", ctors.load(),
+           dtors.load(), same.load(), dtor_first.load());
   } else {
     fprintf(stderr, "usage: tls_private_cxx exceptions|objects\n");
     return 2;
