@@ -3,6 +3,7 @@
 #   make run          build, then run the demo (echo server natively and shimmed)
 #   make test         build and run every test (Criterion)
 #   make test SANITIZE=1   the same with ASan/UBSan on the runtime unit tests
+#   make deb          the Debian package, build/deb/gpatch_<version>_<arch>.deb
 #   make clean
 #
 # Missing Debian packages are installed by `make deps` (apt-get, as root).
@@ -52,7 +53,7 @@ endif
 
 DEPS_PKGS := gcc g++ make pkg-config libuv1-dev libcriterion-dev valgrind \
              libssl-dev redis-server redis-tools memcached libmemcached-tools \
-             python3 libpython3.11-testsuite
+             python3 libpython3.11-testsuite dpkg-dev lintian
 
 .PHONY: all deps run test test-unit test-preload clean check-exports bench \
         bench-go check-aarch64
@@ -83,6 +84,15 @@ $(BUILD)/progs/%: tests/progs/%.c $(wildcard tests/progs/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -rdynamic \
 	  $< -o $@ -pthread $(PROG_LIBS)
+
+# Libraries the preload tests load beside the shim (tests/progs/lib/).
+TESTSO := $(patsubst tests/progs/lib/%.c,$(BUILD)/progs/lib%.so,\
+            $(wildcard tests/progs/lib/*.c))
+
+$(BUILD)/progs/lib%.so: tests/progs/lib/%.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -shared -fPIC \
+	  $< -o $@ -pthread
 
 # Test programs that link more than libc.
 $(BUILD)/progs/tls_echo: PROG_LIBS := -lssl -lcrypto
@@ -156,7 +166,7 @@ bench: all $(BUILD)/bench/uv_echo
 	  $(MAKE) --no-print-directory bench-go; fi
 	@sh scripts/bench.sh $(BUILD) $(if $(QUICK),quick,full)
 
-test: all check-exports $(UNIT_BIN) $(PRELOAD_BIN)
+test: all check-exports $(TESTSO) $(UNIT_BIN) $(PRELOAD_BIN)
 	@sh scripts/run-tests.sh $(BUILD) $(UNIT_BIN) $(PRELOAD_BIN)
 
 clean:
@@ -180,7 +190,7 @@ INSTALLED     = $(BINDIR)/gpatch $(LIBDIR)/libgpatch.so \
                 $(MANDIR)/man1/gpatch.1 $(PKGCONFIGDIR)/gpatch.pc \
                 $(INCLUDEDIR)/gpatch.h
 
-.PHONY: install uninstall
+.PHONY: install uninstall deb
 
 install: $(LIB) scripts/gpatch scripts/gpatch.1 scripts/gpatch.pc.in \
          shim/api/gpatch.h
@@ -209,3 +219,20 @@ install: $(LIB) scripts/gpatch scripts/gpatch.1 scripts/gpatch.pc.in \
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+
+# make deb [DEBDIR=build/deb]: the Debian package DEBDIR/gpatch_<version>_
+# <arch>.deb, built from $(LIB) by dpkg-dev's tools (scripts/debian/build.sh
+# says how): make install stages the files with the Debian paths (the
+# library in /usr/lib/<multiarch>), then the script adds the changelog,
+# the copyright file and the control data, and runs dpkg-deb.
+DEBDIR ?= $(BUILD)/deb
+DEB_MULTIARCH = $(shell dpkg-architecture -qDEB_HOST_MULTIARCH)
+
+deb: $(LIB) scripts/debian/build.sh scripts/debian/control \
+     scripts/debian/changelog scripts/debian/copyright \
+     scripts/debian/lintian-overrides | deps
+	@rm -rf $(DEBDIR)/src
+	@$(MAKE) -s --no-print-directory install BUILD=$(BUILD) PREFIX=/usr \
+	  LIBDIR=/usr/lib/$(DEB_MULTIARCH) \
+	  DESTDIR=$(abspath $(DEBDIR))/src/debian/gpatch
+	@sh scripts/debian/build.sh $(abspath $(DEBDIR)) $(VERSION)

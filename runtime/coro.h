@@ -131,10 +131,23 @@ void gp__diag_started(void);
  * when the coroutine ends). */
 void gp__coro_release_stack(gp_coro *c);
 void gp__coro_free(gp_coro *c);
-/* stack.c */
+/* stack.c: stacks and the cache of freed ones (see its top comment). */
 int gp__stack_alloc(size_t size, void **base);
 void gp__stack_free(void *base, size_t size);
 size_t gp__page_size(void);
+/* What the stack cache holds and has done (for tests and diagnostics). */
+struct gp_stack_stats {
+  size_t bytes;       /* bytes mapped by the cached stacks, guards too */
+  size_t bound;       /* the bound on bytes */
+  size_t stacks;      /* cached stacks */
+  uint64_t hits;      /* allocations served from the cache */
+  uint64_t maps;      /* allocations that mapped a new stack */
+  uint64_t evictions; /* cached stacks unmapped to keep within the bound */
+};
+void gp__stack_stats(struct gp_stack_stats *s);
+/* Sets the bound on the bytes the cache keeps (0: the default, 1024
+ * stacks of the default size) and unmaps the oldest stacks past it. */
+void gp__stack_cache_bound(size_t bytes);
 /* fdtab.c: the netpoll fd the hub watches, and its dispatch. */
 int gp__netpoll_fd(void);
 void gp__netpoll_dispatch(void);
@@ -157,12 +170,13 @@ void gp__tls_free(gp_coro *c);
 extern gp_list gp__all;
 /* After fork, in the child (fork.c calls these in this order): a new
  * epoll set under the old number with no fd in it, empty wait queues, an
- * empty ready queue, the records of other coroutines retired, and the
- * loop and the hub made anew. */
+ * empty ready queue, the records of other coroutines retired, empty pool
+ * lanes with no thread, and the loop and the hub made anew. */
 void gp__netpoll_fork(void);
 void gp__wq_init(void); /* also at start (hub.c) */
 void gp__sched_fork(gp_coro *self);
 void gp__coro_fork(gp_coro *self);
+void gp__work_fork(void);
 int gp__hub_fork(gp_coro *self);
 
 #pragma GCC visibility pop

@@ -6,7 +6,8 @@
  * the kernel is replaced before any of it is used: the epoll set the
  * hub watches (fdtab.c), libuv's backend and wake-up fd (hub.c). Waiters
  * and ready coroutines are forgotten, and the records of the coroutines
- * that did not survive are retired (coro.c).
+ * that did not survive are retired (coro.c), the pool lanes emptied of
+ * the threads that did not survive either (work.c).
  */
 #include "coro.h"
 
@@ -23,5 +24,6 @@ int gp__rt_fork_child(void) {
   gp__wq_init();
   gp__sched_fork(self);
   gp__coro_fork(self);
+  gp__work_fork();
   return gp__hub_fork(self);
 }

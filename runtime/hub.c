@@ -189,13 +189,14 @@ void gp__set_deadlock_wait(int wait) { deadlock_wait = wait; }
  * interrupt, that is a deadlock: report every coroutine and what it
  * waits on, then abort, as Go does when "all goroutines are asleep"
  * (GPATCH_DEADLOCK=wait reports and hangs as a native process would).
- * With a handler installed the wait may be genuine (a handler's sem_post,
- * an EINTR): it is noted at the info level only. */
+ * With a handler installed, or an OS thread the runtime does not own, the
+ * wait may be genuine (a handler's or that thread's sem_post, an EINTR):
+ * it is noted at the info level only. */
 static void deadlocked(void) {
   int genuine = gp__hooks->may_wake && gp__hooks->may_wake();
   if (genuine) {
     GP_LOGL(GP_LOG_INFO, "all %zu coroutine(s) wait; only a signal "
-            "handler can wake one now", gp__nlive);
+            "handler or another thread can wake one now", gp__nlive);
   } else {
     gp__logl(GP_LOG_ERROR, "deadlock: all %zu coroutine(s) are asleep and "
              "nothing (fd, timer, child, signal) can wake one:", gp__nlive);

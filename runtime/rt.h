@@ -77,7 +77,8 @@ struct gp_rt_hooks {
   /* When a coroutine ends (gp__exit), in it, inside the runtime. */
   void (*exit[GP_HOOKS_MAX])(gp_coro *c);
   /* When every coroutine waits and nothing in the loop can wake one:
-   * whether a signal handler still could (then it is no deadlock). */
+   * whether something else still could, a signal handler or a thread the
+   * runtime does not own (then it is no deadlock). */
   int (*may_wake)(void);
   /* Bytes reserved with each coroutine record, up to GP_CORO_SLOT_MAX,
    * aligned to 8, zero at spawn (see gp__coro_slot). */
@@ -188,8 +189,9 @@ static inline void gp__wait_note(const char *call) { gp__next_call = call; }
 void gp__dump(int fd);
 /* What the hub does when every coroutine waits and nothing can wake one:
  * report and abort, or with wait set report and keep waiting. The hooks'
- * may_wake says whether a signal handler could still wake one: then it
- * is no deadlock, only a note at the info level. Before the start. */
+ * may_wake says whether something outside the coroutines could still
+ * wake one: then it is no deadlock, only a note at the info level.
+ * Before the start. */
 void gp__set_deadlock_wait(int wait);
 
 /* ---- kill and Timeout (sched.c) ----
@@ -387,9 +389,16 @@ int gp__fd_privates(int *fds, int max);
  * give it the real calls. The wait cannot be interrupted. */
 int gp__work_run(unsigned lane, void (*fn)(void *), void *arg);
 /* The most threads lane may start (default 16); more jobs queue. The
- * shim sets its limits in the hooks table (work_limit), which calls
- * this; the runtime's unit tests call it directly. */
+ * shim's defaults are in the hooks table (work_limit), which calls this;
+ * the shim calls it again for a GPATCH_*_THREADS setting, before the
+ * start; the runtime's unit tests call it directly. */
 void gp__work_set_limit(unsigned lane, unsigned max);
+/* How long, in ns, a pool thread of any lane waits for a job before it
+ * exits (default 10 s; the unit tests shorten it). Any thread. */
+void gp__work_set_idle(int64_t ns);
+/* The threads lane has now, started or being started (a retired one no
+ * longer counts). Any thread. */
+unsigned gp__work_threads(unsigned lane);
 
 /* ---- wait queues on addresses (wq.c) ---- */
 

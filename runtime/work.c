@@ -3,7 +3,9 @@
  *
  * Each lane is a pool of its own: a FIFO of jobs and the threads that
  * serve it, started when work arrives and no thread of the lane is idle,
- * up to the lane's limit, then kept. Lanes never wait for each other, so
+ * up to the lane's limit. A thread that has found no job for IDLE_NS
+ * retires (see worker); the next job that finds no idle thread starts a
+ * new one. Lanes never wait for each other, so
  * slow work in one (a name server that does not answer) cannot starve
  * another. A job lives on its coroutine's stack; a pool thread takes it,
  * runs it, puts it on the done list and wakes the hub (uv_async_send),
@@ -23,11 +25,20 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <time.h>
 
 #include "coro.h"
 #include "real.h"
 
 #define DEFAULT_LIMIT 16
+/* How long a pool thread waits for a job before it exits. A burst of
+ * look-ups keeps its threads across pauses of a few seconds (a thread
+ * start costs tens of microseconds, nothing beside a look-up, but there
+ * is no reason to pay it per request), while a daemon that resolved a
+ * burst of names at start-up does not keep dozens of idle threads (each
+ * with its 8 MB stack reservation and a line in every ps -L) for the
+ * rest of its life. */
+#define IDLE_NS (10 * 1000000000LL)
 
 /* One call to run; lives on the parked coroutine's stack. */
 struct job {
@@ -45,7 +56,7 @@ struct lane {
   unsigned threads;    /* started (or being started) */
   unsigned idle;       /* threads waiting for a job */
   unsigned limit;      /* the most threads (scheduler thread only) */
-  pthread_cond_t cond; /* a job was queued */
+  pthread_cond_t cond; /* a job was queued; on CLOCK_MONOTONIC */
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -54,10 +65,26 @@ static gp_list done = {&done, &done}; /* finished jobs, under mu */
 static uv_async_t done_async;         /* wakes the hub for them */
 static int ready;                     /* lanes and done_async are set up */
 static size_t outstanding;            /* jobs not yet handed back */
+static int64_t idle_ns = IDLE_NS;     /* see IDLE_NS; under mu */
 
 void gp__work_set_limit(unsigned lane, unsigned max) {
   GP_ASSERT(lane < GP_WORK_LANES && max > 0);
   lanes[lane].limit = max;
+}
+
+void gp__work_set_idle(int64_t ns) {
+  GP_ASSERT(ns > 0);
+  GP_REAL(pthread_mutex_lock)(&mu);
+  idle_ns = ns;
+  GP_REAL(pthread_mutex_unlock)(&mu);
+}
+
+unsigned gp__work_threads(unsigned lane) {
+  GP_ASSERT(lane < GP_WORK_LANES);
+  GP_REAL(pthread_mutex_lock)(&mu);
+  unsigned n = lanes[lane].threads;
+  GP_REAL(pthread_mutex_unlock)(&mu);
+  return n;
 }
 
 /* In the hub: hands finished jobs back to their coroutines. */
@@ -78,16 +105,44 @@ static void on_done(uv_async_t *a) {
   }
 }
 
-/* A pool thread: takes the lane's jobs in order, forever. */
+/* Waits on ln's condvar under mu until a job is queued or idle_ns has
+ * passed without one. Returns 1 when the lane has a job for the caller, 0
+ * when it should retire: then it has already left the lane's counts,
+ * under mu, in the same critical section that saw the queue empty. */
+static int await_job(struct lane *ln) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  int64_t until = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + idle_ns;
+  ts.tv_sec = (time_t)(until / 1000000000);
+  ts.tv_nsec = (long)(until % 1000000000);
+  while (ln->queued == 0) {
+    ln->idle++;
+    int err = GP_REAL(pthread_cond_timedwait)(&ln->cond, &mu, &ts);
+    ln->idle--;
+    if (err == ETIMEDOUT && ln->queued == 0) {
+      ln->threads--;
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* A pool thread: takes the lane's jobs in order until it has waited
+ * idle_ns for one in vain.
+ *
+ * No job is stranded by a retirement: the thread decides to leave, and
+ * leaves the counts (threads, idle), in one critical section of mu that
+ * sees the queue empty. submit queues and reads the counts under mu too,
+ * so it runs either before that section (the queue is not empty: the
+ * thread takes the job instead of leaving, even after a timeout) or
+ * after it (the counts no longer include the thread: submit signals a
+ * thread that is still idle, or starts one). A signal that meets a
+ * waiter that is timing out is not lost either: that waiter re-checks
+ * the queue under mu before it leaves. */
 static void *worker(void *p) {
   struct lane *ln = p;
   GP_REAL(pthread_mutex_lock)(&mu);
-  for (;;) {
-    while (ln->queued == 0) {
-      ln->idle++;
-      GP_REAL(pthread_cond_wait)(&ln->cond, &mu);
-      ln->idle--;
-    }
+  while (await_job(ln)) {
     struct job *j = GP_CONTAINER(gp__list_pop(&ln->queue), struct job, link);
     ln->queued--;
     GP_REAL(pthread_mutex_unlock)(&mu);
@@ -96,6 +151,7 @@ static void *worker(void *p) {
     gp__list_push(&done, &j->link); /* j is not touched after this */
     uv_async_send(&done_async);
   }
+  GP_REAL(pthread_mutex_unlock)(&mu);
   return NULL;
 }
 
@@ -116,6 +172,15 @@ static int start_thread(struct lane *ln) {
   return -err;
 }
 
+/* Makes ln's condvar, on CLOCK_MONOTONIC (await_job's deadline). */
+static void cond_make(struct lane *ln) {
+  pthread_condattr_t attr;
+  GP_ASSERT(pthread_condattr_init(&attr) == 0);
+  GP_ASSERT(pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0);
+  GP_ASSERT(pthread_cond_init(&ln->cond, &attr) == 0);
+  pthread_condattr_destroy(&attr);
+}
+
 static int setup(void) {
   int err = uv_async_init(gp__loop(), &done_async, on_done);
   if (err)
@@ -123,12 +188,39 @@ static int setup(void) {
   uv_unref((uv_handle_t *)&done_async);
   for (unsigned i = 0; i < GP_WORK_LANES; i++) {
     gp__list_init(&lanes[i].queue);
-    GP_ASSERT(pthread_cond_init(&lanes[i].cond, NULL) == 0);
+    cond_make(&lanes[i]);
     if (lanes[i].limit == 0)
       lanes[i].limit = DEFAULT_LIMIT;
   }
   ready = 1;
   return 0;
+}
+
+/* In a forked child, before the loop is made anew: the pool threads did
+ * not survive the fork, so every lane is empty, with no thread, and the
+ * jobs of the coroutines that did not survive are forgotten (the one
+ * that forked has none). The lock and the condvars are made anew, as a
+ * pool thread may have held the one and waited on the others; the
+ * limits stay. Without this, a child forked while a lane had an idle
+ * thread would queue its first job for that thread and wait forever. */
+void gp__work_fork(void) {
+  pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+  mu = fresh;
+  gp__list_init(&done);
+  if (!ready)
+    return;
+  for (unsigned i = 0; i < GP_WORK_LANES; i++) {
+    struct lane *ln = &lanes[i];
+    gp__list_init(&ln->queue);
+    ln->queued = 0;
+    ln->threads = ln->idle = 0;
+    cond_make(ln);
+  }
+  if (outstanding > 0)
+    uv_unref((uv_handle_t *)&done_async);
+  outstanding = 0;
+  /* As hub.c's async_forget_pending: libuv 1.44 keeps the flag. */
+  done_async.pending = 0;
 }
 
 /* Queues j on ln and makes sure a thread will take it: an idle one, or a

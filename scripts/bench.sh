@@ -151,23 +151,25 @@ fi
 echo
 
 # One row of section 1, bench_switch mode $3 natively ($4 times), under
-# gpatch and as go_switch ($5 times): $1 the measure, $2 gpatch's target.
+# gpatch and as go_switch ($5 times): $1 the measure, $2 gpatch's target;
+# a sixth argument goes to bench_switch after the count (spawn_stack's
+# stack size), and then Go, which has no stack size to set, is left out.
 # The three take turns run by run, so a slow moment of the machine falls
 # on all of them.
 primitive() {
   : >"$tmp/nat"; : >"$tmp/gp"; : >"$tmp/go"
   i=0
   while [ $i -lt "$reps" ]; do
-    once 0 $pin_server "$progs/bench_switch" "$3" "$4" >>"$tmp/nat"
-    once 1 $pin_server "$progs/bench_switch" "$3" "$5" >>"$tmp/gp"
-    [ -z "$go_skip" ] &&
+    once 0 $pin_server "$progs/bench_switch" "$3" "$4" ${6:-} >>"$tmp/nat"
+    once 1 $pin_server "$progs/bench_switch" "$3" "$5" ${6:-} >>"$tmp/gp"
+    [ -z "$go_skip" ] && [ -z "${6:-}" ] &&
       once 0 $pin_server "$gobin/go_switch" "$3" "$5" >>"$tmp/go"
     i=$((i + 1))
   done
   nat=$(key_stats value "$tmp/nat")
   gp=$(key_stats value "$tmp/gp")
   gov=-
-  [ -z "$go_skip" ] && gov=$(key_stats value "$tmp/go")
+  [ -z "$go_skip" ] && [ -z "${6:-}" ] && gov=$(key_stats value "$tmp/go")
   prow "$1" "$(spread "$nat")" "$(spread "$gp")" "$(spread "$gov")" \
        "$(xratio "$nat" "$gp")" "$(xratio "$gov" "$gp")" "$2"
 }
@@ -180,6 +182,10 @@ primitive "yield ping-pong, ns per hand-off" "<= 15 ns" yield \
 primitive "cond ping-pong, ns per hand-off" "<= 25 ns" cond \
   $n_switch_native $n_switch
 primitive "pthread_create+join, us" "<= 0.2 us" spawn $n_spawn_native $n_spawn
+primitive "  the same, stack 64 KiB set, us" "<= 0.2 us" spawn_stack \
+  $n_spawn_native $n_spawn 65536
+primitive "  the same, stack 1 MiB set, us" "<= 0.2 us" spawn_stack \
+  $n_spawn_native $n_spawn 1048576
 primitive "uncontended mutex lock+unlock, ns" "no slower than native" mutex \
   $n_mutex $n_mutex
 primitive "  the same before any thread, ns" "(not a target)" mutex_main \

@@ -14,6 +14,8 @@
  * where the system makes one, as it would natively.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -164,4 +166,38 @@ __attribute__((destructor)) static void diag_fini(void) {
   gp_monitor_stop();
   if (gp_conf.stats)
     report_stats();
+}
+
+/* The OS threads of the process (/proc/self/stat's num_threads), or -1.
+ * Read only when every coroutine waits, so the cost does not matter. */
+static long os_threads(void) {
+  char buf[1024];
+  int fd = GP_REAL(openat)(AT_FDCWD, "/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  ssize_t n = GP_REAL(read)(fd, buf, sizeof buf - 1);
+  GP_REAL(close)(fd);
+  if (n <= 0)
+    return -1;
+  buf[n] = '\0';
+  char *p = strrchr(buf, ')'); /* the name may hold spaces and ')' */
+  for (int field = 2; p != NULL && field < 20; field++)
+    p = strchr(p + 1, ' ');
+  return p ? strtol(p + 1, NULL, 10) : -1;
+}
+
+/* A signal handler may still post a semaphore or interrupt a wait; an OS
+ * thread the runtime does not own (one a library made with the real
+ * pthread_create, or any thread while the thread family is off) may still
+ * post, unlock or signal. Either way every coroutine waiting is no proof
+ * of a deadlock. The runtime's own threads are the scheduler's, the pool
+ * lanes' and the monitor's; a pool thread that is retiring right now is
+ * counted as foreign for that moment, which only delays the report. */
+int gp_outside_may_wake(void) {
+  if (gp_sig_any_handler())
+    return 1;
+  long own = 1 + gp_monitor_threads();
+  for (unsigned lane = 0; lane < GP_WORK_LANES; lane++)
+    own += gp__work_threads(lane);
+  return os_threads() > own;
 }

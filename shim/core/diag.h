@@ -19,6 +19,11 @@ void gp_diag_setup(void);
 void gp_monitor_start(long ms);
 /* Stops its reports (the process is exiting). */
 void gp_monitor_stop(void);
+/* The OS threads the monitor runs (0 or 1). */
+int gp_monitor_threads(void);
+/* diag.c: the deadlock check's question (the hooks table's may_wake):
+ * may something other than a coroutine still wake one? */
+int gp_outside_may_wake(void);
 
 /* signal.c: installs h (SA_SIGINFO and flags) on sig and keeps it there:
  * the program's sigaction calls for sig are only recorded from then on.

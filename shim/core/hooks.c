@@ -33,14 +33,32 @@ const struct gp_rt_hooks gp_hooks = {
   .wake = {gp_signal_dispatch, gp_sem_hub_wake},
   .sigpend = gp_signal_deliver,
   .exit = {gp_tls_exit, gp_keys_exit, gp_kept_exit, gp_api_task_end},
-  .may_wake = gp_sig_any_handler,
+  .may_wake = gp_outside_may_wake,
   .slot_size = sizeof(struct gp_coro_shim),
-  /* A look-up holds its thread for up to the resolver's timeout (5 s by
-   * default, times attempts and servers): allow as many at once as a
-   * daemon's burst of connections is likely to need; more queue. A FIFO
-   * open or a terminal write waits for a peer that may never come, so
-   * that lane must not run out while a peer is still possible. File
-   * calls are short. */
-  .work_limit = {[GP_LANE_DNS] = 32, [GP_LANE_PEER] = 256,
+  /* The pool lanes' sizes: the defaults, which GPATCH_DNS_THREADS and
+   * GPATCH_FILE_THREADS override (core/init.c, read_pools). A pool
+   * thread retires after 10 s without a job (runtime/work.c).
+   *
+   * DNS, 16: a look-up holds its thread for as long as the name server
+   * takes (up to the resolver's timeout, 5 s by default, times attempts
+   * and servers); more look-ups queue. 100 look-ups at once against a
+   * name server that answers after 200 ms take 0.27 s natively (103 OS
+   * threads) and, by pool size, 4: 5.2 s, 8: 2.6 s, 10: 2.1 s, 16: 1.4 s,
+   * 32: 0.84 s, 64: 0.43 s, for about 27 KB of resident memory per thread
+   * (scripts/bench/dns_pool.sh; README.md, "Name look-ups"). 16 is the
+   * knee: each thread from 8 to 16 saves 150 ms of that burst, each from
+   * 16 to 32 only 37 ms; a burst of up to 16 is as fast as natively, and
+   * a name server that never answers stalls sixteen look-ups at a time,
+   * not four (libuv's whole pool) or ten (gevent's resolver pool).
+   *
+   * PEER, 256, no variable: a FIFO open or a terminal write waits for a
+   * peer, and the peer may be another thread of the program whose own
+   * open queues behind it: a lane that runs out deadlocks a program that
+   * runs natively. No size is safe, so it is not a tuning knob; 256 open
+   * FIFO waits at once is far beyond what programs do, and the threads
+   * retire when the waits are over.
+   *
+   * FILE, 8: file calls are short, and a disk serves few at once. */
+  .work_limit = {[GP_LANE_DNS] = 16, [GP_LANE_PEER] = 256,
                  [GP_LANE_FILE] = 8},
 };

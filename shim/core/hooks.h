@@ -50,7 +50,7 @@ extern const struct gp_rt_hooks gp_hooks;
 
 /* The functions in the table, by the file that holds them (signal.c's
  * two, gp_signal_dispatch and gp_signal_deliver, are declared in
- * process/intr.h, and the deadlock check gp_sig_any_handler in
+ * process/intr.h, and the deadlock check gp_outside_may_wake in
  * core/diag.h). */
 
 /* core/diag.c: once the runtime has started: the stack overflow report

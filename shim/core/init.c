@@ -12,6 +12,7 @@
 #include "core/config.h"
 #include "core/diag.h"
 #include "core/hooks.h"
+#include "core/offload.h"
 #include "process/intr.h"
 #include "process/proc.h"
 #include "real.h"
@@ -100,6 +101,30 @@ static void read_core(void) {
   gp__set_default_stack(gp_conf.stack_size);
 }
 
+/* The most threads a pool lane may have, from GPATCH_DNS_THREADS and
+ * GPATCH_FILE_THREADS; the defaults are the hooks table's (core/hooks.c,
+ * which the runtime has been given already). The PEER lane has no
+ * variable: see the table. */
+static void read_pools(void) {
+  static const struct {
+    const char *name;
+    unsigned lane;
+  } pools[] = {
+    {"GPATCH_DNS_THREADS", GP_LANE_DNS},
+    {"GPATCH_FILE_THREADS", GP_LANE_FILE},
+  };
+  for (size_t i = 0; i < sizeof pools / sizeof pools[0]; i++) {
+    const char *v = secure_getenv(pools[i].name);
+    long n;
+    if (v == NULL)
+      continue;
+    if (gp_parse_count(v, 1, GP_POOL_THREADS_MAX, &n) != 0)
+      bad_env("%s='%s': expected a number of threads, from 1 to %d",
+              pools[i].name, v, GP_POOL_THREADS_MAX);
+    gp__work_set_limit(pools[i].lane, (unsigned)n);
+  }
+}
+
 /* Set in the environment once a process has opened GPATCH_LOG_FILE, so
  * that programs it starts know the setting was good at start-up. */
 #define LOG_OPENED "GPATCH_LOG_FILE_OPENED"
@@ -160,6 +185,7 @@ void gp_init(void) {
   gp__real_init();
   gp__rt_set_hooks(&gp_hooks);
   read_core();
+  read_pools();
   init_process();
   read_diag();
   gp_diag_setup();

@@ -46,6 +46,7 @@
 static long limit_ms;          /* GPATCH_MAX_BLOCKING */
 static int sched_tid;          /* the thread to sample */
 static int stopping;           /* the process is exiting */
+static int running;            /* its thread was started */
 static uint64_t want_seq;      /* the episode a backtrace is asked for */
 
 static void on_sample(int sig, siginfo_t *si, void *uc) {
@@ -203,9 +204,14 @@ void gp_monitor_start(long ms) {
     gp__log("blocking monitor: cannot start its thread: %s", strerror(err));
     return;
   }
+  __atomic_store_n(&running, 1, __ATOMIC_RELEASE);
   GP_REAL(pthread_setname_np)(t, "gpatch-monitor");
   GP_LOGL(GP_LOG_INFO, "blocking monitor started (GPATCH_MAX_BLOCKING=%ld)",
           ms);
+}
+
+int gp_monitor_threads(void) {
+  return __atomic_load_n(&running, __ATOMIC_ACQUIRE);
 }
 
 void gp_monitor_stop(void) {

@@ -18,6 +18,10 @@ enum {
   GP_LANE_FILE = 2, /* regular file I/O (the file family) */
 };
 
+/* The most a GPATCH_*_THREADS setting may ask for: far beyond any useful
+ * pool, low enough that a typo (an extra digit or three) is refused. */
+#define GP_POOL_THREADS_MAX 1024
+
 /* Runs fn(arg) on a thread of lane while the calling coroutine parks.
  * The pool thread starts with the caller's errno, h_errno and locale
  * (uselocale), and the caller gets the pool thread's errno and h_errno

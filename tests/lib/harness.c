@@ -638,6 +638,19 @@ int gp_both(struct gp_run *n, struct gp_run *p, double timeout_s,
   return 1;
 }
 
+void gp_both_check(const char *prog, const char *const *argv,
+                   long native_threads, const char *ignore,
+                   void (*check)(const struct gp_run *r)) {
+  struct gp_run n, p;
+
+  if (gp_both(&n, &p, 30, prog, argv, native_threads, ignore)) {
+    check(&p);
+    gp_run_free(&p);
+  }
+  check(&n);
+  gp_run_free(&n);
+}
+
 long gp_val(const struct gp_run *r, const char *key) {
   long v = 0;
 

@@ -108,6 +108,12 @@ int gp_both(struct gp_run *n, struct gp_run *p, double timeout_s,
             const char *prog, const char *const *argv, long native_threads,
             const char *ignore);
 
+/* gp_both, then check(r) on each run that happened (preloaded first, then
+ * native), and both runs freed: for tests whose runs are checked alike. */
+void gp_both_check(const char *prog, const char *const *argv,
+                   long native_threads, const char *ignore,
+                   void (*check)(const struct gp_run *r));
+
 /* Asserts the program exited normally with the given status. */
 void gp_expect_exit(const struct gp_run *r, int code);
 

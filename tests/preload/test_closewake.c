@@ -55,6 +55,23 @@ Test(closewake, close_wakes_a_receiver_with_ebadf) {
 Test(closewake, close_wakes_an_acceptor_with_ebadf) {
   closed("close_accept", 1);
 }
+/* No new fd takes the number after the close (which would wake the
+ * waiter too): the close alone must wake it, before the actor lets a
+ * native waiter go by writing to the old file. */
+Test(closewake, close_alone_wakes_a_reader_with_ebadf) {
+  struct gp_run n, p;
+
+  if (runs("close_alone", &n, &p)) {
+    GP_EXPECT_VAL(&p, "rc", ==, -1);
+    GP_EXPECT_VAL(&p, "err", ==, EBADF);
+    GP_EXPECT_VAL(&p, "woke_on_close", ==, 1);
+    gp_run_free(&p);
+  }
+  GP_EXPECT_VAL(&n, "rc", >=, 0);
+  GP_EXPECT_VAL(&n, "woke_on_close", ==, 0); /* Linux: the call holds on */
+  gp_run_free(&n);
+}
+
 Test(closewake, dup2_over_the_fd_wakes_its_reader_with_ebadf) {
   closed("dup2_over", 0);
 }

@@ -1,8 +1,10 @@
-/* Configuration: GPATCH_PATCH selects the patched families and
- * GPATCH_STACK_SIZE the coroutine stack size; a malformed value stops the
+/* Configuration: GPATCH_PATCH selects the patched families,
+ * GPATCH_STACK_SIZE the coroutine stack size, GPATCH_DNS_THREADS and
+ * GPATCH_FILE_THREADS the pools' sizes; a malformed value stops the
  * program with status 2 and a gpatch: message before its main runs.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "harness.h"
@@ -111,4 +113,38 @@ Test(config, tls_shared_runs_on_one_thread) {
 
 Test(config, tls_private_runs_on_one_thread) {
   check_runs("GPATCH_TLS=private", 1);
+}
+
+/* A pool size out of 1 to 1024, or not a plain decimal number, is
+ * refused, and the message names the variable and the value. */
+Test(config, pool_sizes_malformed_exit_2) {
+  static const char *const bad[] = {
+    "GPATCH_DNS_THREADS=0",    "GPATCH_DNS_THREADS=1025",
+    "GPATCH_DNS_THREADS=-4",   "GPATCH_DNS_THREADS=ten",
+    "GPATCH_DNS_THREADS=",     "GPATCH_DNS_THREADS=16k",
+    "GPATCH_DNS_THREADS= 8",   "GPATCH_FILE_THREADS=0",
+    "GPATCH_FILE_THREADS=99999999999999",
+  };
+
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char want[64];
+    const char *eq = strchr(bad[i], '=');
+    struct gp_run r;
+
+    check_refused(bad[i], 0);
+    snprintf(want, sizeof want, "%.*s='%s'", (int)(eq - bad[i]), bad[i],
+             eq + 1);
+    cr_assert_eq(gp_run(&r, 1, GP_ARGV(bad[i]), 30, "config_probe",
+                        GP_ARGV("4")), 0);
+    cr_expect(strstr(r.err, want) != NULL && strstr(r.err, "1 to 1024"),
+              "no message naming %s and the range; %s", want,
+              gp_describe(&r));
+    gp_run_free(&r);
+  }
+}
+
+Test(config, pool_sizes_in_range_run) {
+  check_runs("GPATCH_DNS_THREADS=1", 1);
+  check_runs("GPATCH_DNS_THREADS=1024", 1);
+  check_runs("GPATCH_FILE_THREADS=3", 1);
 }

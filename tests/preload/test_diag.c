@@ -83,8 +83,10 @@ Test(stats, counts_a_known_workload) {
   /* Each coroutine is switched to and away from at least once. */
   EXPECT_ERR(&r, "switches", >=, 16);
   EXPECT_ERR(&r, "loop_iterations", >=, 1);
-  /* Everyone waits 20 ms for the sleepers: the loop blocks that long. */
-  EXPECT_ERR(&r, "loop_blocked_ms", >=, 15);
+  /* Everyone waits 20 ms for the sleepers: the loop blocks for most of
+   * that (less when the process lost the CPU meanwhile: 12 ms was seen at
+   * load 10), and never when the blocked time goes uncounted. */
+  EXPECT_ERR(&r, "loop_blocked_ms", >=, 5);
   EXPECT_ERR(&r, "loop_blocked_ms", <=, err_val(&r, "wall_ms"));
   /* deep touches 64 KiB of its stack, a few pages more with its frames. */
   EXPECT_ERR(&r, "stack_used_max", >=, 64 * 1024);

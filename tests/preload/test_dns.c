@@ -110,3 +110,60 @@ Test(dns, slow_name_server_stalls_only_the_caller) {
   }
   gp_run_free(&n);
 }
+
+/* Runs dns_slow DELAY_MS burst N with env (preloaded when preload), or
+ * skips the test when no private name server can be made. */
+static void run_burst(struct gp_run *r, int preload, const char *const *env,
+                      const char *delay, const char *n) {
+  gp_run_ok(r, preload, env, 60, "dns_slow", GP_ARGV(delay, "burst", n));
+  if (gp_kv(r->out, "skip") == 1) {
+    gp_run_free(r);
+    cr_skip_test("cannot make a private name server");
+  }
+  GP_EXPECT_VAL(r, "burst_ok", ==, 1);
+}
+
+/* 100 threads resolving at once start at most the DNS pool's 16 threads
+ * beside the scheduler's (natively: one per caller), and the burst takes
+ * the rounds that implies: ceil(100 / 16) = 7 delays of 100 ms. */
+Test(dns, a_burst_of_lookups_starts_at_most_the_pool) {
+  struct gp_run n, p;
+
+  run_burst(&n, 0, NULL, "100", "100");
+  GP_EXPECT_VAL(&n, "peak_threads", >=, 100);
+  gp_run_free(&n);
+  if (!gp_preload_wanted())
+    return;
+  run_burst(&p, 1, NULL, "100", "100");
+  GP_EXPECT_VAL(&p, "peak_threads", <=, 16 + 1);
+  GP_EXPECT_VAL(&p, "peak_threads", >=, 2);
+  GP_EXPECT_VAL(&p, "burst_ms", >=, 7 * 100 - 20);
+  gp_run_free(&p);
+}
+
+/* GPATCH_DNS_THREADS=2: exactly two pool threads run the 20 look-ups, in
+ * 10 rounds of 50 ms. */
+Test(dns, dns_threads_setting_is_honoured) {
+  struct gp_run p;
+
+  if (!gp_preload_wanted())
+    cr_skip_test("GPATCH_TEST_NATIVE_ONLY is set");
+  run_burst(&p, 1, GP_ARGV("GPATCH_DNS_THREADS=2"), "50", "20");
+  GP_EXPECT_VAL(&p, "peak_threads", ==, 2 + 1);
+  GP_EXPECT_VAL(&p, "burst_ms", >=, 10 * 50 - 20);
+  gp_run_free(&p);
+}
+
+/* A child forked while the DNS lane has an idle thread (which did not
+ * survive the fork) starts a new one for its look-up, as natively. */
+Test(dns, a_child_forked_after_a_lookup_resolves) {
+  struct gp_run n, p;
+
+  if (gp_both(&n, &p, 30, "dns_fork", NULL, 0, NULL)) {
+    GP_EXPECT_VAL(&p, "child_rc", ==, 0);
+    GP_EXPECT_VAL(&p, "child_exit", ==, 0);
+  }
+  GP_EXPECT_VAL(&n, "child_exit", ==, 0);
+  gp_run_free(&n);
+  gp_run_free(&p);
+}

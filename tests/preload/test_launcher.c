@@ -1,7 +1,9 @@
 /* The gpatch launcher (scripts/gpatch): options and refusals, the exit
  * status and signal of the program passing through, the program running
  * patched, LD_PRELOAD kept, programs the preload cannot apply to refused,
- * and make install / make uninstall into a staging directory.
+ * the systemd drop-in of --systemd (checked by systemd-analyze verify where
+ * it is installed), and make install / make uninstall into a staging
+ * directory.
  *
  * The launcher runs from the source tree: $GPATCH_TEST_SRC, or the
  * directory above the build directory (one or two levels, for build/asan)
@@ -194,6 +196,7 @@ Test(launcher, version_and_help, .init = paths) {
             && strstr(r.out, "--list") && strstr(r.out, "--verbose")
             && strstr(r.out, "--stats") && strstr(r.out, "--max-blocking=MS")
             && strstr(r.out, "--log=LEVEL") && strstr(r.out, "--log-file=PATH")
+            && strstr(r.out, "--systemd UNIT")
             && strstr(r.out, "Exit status"), "help lacks an option; %s",
             gp_describe(&r));
   gp_run_free(&r);
@@ -820,6 +823,98 @@ Test(launcher, foreign_programs_refused, .init = paths, .fini = rm_tmp) {
             gp_describe(&r));
   gp_run_free(&r);
   free(p);
+}
+
+/* The [Service] part of a drop-in gpatch --systemd prints for the library
+ * under test: everything from the line "[Service]" on. */
+static const char *service_part(const struct gp_run *r) {
+  const char *p = strstr(r->out, "\n[Service]\n");
+
+  cr_assert(p != NULL, "no [Service] line; %s", gp_describe(r));
+  return p + 1;
+}
+
+Test(launcher, systemd_dropin, .init = paths) {
+  const char *const env[] = { "GPATCH_STATS=1", "GPATCH_LOG=debug", NULL };
+  char want[2 * PATH_MAX];
+  struct gp_run r;
+
+  /* Only the options' settings, each quoted for a unit file; the
+   * environment gpatch runs in is not copied. */
+  launch_env(&r, 1, env, GP_ARGV("--patch=-dns", "--stack-size", "64K",
+                                 "--max-blocking=50", "--log-file",
+                                 "/var/log/a b%\"\\", "--dump-signal=USR2",
+                                 "--deadlock=wait", "--no-inherit",
+                                 "--systemd", "redis-server"));
+  gp_expect_exit(&r, 0);
+  cr_expect_str_empty(r.err);
+  snprintf(want, sizeof want, "[Service]\n"
+           "Environment=\"LD_PRELOAD=%s\"\n"
+           "Environment=\"GPATCH_PATCH=-dns\"\n"
+           "Environment=\"GPATCH_STACK_SIZE=64K\"\n"
+           "Environment=\"GPATCH_MAX_BLOCKING=50\"\n"
+           "Environment=\"GPATCH_LOG_FILE=/var/log/a b%%%%\\\"\\\\\"\n"
+           "Environment=\"GPATCH_DUMP_SIGNAL=USR2\"\n"
+           "Environment=\"GPATCH_DEADLOCK=wait\"\n"
+           "Environment=\"GPATCH_INHERIT=0\"\n", lib);
+  cr_expect_str_eq(service_part(&r), want);
+  /* The comments: the unit's full name, how to undo, and the warning. */
+  cr_expect(strncmp(r.out, "# redis-server.service: ", 24) == 0,
+            "%s", r.out);
+  cr_expect(strstr(r.out, "systemctl edit redis-server.service") &&
+            strstr(r.out, "# Undo:    systemctl revert redis-server.service")
+            && strstr(r.out, "/etc/ld.so.preload"), "%s", r.out);
+  gp_run_free(&r);
+
+  launch(&r, GP_ARGV("--stats", "--systemd=app@1.service"));
+  gp_expect_exit(&r, 0);
+  snprintf(want, sizeof want, "[Service]\nEnvironment=\"LD_PRELOAD=%s\"\n"
+           "Environment=\"GPATCH_STATS=1\"\n", lib);
+  cr_expect_str_eq(service_part(&r), want);
+  gp_run_free(&r);
+
+  launch(&r, GP_ARGV("--systemd", "app.socket"));
+  expect_refused(&r, "not a service");
+  gp_run_free(&r);
+  launch(&r, GP_ARGV("--systemd", "a b"));
+  expect_refused(&r, "not a unit name");
+  gp_run_free(&r);
+  launch(&r, GP_ARGV("--systemd", "app", probe));
+  expect_refused(&r, "takes no program");
+  gp_run_free(&r);
+  launch(&r, GP_ARGV("--patch=bogus", "--systemd", "app"));
+  expect_refused(&r, "--patch");
+  gp_run_free(&r);
+}
+
+Test(launcher, systemd_dropin_verified, .init = paths, .fini = rm_tmp) {
+  char cmd[6 * PATH_MAX + 256], unit[PATH_MAX];
+  struct gp_run r;
+
+  if (system("command -v systemd-analyze >/dev/null 2>&1") != 0)
+    cr_skip_test("systemd-analyze is not installed (package systemd, not "
+                 "in make deps: too much for a container): the drop-in's "
+                 "text is checked by launcher::systemd_dropin only");
+  mk_tmp();
+  snprintf(cmd, sizeof cmd, "[Unit]\nDescription=gpatch drop-in check\n"
+           "[Service]\nExecStart=%s -t 3\n", probe);
+  snprintf(unit, sizeof unit, "%s", put("gpatch-check.service", cmd, 0644));
+  snprintf(cmd, sizeof cmd, "mkdir '%s.d' && GPATCH_LIB='%s' '%s' --stats "
+           "--log-file='/var/log/x y%%' --systemd gpatch-check > "
+           "'%s.d/gpatch.conf' && exec systemd-analyze verify --man=no '%s'",
+           unit, lib, launcher, unit, unit);
+  cr_assert(gp_run(&r, 0, NULL, RUN_S, "/bin/sh", GP_ARGV("-c", cmd)) == 0);
+  gp_expect_exit(&r, 0);
+  cr_expect_str_empty(r.err, "systemd-analyze: %s", r.err);
+  gp_run_free(&r);
+
+  /* The control: the drop-in was read (a bad line in it is reported). */
+  snprintf(cmd, sizeof cmd, "echo 'Environment=\"X' >> '%s.d/gpatch.conf' "
+           "&& exec systemd-analyze verify --man=no '%s'", unit, unit);
+  cr_assert(gp_run(&r, 0, NULL, RUN_S, "/bin/sh", GP_ARGV("-c", cmd)) == 0);
+  cr_expect(strstr(r.err, "gpatch.conf") != NULL, "systemd-analyze did not "
+            "read the drop-in; %s", gp_describe(&r));
+  gp_run_free(&r);
 }
 
 /* The regular files found under tmp by count_files. */

@@ -15,7 +15,12 @@ static void fork_check(const char *mode) {
   GP_EXPECT_VAL(&n, "child_exit", ==, 7);
   GP_EXPECT_VAL(&n, "child_ping", ==, 400);
   GP_EXPECT_VAL(&n, "child_threads", >, 1); /* up to 9, as they start */
+  GP_EXPECT_VAL(&n, "child_shared", ==, 0);
   if (pre) {
+    /* The child's loop (epoll backend, wake-up eventfd, netpoll set) is
+     * its own, not the parent's (DESIGN: the loop is re-created in a
+     * forked child). */
+    GP_EXPECT_VAL(&p, "child_shared", ==, 0);
     GP_EXPECT_VAL(&p, "child_self_same", ==, 1);
     GP_EXPECT_VAL(&p, "child_threads", ==, 1);
     GP_EXPECT_VAL(&p, "parent_joined", ==, 200);
@@ -119,7 +124,9 @@ static void spawn_check(const char *mode, const char *ms_key) {
   snprintf(ignore, sizeof ignore, "%s ticks", ms_key);
   int pre = gp_both(&n, &p, 20, "proc_spawn", GP_ARGV(mode), 0, ignore);
   if (pre) {
-    GP_EXPECT_VAL(&p, ms_key, <, 1000); /* 20 x 0.3 s would be 6 s */
+    /* 20 x 0.3 s one after another would take 6 s; together about 0.3 s,
+     * and on a loaded machine up to about 1.5 s (seen at load 16). */
+    GP_EXPECT_VAL(&p, ms_key, <, 3000);
     GP_EXPECT_VAL(&p, "ticks", >=, 15);
     gp_run_free(&p);
   }

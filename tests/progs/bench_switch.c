@@ -4,6 +4,8 @@
  *                          spinning with sched_yield: ns per hand-off
  *   bench_switch cond N    the same with a mutex and a condvar
  *   bench_switch spawn N   pthread_create + pthread_join, N times: us each
+ *   bench_switch spawn_stack N BYTES   the same with a stack of BYTES set by
+ *                          pthread_attr_setstacksize
  *   bench_switch mutex N   uncontended lock + unlock, N times, in a second
  *                          thread (a threaded program): ns each
  *   bench_switch mutex_main N   the same in main before any thread exists
@@ -53,6 +55,21 @@ static void *waiter(void *arg) {
 
 static void *nothing(void *arg) { return arg; }
 
+/* Creates and joins a thread n times with attr (NULL: the default); us
+ * each. */
+static double spawn_loop(const pthread_attr_t *attr) {
+  pthread_t t;
+  double t0 = now();
+  for (long i = 0; i < n; i++) {
+    if (pthread_create(&t, attr, nothing, NULL) != 0) {
+      fprintf(stderr, "bench_switch: pthread_create failed\n");
+      exit(1);
+    }
+    pthread_join(t, NULL);
+  }
+  return (now() - t0) * 1e6 / n;
+}
+
 /* Locks and unlocks mu n times; ns each. */
 static double lock_loop(void) {
   double t0 = now();
@@ -81,7 +98,8 @@ static double pingpong(void *(*fn)(void *)) {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: bench_switch yield|cond|spawn|mutex|mutex_main N\n");
+    fprintf(stderr, "usage: bench_switch yield|cond|spawn|mutex|mutex_main N"
+                    "\n       bench_switch spawn_stack N BYTES\n");
     return 2;
   }
   const char *mode = argv[1];
@@ -93,13 +111,17 @@ int main(int argc, char **argv) {
   } else if (strcmp(mode, "cond") == 0) {
     v = pingpong(waiter);
   } else if (strcmp(mode, "spawn") == 0) {
-    pthread_t t;
-    double t0 = now();
-    for (long i = 0; i < n; i++) {
-      pthread_create(&t, NULL, nothing, NULL);
-      pthread_join(t, NULL);
+    v = spawn_loop(NULL);
+    unit = "us";
+  } else if (strcmp(mode, "spawn_stack") == 0 && argc >= 4) {
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    if (pthread_attr_setstacksize(&a, (size_t)atol(argv[3])) != 0) {
+      fprintf(stderr, "bench_switch: bad stack size %s\n", argv[3]);
+      return 2;
     }
-    v = (now() - t0) * 1e6 / n;
+    v = spawn_loop(&a);
+    pthread_attr_destroy(&a);
     unit = "us";
   } else if (strcmp(mode, "mutex") == 0) {
     pthread_t t;

@@ -7,6 +7,9 @@
  * it. MODE says how:
  *   close_read      read() on a pipe; the actor closes the fd, makes a new
  *                   pipe (which takes the same number) and writes to it
+ *   close_alone     read() on a pipe; the actor closes the fd and only
+ *                   waits (up to 1 s) for the waiter to return: no new fd
+ *                   takes the number, so only the close can wake it
  *   close_recv      recv() on a socketpair; close and a new socketpair
  *   close_accept    accept() on a listener; close
  *   close_poll      poll() on a pipe; close
@@ -18,7 +21,9 @@
  * shutdown_rd, a second recv after the end of file), revents for
  * poll, reused (1 when the new fd took the old number), fresh (the data
  * written to the new fd, read back by the actor: the waiter never saw
- * it), waited (the waiter's call took 40 ms or more) and threads.
+ * it), woke_on_close (close_alone: 1 when the waiter returned before the
+ * actor released it, 0 when not within 1 s, -1 in other modes), waited
+ * (the waiter's call took 40 ms or more) and threads.
  *
  * Linux itself does not wake a read or accept blocked on an fd that
  * another thread closes (the call holds the file): the close_* and
@@ -46,6 +51,7 @@ static struct sockaddr_in addr;
 static long rc = -2, rc2 = -2, wait_ms;
 static int err, revents, reused = -1;
 static char fresh[16] = "none";
+static int done, woke_on_close = -1; /* the waiter returned; see above */
 
 static long now_ms(void) {
   struct timespec ts;
@@ -62,7 +68,7 @@ static void *waiter(void *arg) {
 
   (void)arg;
   errno = 0;
-  if (is("close_read") || is("dup2_over"))
+  if (is("close_read") || is("close_alone") || is("dup2_over"))
     rc = read(fd, buf, sizeof buf);
   else if (is("close_recv") || is("shutdown_rd"))
     rc = recv(fd, buf, sizeof buf, 0);
@@ -79,6 +85,7 @@ static void *waiter(void *arg) {
     rc = send(fd, buf, sizeof buf, MSG_NOSIGNAL);
   err = rc < 0 ? errno : 0;
   wait_ms = now_ms() - t0;
+  __atomic_store_n(&done, 1, __ATOMIC_RELEASE);
   return NULL;
 }
 
@@ -95,6 +102,16 @@ static void reuse(int sock) {
     return;
   k = read(n[0], fresh, sizeof fresh - 1);
   fresh[k > 0 ? k : 0] = '\0';
+}
+
+/* Waits up to 1 s for the waiter to return; 1 when it did. */
+static int waiter_returned(void) {
+  for (int i = 0; i < 1000; i++) {
+    if (__atomic_load_n(&done, __ATOMIC_ACQUIRE))
+      return 1;
+    usleep(1000);
+  }
+  return 0;
 }
 
 /* Lets a native waiter, which the close did not wake, finish. */
@@ -116,7 +133,10 @@ static void *actor(void *arg) {
 
   (void)arg;
   usleep(60000);
-  if (strncmp(mode, "close_", 6) == 0) {
+  if (is("close_alone")) {
+    close(fd);
+    woke_on_close = waiter_returned();
+  } else if (strncmp(mode, "close_", 6) == 0) {
     close(fd);
     reuse(is("close_recv"));
   } else if (is("dup2_over")) {
@@ -187,7 +207,7 @@ int main(int argc, char **argv) {
   pthread_join(w, NULL);
   pthread_join(a, NULL);
   printf("threads=%d\nrc=%ld\nrc2=%ld\nerr=%d\nrevents=%d\nreused=%d\n"
-         "fresh=%s\nwaited=%d\n", threads, rc, rc2, err, revents, reused,
-         fresh, wait_ms >= 40);
+         "fresh=%s\nwoke_on_close=%d\nwaited=%d\n", threads, rc, rc2, err,
+         revents, reused, fresh, woke_on_close, wait_ms >= 40);
   return 0;
 }

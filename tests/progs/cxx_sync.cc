@@ -67,6 +67,11 @@ int main() {
     });
   arrived.arrive_and_wait(); // all threads alive
   threads = threads_now();
+  // Long enough for the waiters to stop spinning (libstdc++ spins with
+  // sched_yield first) and wait in the futex itself. (GCC 12's libstdc++
+  // is built without _GLIBCXX_HAVE_LINUX_FUTEX_PRIVATE: its waits are
+  // FUTEX_WAIT without FUTEX_PRIVATE_FLAG.)
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
   flag = 1;
   flag.notify_all();
   sem.release(n);

@@ -7,7 +7,11 @@
  *          sleep); one more thread forks. The child (the forking thread
  *          alone) keeps its pthread_self, runs 4 pairs of threads that
  *          ping-pong bytes over pipes (child_threads: the OS threads
- *          meanwhile), joins them and exits 7. The parent
+ *          meanwhile), joins them and exits 7; first it counts the
+ *          kernel objects without a name (epoll sets, eventfds: the
+ *          runtime's loop when preloaded) it still shares with the
+ *          parent through an fd of the same number (child_shared, by
+ *          kcmp; 0 when kcmp is not allowed). The parent
  *          waits for it, then wakes and joins its 200 threads.
  * main     the same, main forking
  * atfork   pthread_atfork handlers run in POSIX order (prepare in reverse,
@@ -29,6 +33,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <linux/kcmp.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -144,6 +151,33 @@ static int child_pingpong(void) {
 
 static pthread_t forker_self;
 
+/* In a child: how many of its anonymous-inode fds (epoll, eventfd,
+ * signalfd, timerfd) are the very file the parent has under the same
+ * number. The runtime's loop must be the child's own (uv_loop_fork): an
+ * epoll set or wake-up fd shared with the parent steals its events. */
+static int shared_with_parent(void) {
+  DIR *d = opendir("/proc/self/fd");
+  struct dirent *e;
+  pid_t parent = getppid(), self = getpid();
+  int shared = 0;
+  if (d == NULL)
+    return -1;
+  while ((e = readdir(d)) != NULL) {
+    char path[64], link[64];
+    int fd = atoi(e->d_name);
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    ssize_t k = readlink(path, link, sizeof link - 1);
+    if (e->d_name[0] == '.' || fd == dirfd(d) || k <= 0)
+      continue;
+    link[k] = '\0';
+    if (strncmp(link, "anon_inode:", 11) == 0 &&
+        syscall(SYS_kcmp, parent, self, KCMP_FILE, fd, fd) == 0)
+      shared++;
+  }
+  closedir(d);
+  return shared;
+}
+
 /* Forks; the child checks itself and exits 7, the parent returns the
  * child's exit status. */
 static int fork_and_check(void) {
@@ -151,9 +185,11 @@ static int fork_and_check(void) {
   pid_t pid = fork();
   if (pid == 0) {
     int same = pthread_equal(pthread_self(), forker_self);
+    int shared = shared_with_parent();
     int ping = child_pingpong();
     printf("child_self_same=%d child_ping=%d child_threads=%d\n", same,
            ping, child_threads);
+    printf("child_shared=%d\n", shared);
     fflush(stdout);
     exit(ping == 400 && same ? 7 : 1);
   }

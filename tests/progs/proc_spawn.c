@@ -15,7 +15,8 @@
  *          reaped with waitpid
  *
  * Prints key=value lines; *_ms values are timings; exits 0 when all went
- * as expected (the 20 runs took under 1.5 s, the ticks went on).
+ * as expected (the 20 runs took under 3 s, where one after another
+ * they take 6 s; the ticks went on).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -85,7 +86,7 @@ static int mode_system(void) {
   int n;
   int good = in_threads(run_system, N, &ms, &n);
   printf("system_ok=%d fast=%d ticks_ok=%d system_ms=%ld ticks=%d\n", good,
-         ms < 1500, n >= 15, ms, n);
+         ms < 3000, n >= 15, ms, n);
   int st3 = system("exit 3");
   int sterm = system("kill -TERM $$");
   printf("status_exit3=%d status_term_signaled=%d termsig=%d "
@@ -103,7 +104,7 @@ static int mode_system(void) {
   usleep(50 * 1000);
   printf("int_status=%d int_during=%d int_after=%d\n", WEXITSTATUS(sint),
          during, (int)int_seen);
-  return good == N && ms < 1500 && n >= 15 && WEXITSTATUS(st3) == 3 &&
+  return good == N && ms < 3000 && n >= 15 && WEXITSTATUS(st3) == 3 &&
                  during == 0 && int_seen == 1
              ? 0
              : 1;
@@ -131,7 +132,7 @@ static int mode_popen(void) {
   int n;
   int good = in_threads(run_popen, N, &ms, &n);
   printf("popen_ok=%d fast=%d ticks_ok=%d popen_ms=%ld ticks=%d\n", good,
-         ms < 1500, n >= 15, ms, n);
+         ms < 3000, n >= 15, ms, n);
   FILE *w = popen("cat >/dev/null", "w");
   int wrote = w && fputs("hello\n", w) >= 0;
   int wst = w ? pclose(w) : -2;
@@ -148,7 +149,7 @@ static int mode_popen(void) {
     pclose(r);
   printf("w_ok=%d w_status=%d exit4_status=%d bad_mode_einval=%d "
          "e_cloexec=%d r_cloexec=%d\n", wrote, wst, xst, einval, ce, cr);
-  return good == N && ms < 1500 && n >= 15 && wst == 0 && xst == 4 << 8 &&
+  return good == N && ms < 3000 && n >= 15 && wst == 0 && xst == 4 << 8 &&
                  einval && ce && !cr
              ? 0
              : 1;
@@ -172,8 +173,8 @@ static int mode_spawn(void) {
   int n;
   int good = in_threads(run_spawn, 10, &ms, &n);
   printf("spawn_ok=%d fast=%d ticks_ok=%d spawn_ms=%ld ticks=%d\n", good,
-         ms < 1500, n >= 15, ms, n);
-  return good == 10 && ms < 1500 && n >= 15 ? 0 : 1;
+         ms < 3000, n >= 15, ms, n);
+  return good == 10 && ms < 3000 && n >= 15 ? 0 : 1;
 }
 
 int main(int argc, char **argv) {

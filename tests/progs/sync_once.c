@@ -42,6 +42,9 @@ static void early_init(void) { early_runs++; }
 
 static int nthreads, nested;
 static pthread_t t[MAX_THREADS];
+/* The plain form's start gate: main counts the OS threads while every
+ * worker is held here, alive. */
+static pthread_barrier_t gate;
 static void *worker(void *arg);
 
 /* The nested form: the routine starts the threads, which call
@@ -54,6 +57,8 @@ static void creating_init(void) {
 
 static void *worker(void *arg) {
   (void)arg;
+  if (!nested)
+    pthread_barrier_wait(&gate);
   pthread_once(&once, nested ? creating_init : slow_init);
   if (__atomic_load_n(&done, __ATOMIC_SEQ_CST))
     __atomic_fetch_add(&saw_done, 1, __ATOMIC_SEQ_CST);
@@ -73,10 +78,11 @@ int main(int argc, char **argv) {
   if (nested) {
     pthread_once(&once, creating_init);
   } else {
+    pthread_barrier_init(&gate, NULL, (unsigned)n + 1);
     for (int i = 0; i < n; i++)
       pthread_create(&t[i], NULL, worker, NULL);
-    usleep(50000);
-    threads = threads_now();
+    threads = threads_now(); /* every worker exists: none is past gate */
+    pthread_barrier_wait(&gate);
   }
   for (int i = 0; i < n; i++)
     pthread_join(t[i], NULL);

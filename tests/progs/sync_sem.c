@@ -1,6 +1,7 @@
 /* sync_sem: unnamed semaphores between threads.
  *
  *   sync_sem pc PRODUCERS CONSUMERS ITEMS | errors | timed | fifo | shared
+ *            | foreign [alone]
  *
  * pc      producers put ITEMS values each into an 8-slot ring guarded by
  *         two counting semaphores (free slots, full slots) and a binary
@@ -13,8 +14,20 @@
  *         wait) and a wait ended by a post in time returns 0
  * fifo    three waiters queue in turn; three posts wake them in that order
  * shared  a process-shared semaphore between a parent and its child
+ * foreign a thread made through libc's own pthread_create (a real OS
+ *         thread under the shim, as a library that resolves the name
+ *         with dlsym makes) posts, 100 ms on, a semaphore a thread waits
+ *         on in sem_wait; only the post can wake it. A keeper thread
+ *         waits meanwhile (up to 5 s) on a second semaphore that main
+ *         posts once the waiter is back: its timed wait keeps the
+ *         shim's loop from looking dead (its deadlock check does not
+ *         count foreign threads). Prints foreign_wait (the wait's
+ *         result), foreign_value (the value after) and keeper_timedout
+ *         (1 when the waiter was not back within 5 s). With "alone", no
+ *         keeper: nothing but the foreign thread can wake the waiter
  * Prints key=value lines.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -263,6 +276,55 @@ static int shared(void) {
   return 0;
 }
 
+static sem_t fsem;
+
+static void *foreign_poster(void *arg) {
+  usleep(100000);
+  sem_post(&fsem);
+  return arg;
+}
+
+static void *foreign_waiter(void *arg) {
+  (void)arg;
+  return (void *)(intptr_t)(sem_wait(&fsem) == 0 ? 0 : errno);
+}
+
+static sem_t keep_sem;
+
+static void *keeper(void *arg) {
+  (void)arg;
+  struct timespec ts = in_ms(CLOCK_REALTIME, 5000);
+  return (void *)(intptr_t)(sem_timedwait(&keep_sem, &ts) != 0);
+}
+
+static int foreign(int keep) {
+  void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+  int (*libc_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *),
+                     void *) = libc ? dlsym(libc, "pthread_create") : NULL;
+  pthread_t w, k, real;
+  void *r, *timedout;
+  int v = -1;
+  if (libc_create == NULL || sem_init(&fsem, 0, 0) != 0 ||
+      sem_init(&keep_sem, 0, 0) != 0)
+    return 2;
+  if (keep)
+    pthread_create(&k, NULL, keeper, NULL);
+  pthread_create(&w, NULL, foreign_waiter, NULL);
+  if (libc_create(&real, NULL, foreign_poster, NULL) != 0)
+    return 2;
+  pthread_join(w, &r);
+  timedout = NULL;
+  if (keep) {
+    sem_post(&keep_sem);
+    pthread_join(k, &timedout);
+  }
+  pthread_join(real, NULL);
+  sem_getvalue(&fsem, &v);
+  printf("foreign_wait=%d\nforeign_value=%d\nkeeper_timedout=%d\n",
+         (int)(intptr_t)r, v, (int)(intptr_t)timedout);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   const char *what = argc > 1 ? argv[1] : "";
@@ -281,6 +343,9 @@ int main(int argc, char **argv) {
     return fifo();
   if (strcmp(what, "shared") == 0)
     return shared();
-  fprintf(stderr, "usage: sync_sem pc P C ITEMS|errors|timed|fifo|shared\n");
+  if (strcmp(what, "foreign") == 0)
+    return foreign(argc < 3 || strcmp(argv[2], "alone") != 0);
+  fprintf(stderr, "usage: sync_sem pc P C ITEMS|errors|timed|fifo|shared"
+          "|foreign\n");
   return 2;
 }

@@ -71,6 +71,8 @@ Test(fdwait, reader_and_writer_wait_on_one_fd) {
   cr_assert_eq(write(sv[1], "y", 1), 1); /* sv[0] becomes readable */
   gp__join(rc, NULL, GP_NEVER);
   cr_assert_eq(r.result, 0);
+  gp__yield(); /* a writer woken by mistake would run now */
+  gp__yield();
   cr_assert_eq(w.result, 99, "the writer must not wake for readability");
   while (read(sv[1], buf, sizeof buf) > 0) /* sv[0] becomes writable */
     ;
@@ -78,6 +80,32 @@ Test(fdwait, reader_and_writer_wait_on_one_fd) {
   cr_assert_eq(w.result, 0);
   close(sv[0]);
   close(sv[1]);
+}
+
+/* The set reports an edge once (EPOLLET): every coroutine waiting on the
+ * fd in that direction must wake and try, not only the first one, or the
+ * others sleep while data is there. */
+Test(fdwait, every_waiter_in_one_direction_wakes) {
+  gp__rt_start(0);
+  int p[2];
+  cr_assert_eq(pipe(p), 0);
+  struct waitarg w[3] = {{p[0], GP_IN, GP_NEVER, 99},
+                         {p[0], GP_IN, GP_NEVER, 99},
+                         {p[0], GP_IN, GP_NEVER, 99}};
+  gp_coro *c[3];
+  for (int i = 0; i < 3; i++)
+    gp__spawn(waiter, &w[i], 0, 0, &c[i]);
+  gp__yield();
+  for (int i = 0; i < 3; i++)
+    cr_assert_eq(w[i].result, 99, "waiter %d must still be parked", i);
+  cr_assert_eq(write(p[1], "x", 1), 1);
+  int64_t bound = gp__now() + 2000 * 1000000LL; /* far beyond the wake */
+  for (int i = 0; i < 3; i++) {
+    cr_assert_eq(gp__join(c[i], NULL, bound), 0, "waiter %d never woke", i);
+    cr_assert_eq(w[i].result, 0);
+  }
+  close(p[0]);
+  close(p[1]);
 }
 
 Test(fdwait, forget_wakes_waiters_with_ebadf) {

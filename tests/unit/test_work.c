@@ -2,6 +2,7 @@
  * other coroutines run, a lane's limit bounds its threads, and a busy lane
  * never delays another. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -100,4 +101,70 @@ Test(work, a_busy_lane_does_not_delay_another) {
                (long long)(fast.n.took / MS));
   gp__join(a, NULL, GP_NEVER);
   cr_assert_geq(slow.n.took, 400 * MS);
+}
+
+/* The OS threads of this process now (the entries of /proc/self/task). */
+static int os_threads(void) {
+  DIR *d = opendir("/proc/self/task");
+  int n = 0;
+  for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;)
+    n += e->d_name[0] != '.';
+  if (d != NULL)
+    closedir(d);
+  return n;
+}
+
+/* Parks the calling coroutine until the lane has no thread, for at most
+ * limit ns; returns how many it still has. */
+static unsigned wait_retired(unsigned lane, int64_t limit) {
+  int64_t until = gp__now() + limit;
+  while (gp__work_threads(lane) > 0 && gp__now() < until)
+    gp__park(gp__now() + 5 * MS);
+  return gp__work_threads(lane);
+}
+
+Test(work, idle_threads_retire_and_a_later_job_starts_one) {
+  gp__rt_start(0);
+  gp__work_set_idle(50 * MS);
+  int before = os_threads();
+  struct nap n = {.usec = 1000};
+  cr_assert_eq(gp__work_run(1, nap_fn, &n), 0);
+  cr_assert_eq(gp__work_threads(1), 1);
+  cr_assert_eq(os_threads(), before + 1);
+  int64_t t0 = gp__now();
+  cr_assert_eq(wait_retired(1, 2000 * MS), 0, "the idle thread stayed");
+  int64_t took = gp__now() - t0;
+  cr_assert_geq(took, 40 * MS, "retired after %lld ms, idle time 50 ms",
+                (long long)(took / MS));
+  /* The count drops under the lane's lock just before the thread ends. */
+  for (int i = 0; i < 200 && os_threads() > before; i++)
+    gp__park(gp__now() + 1 * MS);
+  cr_assert_eq(os_threads(), before, "the thread is still there");
+  n.tid = 0;
+  cr_assert_eq(gp__work_run(1, nap_fn, &n), 0);
+  cr_assert_neq(n.tid, 0, "the later job did not run");
+  cr_assert_eq(gp__work_threads(1), 1);
+}
+
+/* A lane of one thread whose idle time is 200 us, and jobs queued from
+ * 0 to 400 us after the previous one returned, in steps of 1 us, busy
+ * waiting (the loop's timers count whole ms): some land just as the
+ * thread times out, between its wake-up and its re-check of the queue.
+ * Each must be taken (a stranded one would park its caller forever; the
+ * timeout ends the test). Without the re-check under the lock, a run
+ * hangs. */
+Test(work, jobs_queued_as_the_thread_times_out_are_taken, .timeout = 60) {
+  gp__rt_start(0);
+  gp__work_set_limit(2, 1);
+  gp__work_set_idle(200 * 1000);
+  struct nap n = {.usec = 0};
+  for (int rep = 0; rep < 5; rep++)
+    for (int64_t d = 0; d <= 400 * 1000; d += 1000) {
+      cr_assert_eq(gp__work_run(2, nap_fn, &n), 0);
+      int64_t until = gp__now() + d;
+      while (gp__now() < until)
+        ;
+    }
+  cr_assert_leq(gp__work_threads(2), 1);
+  cr_assert_eq(wait_retired(2, 2000 * MS), 0);
 }
