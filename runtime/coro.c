@@ -19,6 +19,7 @@ static void trampoline(void) {
   gp_coro *c = gp__current;
   if (c->sig_pend)
     gp__sig_resumed(c);
+  gp__tls_begin();
   errno = 0;
   gp__outside_enter(); /* program code from here on */
   void *r = c->fn(c->arg);
@@ -85,6 +86,8 @@ static int spawn(void *(*fn)(void *), void *arg, void *lo, size_t size,
   }
   if (gp__ctx_make(&c->ctx, lo, c->stack_size, trampoline) != 0)
     goto error_stack;
+  if (gp__tls_private && gp__tls_new(c) != 0)
+    goto error_stack;
   c->magic = GP_CORO_MAGIC;
   c->id = next_id++;
   if (next_id == 0x7fffffff)
@@ -138,6 +141,8 @@ void *gp__coro_slot(gp_coro *c) { return c + 1; }
 void *gp__coro_retval(gp_coro *c) { return c->retval; }
 
 void gp__coro_release_stack(gp_coro *c) {
+  if (c->tls_tp)
+    gp__tls_free(c); /* off its stack: off its TLS too */
   if (GP_UNLIKELY(gp__diag) && c->stack)
     gp__diag_stack_done(c);
   if (c->stack) {

@@ -58,6 +58,8 @@ struct gp_coro {
   unsigned char intr;      /* parked in gp__park_intr: a kill wakes it */
   unsigned char park_kind; /* enum gp_park_kind of its last park */
   uint64_t sig_pend;       /* signals aimed at it, not yet taken (rt.h) */
+  void *tls_tp;            /* its thread pointer (private TLS), or NULL */
+  unsigned char tls_done;  /* its thread_local destructors have run */
   /* The shim's slot (gp__hooks->slot_size bytes) follows the record:
    * every record is allocated with it, the main one included (hub.c). */
 };
@@ -157,6 +159,19 @@ void gp__stack_cache_bound(size_t bytes);
 int gp__netpoll_fd(void);
 void gp__netpoll_dispatch(void);
 size_t gp__netpoll_waiters(void);
+
+/* tls.c: private TLS (GPATCH_TLS=private). gp__tls_start fixes the mode
+ * at the start, before the first switch (1: private); then every spawn
+ * gets a block (gp__tls_new: 0 or -ENOMEM), its trampoline calls
+ * gp__tls_begin before the program's function, and the block is freed
+ * with the stack (gp__tls_free). The switch installs to->tls_tp, or
+ * gp__tls_main_tp for the hub and the main coroutine. */
+extern int gp__tls_private;
+extern void *gp__tls_main_tp;
+int gp__tls_start(void);
+int gp__tls_new(gp_coro *c);
+void gp__tls_begin(void);
+void gp__tls_free(gp_coro *c);
 
 /* Every record in use (not in the spare list), the main one included. */
 extern gp_list gp__all;

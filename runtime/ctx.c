@@ -23,10 +23,16 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
+#include <unistd.h>
+#if defined(__x86_64__)
+#include <asm/prctl.h>
+#endif
 
 #include "ctx.h"
 #include "gp.h"
+#include "real.h"
 
 #define HAVE_ASM GP_CTX_ASM
 
@@ -175,6 +181,38 @@ void gp__ctx_free(gp_ctx *c) {
   free(c->uc);
   c->uc = NULL;
 }
+
+/* The thread pointer (x86-64: the fs base), which private TLS moves with
+ * the coroutine: wrfsbase where the kernel allows it (HWCAP2_FSGSBASE, a
+ * few ns), else arch_prctl (a system call). */
+#if defined(__x86_64__)
+static int tp_fast;
+static void *cur_tp; /* the thread pointer installed now (after the first) */
+
+void gp__ctx_tp_fast(int fsgsbase) { tp_fast = fsgsbase; }
+
+void *gp__ctx_get_tp(void) {
+  unsigned long fs = 0;
+  if (GP_REAL(syscall)(SYS_arch_prctl, ARCH_GET_FS, &fs) != 0)
+    return NULL;
+  return (void *)fs;
+}
+
+/* The hub and the main coroutine share a block: no write between them. */
+void gp__ctx_set_tp(void *tp) {
+  if (tp == cur_tp)
+    return;
+  cur_tp = tp;
+  if (GP_LIKELY(tp_fast))
+    __asm__ volatile("wrfsbase %0" : : "r"(tp) : "memory");
+  else
+    GP_ASSERT(GP_REAL(syscall)(SYS_arch_prctl, ARCH_SET_FS, tp) == 0);
+}
+#else
+void gp__ctx_tp_fast(int fsgsbase) { (void)fsgsbase; }
+void *gp__ctx_get_tp(void) { return NULL; }
+void gp__ctx_set_tp(void *tp) { (void)tp; }
+#endif
 
 uintptr_t gp__ctx_sp_of(const void *uc) {
   const ucontext_t *u = uc;

@@ -43,6 +43,12 @@ static inline void gp__ctx_switch_asm(gp_ctx *from, gp_ctx *to) {
 #endif
 /* Releases what gp__ctx_make allocated. */
 void gp__ctx_free(gp_ctx *c);
+/* The thread pointer (private TLS, tls.c): read it (NULL where unknown);
+ * say once whether the machine lets user code write it (x86-64's
+ * FSGSBASE); write it, with wrfsbase or else a system call. */
+void *gp__ctx_get_tp(void);
+void gp__ctx_tp_fast(int fsgsbase);
+void gp__ctx_set_tp(void *tp);
 /* The stack pointer saved in the machine context a signal handler gets
  * (its third argument), or 0 on a machine this file does not know. */
 uintptr_t gp__ctx_sp_of(const void *uc);

@@ -337,6 +337,7 @@ int gp__rt_start(uintptr_t main_handle) {
   main_rec.coro.deadline = GP_NEVER;
   gp__wq_init();
   gp__sched_init_mask(gp__sigmask_read());
+  gp__tls_start(); /* before the switch path is fixed */
   gp__sched_start();
   main_rec.coro.sigmask = gp__hub_mask;
   gp__mask_reset(main_rec.coro.sigmask);

@@ -165,6 +165,18 @@ void gp__sigmask_note(void);
  * where the machine has it. Before the runtime starts. Returns the
  * choice in effect. */
 int gp__switch_select(int ucontext);
+/* Thread-local storage (tls.c): 1 asks for a private block per coroutine
+ * (GPATCH_TLS=private), 0 for the OS thread's block shared by all (the
+ * default). Call before the start; the start checks that glibc allows
+ * it, and warns once and shares otherwise. gp__tls_is_private says what
+ * is in effect. gp__tls_run_dtors runs the C++ thread_local destructors
+ * of the running coroutine (glibc's __call_tls_dtors) in private mode,
+ * and does nothing otherwise: program code, called outside the runtime. */
+void gp__tls_select(int private_tls);
+int gp__tls_is_private(void);
+/* Whether private TLS was asked for, known before the start decides. */
+int gp__tls_asked(void);
+void gp__tls_run_dtors(void);
 /* 1 for the coroutine that runs on the process's original thread. */
 int gp__coro_is_main(gp_coro *c);
 /* The coroutine that stands for the process's main thread (the kernel's

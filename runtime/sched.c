@@ -42,7 +42,7 @@ static size_t budget;            /* direct switches left in this pass */
 static uint64_t cur_mask;        /* the signal mask installed now */
 static gp_coro *ended;           /* its stack is freed after the switch */
 static int *errno_at;            /* &errno of the scheduler thread */
-static unsigned char slow;       /* ucontext switch or diagnostics on */
+static unsigned char slow;       /* ucontext, diagnostics or private TLS */
 
 size_t gp__ready_count(void) {
   return nready + (runnext != NULL) + (lapped != NULL);
@@ -104,10 +104,13 @@ void gp__sig_resumed(gp_coro *c) {
   c->wake = wake;
 }
 
-void gp__sched_start(void) { slow = gp__ctx_is_ucontext() || gp__diag; }
+void gp__sched_start(void) {
+  slow = gp__ctx_is_ucontext() || gp__diag || gp__tls_private;
+}
 
-/* switch_to's rarer half: diagnostics, and whether the mask is still to be
- * installed (swapcontext does it with the ucontext switch). */
+/* switch_to's rarer half (private TLS's too): diagnostics, and whether the
+ * mask is still to be installed (swapcontext does it with the ucontext
+ * switch). */
 __attribute__((noinline, cold)) static int switch_slow(gp_coro *from,
                                                        gp_coro *to) {
   if (gp__diag)
@@ -134,7 +137,9 @@ __attribute__((noinline, cold)) static void hub_mask_resumed(void) {
 /* Switches from one context to another (NULL: the hub), keeping errno and
  * the signal mask of each. With the assembly switch and no diagnostics,
  * one predictable branch stands for both, and the switch is called
- * straight. */
+ * straight; private TLS takes the other branch, which also moves the
+ * thread pointer. errno is still kept per coroutine: the main coroutine
+ * shares its block with the hub, and in shared mode everyone does. */
 static void switch_to(gp_coro *from, gp_coro *to) {
   gp_ctx *fc = from ? &from->ctx : &gp__hub_ctx;
   gp_ctx *tc = to ? &to->ctx : &gp__hub_ctx;
@@ -148,6 +153,8 @@ static void switch_to(gp_coro *from, gp_coro *to) {
   } else {
     if (switch_slow(from, to))
       install_mask(to);
+    if (gp__tls_private) /* the thread pointer moves with the context */
+      gp__ctx_set_tp(to && to->tls_tp ? to->tls_tp : gp__tls_main_tp);
     gp__ctx_switch(fc, tc);
   }
   gp__sched_resumed();

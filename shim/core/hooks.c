@@ -6,11 +6,13 @@
  *
  * When a coroutine ends, in it, in this order (as glibc's pthread_exit
  * and then the kernel end a thread):
- *   1. its key destructors run (thread/keys.c): the thread still lives,
+ *   1. with private TLS, its C++ thread_local destructors run
+ *      (thread/tls_dtors.c), as glibc runs __call_tls_dtors first;
+ *   2. its key destructors run (thread/keys.c): the thread still lives,
  *      so a destructor may still use or unlock a mutex it holds;
- *   2. the robust mutexes it still holds get a dead owner (sync/kept.c),
+ *   3. the robust mutexes it still holds get a dead owner (sync/kept.c),
  *      as the kernel does for a thread's robust list once it has gone;
- *   3. the C API's task it runs learns how it ended and its joiners wake
+ *   4. the C API's task it runs learns how it ended and its joiners wake
  *      (api/api.c): last, so that a joiner sees all of the end.
  * After a wake-up of the hub: signals first (their EINTRs and SIGCHLD's
  * waits, process/signal.c), then semaphores posted from elsewhere
@@ -30,7 +32,7 @@ const struct gp_rt_hooks gp_hooks = {
   .start = gp_diag_start,
   .wake = {gp_signal_dispatch, gp_sem_hub_wake},
   .sigpend = gp_signal_deliver,
-  .exit = {gp_keys_exit, gp_kept_exit, gp_api_task_end},
+  .exit = {gp_tls_exit, gp_keys_exit, gp_kept_exit, gp_api_task_end},
   .may_wake = gp_outside_may_wake,
   .slot_size = sizeof(struct gp_coro_shim),
   /* The pool lanes' sizes: the defaults, which GPATCH_DNS_THREADS and

@@ -59,6 +59,9 @@ void gp_diag_start(void);
 /* sync/sem.c: in the hub after a wake-up: hands out the units of
  * semaphores posted where the post could not do it itself. */
 void gp_sem_hub_wake(void);
+/* thread/tls_dtors.c: in ending coroutine c, with private TLS: runs its
+ * C++ thread_local destructors (as program code). */
+void gp_tls_exit(gp_coro *c);
 /* thread/keys.c: in ending coroutine c: runs its key destructors (as
  * program code) and frees its values. */
 void gp_keys_exit(gp_coro *c);

@@ -74,7 +74,8 @@ static void init_process(void) {
     gp_inherit_strip();
 }
 
-/* GPATCH_PATCH, GPATCH_STACK_SIZE, GPATCH_SWITCH and GPATCH_SLICE. */
+/* GPATCH_PATCH, GPATCH_STACK_SIZE, GPATCH_SWITCH, GPATCH_TLS and
+ * GPATCH_SLICE. */
 static void read_core(void) {
   char err[256];
   const char *v = secure_getenv("GPATCH_PATCH");
@@ -92,6 +93,12 @@ static void read_core(void) {
   if (v && strcmp(v, "asm") != 0 && strcmp(v, "ucontext") != 0)
     bad_env("GPATCH_SWITCH='%s': expected 'asm' or 'ucontext'", v);
   gp__switch_select(v && strcmp(v, "ucontext") == 0);
+  v = secure_getenv("GPATCH_TLS");
+  if (v && strcmp(v, "private") != 0 && strcmp(v, "shared") != 0)
+    bad_env("GPATCH_TLS='%s': expected 'shared' (coroutines share the OS "
+            "thread's thread-local storage, the default) or 'private' (a "
+            "block per coroutine, experimental)", v);
+  gp__tls_select(v && strcmp(v, "private") == 0);
   gp__set_default_stack(gp_conf.stack_size);
   v = secure_getenv("GPATCH_SLICE");
   if (v && gp_parse_slice(v, &gp_conf.slice_ms) != 0)

@@ -8,11 +8,20 @@
  * the calling coroutine, with stdio's own buffering unchanged. fileno
  * answers the fd such a stream was made from. Streams stdio makes by
  * itself (stdin, stdout, fopen) stay as they are.
+ *
+ * Such a stream's I/O parks inside stdio, holding the stream's lock.
+ * With shared TLS every coroutine is that lock's owner, so another one
+ * using the stream goes through. With private TLS (GPATCH_TLS=private)
+ * each coroutine is a thread to glibc, and the other one would wait for
+ * the lock in the kernel, with the whole process: those streams are left
+ * to their callers' locking (FSETLOCKING_BYCALLER), which behaves as
+ * with shared TLS.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -106,6 +115,8 @@ GP_EXPORT FILE *fdopen(int fd, const char *mode) {
     free(s);
     return NULL;
   }
+  if (gp__tls_asked())
+    __fsetlocking(fp, FSETLOCKING_BYCALLER);
   *s = (struct cstream){fp, fd, NULL};
   lock();
   s->next = streams;

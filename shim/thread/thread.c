@@ -183,10 +183,12 @@ GP_EXPORT int pthread_equal(pthread_t a, pthread_t b) { return a == b; }
 
 /* Names live in the coroutine record (the main thread keeps its real
  * name: the kernel shows it). Errors as glibc's: ERANGE for a name of 16
- * bytes or more, and for a buffer under 16 bytes whatever the name. */
+ * bytes or more, and for a buffer under 16 bytes whatever the name. The
+ * main coroutine is known by its record, not by the real pthread_self:
+ * with private TLS, that is the calling coroutine's own block. */
 GP_EXPORT int pthread_setname_np(pthread_t t, const char *name) {
   gp_coro *c = coop_coro(t);
-  if (c == NULL || gp__coro_handle(c) == (uintptr_t)GP_REAL(pthread_self)()) {
+  if (c == NULL || gp__coro_is_main(c)) {
     int r = GP_REAL(pthread_setname_np)(t, name);
     if (r == 0 && c != NULL && gp__coro_is_main(c)) {
       strcpy(main_name, name);
@@ -202,7 +204,7 @@ GP_EXPORT int pthread_setname_np(pthread_t t, const char *name) {
 
 GP_EXPORT int pthread_getname_np(pthread_t t, char *buf, size_t len) {
   gp_coro *c = coop_coro(t);
-  if (c == NULL || gp__coro_handle(c) == (uintptr_t)GP_REAL(pthread_self)())
+  if (c == NULL || gp__coro_is_main(c))
     return GP_REAL(pthread_getname_np)(t, buf, len);
   if (len < sizeof main_name)
     return ERANGE;

@@ -81,6 +81,21 @@ static int env_dropped(const char *kv) {
   return strncmp(kv, "LD_PRELOAD=", 11) == 0 || strncmp(kv, "GPATCH_", 7) == 0;
 }
 
+/* GPATCH_TEST_TLS=private (or shared) runs every preloaded program with
+ * GPATCH_TLS set so, unless the test sets GPATCH_TLS itself: the whole
+ * suite in one TLS mode. The entry, or NULL. */
+static char *tls_mode(const char *const *env) {
+  static char kv[64];
+  const char *v = getenv("GPATCH_TEST_TLS");
+  if (v == NULL || v[0] == '\0')
+    return NULL;
+  for (size_t i = 0; env != NULL && env[i] != NULL; i++)
+    if (strncmp(env[i], "GPATCH_TLS=", 11) == 0)
+      return NULL;
+  snprintf(kv, sizeof kv, "GPATCH_TLS=%s", v);
+  return kv;
+}
+
 static size_t list_len(const char *const *l) {
   size_t n = 0;
   while (l != NULL && l[n] != NULL)
@@ -101,6 +116,7 @@ static int spawn_prepare(struct spawn *s, int preload,
                          const char *const *env, const char *prog,
                          const char *const *argv, char *what, size_t wlen) {
   size_t na = list_len(argv), ne = list_len(env), ni = 0, i, k = 0, w;
+  char *tls;
 
   memset(s, 0, sizeof *s);
   if (prog[0] == '/')
@@ -121,7 +137,7 @@ static int spawn_prepare(struct spawn *s, int preload,
   while (environ[ni] != NULL)
     ni++;
   s->argv = calloc(na + 2, sizeof *s->argv);
-  s->envp = calloc(ni + ne + 2, sizeof *s->envp);
+  s->envp = calloc(ni + ne + 3, sizeof *s->envp);
   if (s->argv == NULL || s->envp == NULL)
     goto error;
   s->argv[0] = s->path;
@@ -132,6 +148,8 @@ static int spawn_prepare(struct spawn *s, int preload,
       s->envp[k++] = environ[i];
   for (i = 0; i < ne; i++)
     s->envp[k++] = (char *)env[i];
+  if (preload && (tls = tls_mode(env)) != NULL)
+    s->envp[k++] = tls;
   if (preload)
     s->envp[k++] = s->preload_kv;
   getrlimit(RLIMIT_NOFILE, &s->nofile);

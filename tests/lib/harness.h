@@ -40,7 +40,9 @@ struct gp_proc {
  * When preload is 1, LD_PRELOAD=<build>/libgpatch.so is set in the child.
  * Inherited LD_PRELOAD and GPATCH_* variables are dropped from the child's
  * environment first, so only env configures it.  The child's process group
- * is killed with SIGKILL at timeout_s.  Returns 0 when the program ran (r is
+ * is killed with SIGKILL at timeout_s.  GPATCH_TEST_TLS=private in the
+ * test's environment adds GPATCH_TLS=private to every preloaded run whose
+ * env does not set GPATCH_TLS.  Returns 0 when the program ran (r is
  * filled in and must be released with gp_run_free), -1 when it could not be
  * started (r is zeroed). */
 int gp_run(struct gp_run *r, int preload, const char *const *env,

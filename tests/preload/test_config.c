@@ -104,6 +104,18 @@ Test(config, stack_size_64k_runs) {
   check_runs("GPATCH_STACK_SIZE=64K", 1);
 }
 
+Test(config, tls_unknown_mode_exits_2) {
+  check_refused("GPATCH_TLS=thread", 0);
+}
+
+Test(config, tls_shared_runs_on_one_thread) {
+  check_runs("GPATCH_TLS=shared", 1);
+}
+
+Test(config, tls_private_runs_on_one_thread) {
+  check_runs("GPATCH_TLS=private", 1);
+}
+
 /* A pool size out of 1 to 1024, or not a plain decimal number, is
  * refused, and the message names the variable and the value. */
 Test(config, pool_sizes_malformed_exit_2) {

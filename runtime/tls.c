@@ -1,0 +1,338 @@
+/* tls.c: private thread-local storage per coroutine (GPATCH_TLS=private).
+ *
+ * Each coroutine gets a thread control block and a static TLS block of its
+ * own, allocated as glibc allocates them for its threads
+ * (_dl_allocate_tls, GLIBC_PRIVATE in ld.so), so that errno, __thread,
+ * C++ thread_local and exception state, uselocale and the stdio lock
+ * owner are per coroutine. The switch moves the thread pointer with the
+ * coroutine (gp__ctx_set_tp); the hub and the main coroutine run on the
+ * OS thread's own block ("main TCB").
+ *
+ *   a coroutine's block, from _dl_allocate_tls (x86-64, TLS variant II):
+ *
+ *     [ static TLS of every initial-exec module | struct pthread ]
+ *                                                ^ tp = fs base
+ *     tp+0x00 tcb (self)      tp+0x08 dtv       tp+0x10 self
+ *     tp+0x18 multiple_threads                  tp+0x28 stack guard
+ *     tp+0x30 pointer guard   tp+0x48 feature_1
+ *     then glibc's struct pthread: list, tid, robust_head,
+ *     specific_1stblock, specific[], user_stack, ... (offsets below)
+ *
+ * glibc's struct pthread is private: the offsets come from libc's
+ * libthread_db descriptors (_thread_db_pthread_*) and from the layout of
+ * glibc 2.36, and every one is checked against the live main TCB at the
+ * start. Anything unexpected (another glibc, another machine, a failed
+ * check) gives one warning and the shared mode (every coroutine on the
+ * OS thread's block), which needs none of this.
+ *
+ * Life of a block: made at spawn (gp__tls_new), fixed up for the fields
+ * glibc's pthread_create would set; __ctype_init runs in the coroutine
+ * before the program's function (gp__tls_begin); at its end the C++
+ * thread_local destructors run in it (gp__tls_run_dtors, first of the
+ * exit functions); once the coroutine is off its stack the scheduler
+ * keeps the block for the next spawn (gp__tls_free, with the stack).
+ *
+ * Reuse: glibc's malloc gives every thread a cache (tcache, ~770 B, and
+ * an arena to attach to) on its first malloc, and frees it only in its
+ * own thread-exit code, which nothing exported reaches: a block freed
+ * after each coroutine would leak that much per coroutine. So a block is
+ * reused as glibc reuses a cached thread stack (nptl/allocatestack.c):
+ * its DTV cleared (dynamic TLS freed), every module's image copied in
+ * again (_dl_allocate_tls_init), except that libc's own module keeps
+ * what it had, and with it the malloc cache. What else libc keeps there
+ * is made fresh in gp__tls_begin: errno, h_errno, the locale (and the
+ * ctype tables), a pending dlerror; the thread_local destructor list is
+ * empty after gp__tls_run_dtors.
+ *
+ * Not covered yet: the static (initial-exec) TLS of a library dlopen'ed
+ * once blocks exist is not copied into them (glibc initialises it only in
+ * the threads it knows); the tid field is the OS thread's real tid, so
+ * gettid and glibc's own owner checks see one thread (the shim's sync
+ * family owns the program's mutexes); stackblock is unset
+ * (pthread_getattr_np is the shim's); the resolver state (__resp) stays
+ * the global _res. A signal that arrives between the write of the thread
+ * pointer and the stack switch runs its handler on the next context's
+ * block: harmless while no handler switches coroutines (none does).
+ */
+#include <dlfcn.h>
+#include <link.h>
+#include <locale.h>
+#include <netdb.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#if defined(__x86_64__) && defined(__GLIBC__)
+#include <gnu/libc-version.h>
+#define TLS_ARCH 1
+#else
+#define TLS_ARCH 0
+#endif
+
+#include "coro.h"
+#include "real.h"
+
+int gp__tls_private;   /* the mode in effect (fixed at the start) */
+void *gp__tls_main_tp; /* the OS thread's own block: hub, main coroutine */
+static int wanted;     /* GPATCH_TLS=private was asked for */
+
+void gp__tls_select(int private_tls) { wanted = private_tls; }
+int gp__tls_is_private(void) { return gp__tls_private; }
+int gp__tls_asked(void) { return wanted; }
+
+#if TLS_ARCH
+
+/* tcbhead_t (de-facto ABI: gcc hard-codes %fs:0x28). */
+#define TCB_SELF0 0x00
+#define TCB_SELF 0x10
+#define TCB_MULTIPLE_THREADS 0x18
+#define TCB_SYSINFO 0x20
+#define TCB_STACK_GUARD 0x28
+#define TCB_POINTER_GUARD 0x30
+#define TCB_FEATURE_1 0x48
+#define RSEQ_CPU_ID_REGISTRATION_FAILED ((uint32_t)-2)
+
+/* glibc's private entry points, resolved at the start. */
+static struct {
+  void *(*allocate)(void *mem);
+  void *(*init)(void *tcb, bool init_tls);
+  void (*deallocate)(void *tcb, bool dealloc_tcb);
+  void (*ctype_init)(void);
+  void (*call_tls_dtors)(void);
+  const ptrdiff_t *rseq_offset; /* public since 2.35 */
+  const unsigned *rseq_size;
+} g;
+
+/* Offsets in struct pthread, from the thread pointer. */
+static struct {
+  size_t list, tid, robust, spec1, spec, user_stack, size;
+} off;
+static ptrdiff_t gp_tls_off; /* our own gp__tls, from the thread pointer */
+static ptrdiff_t libc_off;   /* libc's static TLS block, from it */
+static size_t libc_size;     /* its size (0: unknown, blocks not reused) */
+
+/* Blocks of ended coroutines, kept for the next spawns. */
+#define POOL_MAX 4096
+static void *pool[POOL_MAX];
+static size_t npool;
+
+/* A libthread_db field descriptor: {bits, count, offset}. */
+static const uint32_t *desc(const char *name) {
+  return dlvsym(RTLD_DEFAULT, name, "GLIBC_PRIVATE");
+}
+
+#define AT(tp, o, type) (*(type *)((char *)(tp) + (o)))
+
+/* Reads the offsets and checks each against the main TCB m (whose tid is
+ * tid). Returns NULL, or what did not match. */
+static const char *layout(char *m, pid_t tid) {
+  const uint32_t *d_tid = desc("_thread_db_pthread_tid");
+  const uint32_t *d_list = desc("_thread_db_pthread_list");
+  const uint32_t *d_spec = desc("_thread_db_pthread_specific");
+  const uint32_t *d_cancel = desc("_thread_db_pthread_cancelhandling");
+  const uint32_t *d_report = desc("_thread_db_pthread_report_events");
+  const uint32_t *d_size = desc("_thread_db_sizeof_pthread");
+  if (!d_tid || !d_list || !d_spec || !d_cancel || !d_report || !d_size)
+    return "libthread_db descriptors missing";
+  if (d_tid[0] != 32 || d_list[0] != 128 || d_cancel[0] != 32 ||
+      d_report[0] != 8 || d_spec[0] != 32 * 64)
+    return "libthread_db descriptors of another shape";
+  off.size = *d_size;
+  off.list = d_list[2];
+  off.tid = d_tid[2];
+  off.spec = d_spec[2];
+  /* glibc 2.36: tid, pid, robust_prev, then robust_head; cancelhandling
+   * and flags (two ints), then specific_1stblock; report_events, then
+   * user_stack (bools). */
+  off.robust = off.tid + 16;
+  off.spec1 = d_cancel[2] + 8;
+  off.user_stack = d_report[2] + 1;
+  if (off.spec1 + 32 * 16 != off.spec || off.spec + 32 * 8 > off.size ||
+      off.user_stack >= off.size)
+    return "struct pthread offsets inconsistent";
+  if (AT(m, TCB_SELF0, char *) != m || AT(m, TCB_SELF, char *) != m)
+    return "tcb self pointers";
+  if (AT(m, off.tid, pid_t) != tid)
+    return "tid";
+  if (AT(m, off.list, void *) == NULL || AT(m, off.list + 8, void *) == NULL)
+    return "thread list";
+  if (AT(m, off.robust, char *) != m + off.robust)
+    return "robust list head";
+  if (AT(m, off.spec, char *) != m + off.spec1)
+    return "specific[0]";
+  if (AT(m, off.user_stack, unsigned char) != 1)
+    return "user_stack";
+  return NULL;
+}
+
+/* dl_iterate_phdr's callback: the static TLS block of the module that
+ * holds the running thread's errno (libc's). */
+static int find_libc(struct dl_phdr_info *info, size_t size, void *arg) {
+  char *m = arg, *e = (char *)&errno;
+  (void)size;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    char *d = info->dlpi_tls_data;
+    if (ph->p_type != PT_TLS || d == NULL || e < d || e >= d + ph->p_memsz)
+      continue;
+    libc_off = d - m;
+    libc_size = ph->p_memsz;
+    return 1;
+  }
+  return 0;
+}
+
+/* Resolves glibc's entry points and checks the layout; 0 when private
+ * TLS can be used, else -1 after one warning. */
+static int setup(char *m) {
+  const char *why = NULL;
+  if (strcmp(gnu_get_libc_version(), "2.36") != 0) {
+    why = "only glibc 2.36 on x86-64 is tested";
+    goto fallback;
+  }
+  g.allocate = dlvsym(RTLD_DEFAULT, "_dl_allocate_tls", "GLIBC_PRIVATE");
+  g.init = dlvsym(RTLD_DEFAULT, "_dl_allocate_tls_init", "GLIBC_PRIVATE");
+  g.deallocate = dlvsym(RTLD_DEFAULT, "_dl_deallocate_tls", "GLIBC_PRIVATE");
+  g.ctype_init = dlvsym(RTLD_DEFAULT, "__ctype_init", "GLIBC_PRIVATE");
+  g.call_tls_dtors = dlvsym(RTLD_DEFAULT, "__call_tls_dtors",
+                            "GLIBC_PRIVATE");
+  g.rseq_offset = dlvsym(RTLD_DEFAULT, "__rseq_offset", "GLIBC_2.35");
+  g.rseq_size = dlvsym(RTLD_DEFAULT, "__rseq_size", "GLIBC_2.35");
+  if (!g.allocate || !g.init || !g.deallocate || !g.ctype_init ||
+      !g.call_tls_dtors || !g.rseq_offset || !g.rseq_size) {
+    why = "glibc's private TLS entry points are missing";
+    goto fallback;
+  }
+  why = layout(m, (pid_t)GP_REAL(syscall)(SYS_gettid));
+  if (why)
+    goto fallback;
+  gp_tls_off = (char *)&gp__tls - m;
+  if (gp_tls_off >= 0) {
+    why = "the shim's own TLS is not in the static block";
+    goto fallback;
+  }
+  if (dl_iterate_phdr(find_libc, m) != 1 || libc_off >= 0 ||
+      libc_size > 4096)
+    libc_size = 0; /* no reuse: a block per coroutine, freed after it */
+  return 0;
+fallback:
+  gp__log("GPATCH_TLS=private: %s (glibc %s); coroutines share the OS "
+          "thread's TLS (GPATCH_TLS=shared)", why, gnu_get_libc_version());
+  return -1;
+}
+
+int gp__tls_start(void) {
+  if (!wanted)
+    return 0;
+  char *m = gp__ctx_get_tp();
+  if (m == NULL || setup(m) != 0)
+    return 0;
+  gp__ctx_tp_fast(getauxval(AT_HWCAP2) & 2); /* HWCAP2_FSGSBASE */
+  /* Real threads the runtime makes later (pool threads) mark only the
+   * TCB that created them as multi-threaded: mark every one now, so no
+   * block takes glibc's single-thread shortcuts (malloc's unlocked
+   * main arena) while such threads run. */
+  AT(m, TCB_MULTIPLE_THREADS, int) = 1;
+  gp__tls_main_tp = m;
+  gp__tls_private = 1;
+  GP_LOGL(GP_LOG_INFO, "private TLS: struct pthread %zu B, wrfsbase %s",
+          off.size, getauxval(AT_HWCAP2) & 2 ? "on" : "off");
+  return 1;
+}
+
+/* A block of an ended coroutine made as new, but for libc's module. */
+static char *reuse(void) {
+  char *p = pool[--npool];
+  char keep[libc_size]; /* at most 4096 (setup) */
+  memcpy(keep, p + libc_off, libc_size);
+  struct dtv { void *val, *to_free; } *dtv = AT(p, 8, struct dtv *);
+  size_t n = (size_t)dtv[-1].val; /* its length, dtv[-1].counter */
+  for (size_t i = 0; i < n; i++)
+    free(dtv[1 + i].to_free);
+  memset(dtv, 0, (n + 1) * sizeof *dtv);
+  memset(p + 16, 0, off.size - 16); /* the TCB, but its tcb and dtv */
+  g.init(p, true);
+  memcpy(p + libc_off, keep, libc_size);
+  return p;
+}
+
+int gp__tls_new(gp_coro *c) {
+  char *m = gp__tls_main_tp;
+  /* Zeroed TCB, DTV, module images copied. */
+  char *p = npool > 0 ? reuse() : g.allocate(NULL);
+  if (p == NULL)
+    return -ENOMEM;
+  AT(p, TCB_SELF0, char *) = p;
+  AT(p, TCB_SELF, char *) = p;
+  AT(p, TCB_MULTIPLE_THREADS, int) = 1;
+  AT(p, TCB_SYSINFO, uintptr_t) = AT(m, TCB_SYSINFO, uintptr_t);
+  AT(p, TCB_STACK_GUARD, uintptr_t) = AT(m, TCB_STACK_GUARD, uintptr_t);
+  AT(p, TCB_POINTER_GUARD, uintptr_t) = AT(m, TCB_POINTER_GUARD, uintptr_t);
+  AT(p, TCB_FEATURE_1, unsigned) = AT(m, TCB_FEATURE_1, unsigned);
+  /* Linked to itself: a fork in this coroutine unlinks it in the child. */
+  AT(p, off.list, char *) = p + off.list;
+  AT(p, off.list + 8, char *) = p + off.list;
+  AT(p, off.tid, pid_t) = AT(m, off.tid, pid_t);
+  AT(p, off.robust, char *) = p + off.robust;                /* list */
+  AT(p, off.robust + 8, long) = AT(m, off.robust + 8, long); /* offset */
+  AT(p, off.robust + 16, void *) = NULL;                     /* pending */
+  AT(p, off.spec, char *) = p + off.spec1;
+  AT(p, off.user_stack, unsigned char) = 1; /* fork leaves the stack be */
+  if (*g.rseq_size > 0) /* the kernel updates only the main TCB's area */
+    AT(p, *g.rseq_offset + 4, uint32_t) = RSEQ_CPU_ID_REGISTRATION_FAILED;
+  /* The shim's own per-thread flags: a scheduler thread, inside the
+   * runtime (the trampoline leaves it for the program). */
+  AT(p, gp_tls_off, struct gp_tls) = (struct gp_tls){.sched = 1, .inside = 1};
+  c->tls_tp = p;
+  return 0;
+}
+
+void gp__tls_begin(void) {
+  if (!gp__tls_private)
+    return;
+  /* What a reused block's libc part may still hold (see the top). */
+  uselocale(LC_GLOBAL_LOCALE);
+  g.ctype_init(); /* the ctype tables' per-thread pointers */
+  h_errno = 0;
+  if (libc_size)
+    dlerror();
+}
+
+void gp__tls_run_dtors(void) {
+  if (gp__tls_private && gp__current && !gp__current->is_main) {
+    g.call_tls_dtors();
+    gp__current->tls_done = 1;
+  }
+}
+
+/* Only the block of a coroutine that ended through its exit functions is
+ * reused: one retired in a forked child still lists thread_local objects
+ * to destroy in libc's part. */
+void gp__tls_free(gp_coro *c) {
+  if (libc_size && c->tls_done && npool < POOL_MAX)
+    pool[npool++] = c->tls_tp;
+  else
+    g.deallocate(c->tls_tp, true);
+  c->tls_tp = NULL;
+}
+
+#else /* not glibc on x86-64: shared TLS only */
+
+int gp__tls_start(void) {
+  if (wanted)
+    gp__log("GPATCH_TLS=private: only glibc 2.36 on x86-64 is tested; "
+            "coroutines share the OS thread's TLS (GPATCH_TLS=shared)");
+  return 0;
+}
+int gp__tls_new(gp_coro *c) {
+  (void)c;
+  return -ENOSYS;
+}
+void gp__tls_begin(void) {}
+void gp__tls_run_dtors(void) {}
+void gp__tls_free(gp_coro *c) { c->tls_tp = NULL; }
+
+#endif

@@ -1,0 +1,147 @@
+/* Private thread-local storage (GPATCH_TLS=private): every coroutine has
+ * its own TCB and static TLS block, so __thread variables, errno, the
+ * strerror buffer, uselocale, C++ exception state and thread_local
+ * objects are per thread as natively, while everything runs on one OS
+ * thread. Each program runs natively and preloaded with
+ * GPATCH_TLS=private, and both must print the same values.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "harness.h"
+
+static const char *const private_env[] = {"GPATCH_TLS=private", NULL};
+
+/* gp_both with GPATCH_TLS=private in the preloaded run: runs prog
+ * natively into n, preloaded into p (zeroed when preload is not wanted);
+ * checks threads (native_threads natively, 1 preloaded) and the same
+ * key=value tokens but those in ignore. Returns 1 when p holds a run. */
+static int both_private(struct gp_run *n, struct gp_run *p, double timeout_s,
+                        const char *prog, const char *const *argv,
+                        long native_threads, const char *ignore) {
+  char keys[256];
+
+  snprintf(keys, sizeof keys, "threads %s", ignore ? ignore : "");
+  gp_run_ok(n, 0, NULL, timeout_s, prog, argv);
+  GP_EXPECT_VAL(n, "threads", ==, native_threads);
+  if (!gp_preload_wanted()) {
+    memset(p, 0, sizeof *p);
+    return 0;
+  }
+  gp_run_ok(p, 1, private_env, timeout_s, prog, argv);
+  GP_EXPECT_VAL(p, "threads", ==, 1);
+  cr_expect(strstr(p->err, "gpatch:") == NULL,
+            "private TLS was refused or warned; %s", gp_describe(p));
+  gp_expect_same(n, p, keys);
+  return 1;
+}
+
+Test(tlsprivate, thread_counters_are_per_thread) {
+  struct gp_run n, p;
+
+  both_private(&n, &p, 30, "tls_private", GP_ARGV("counters"), 9, NULL);
+  GP_EXPECT_VAL(&n, "own", ==, 8);
+  GP_EXPECT_VAL(&n, "distinct", ==, 8);
+  gp_run_free(&n);
+  gp_run_free(&p);
+}
+
+Test(tlsprivate, errno_is_per_thread_across_parks) {
+  struct gp_run n, p;
+
+  both_private(&n, &p, 30, "tls_private", GP_ARGV("errno"), 9, NULL);
+  GP_EXPECT_VAL(&n, "errno_ok", ==, 8);
+  gp_run_free(&n);
+  gp_run_free(&p);
+}
+
+Test(tlsprivate, cxx_exceptions_are_per_thread_across_parks) {
+  struct gp_run n, p;
+
+  both_private(&n, &p, 60, "tls_private_cxx", GP_ARGV("exceptions"), 51,
+               NULL);
+  GP_EXPECT_VAL(&n, "own", ==, 50);
+  GP_EXPECT_VAL(&n, "uncaught_ok", ==, 150);
+  gp_run_free(&n);
+  gp_run_free(&p);
+}
+
+Test(tlsprivate, cxx_thread_local_objects_die_with_their_thread) {
+  struct gp_run n, p;
+
+  both_private(&n, &p, 30, "tls_private_cxx", GP_ARGV("objects"), 11, NULL);
+  GP_EXPECT_VAL(&n, "ctors", ==, 10);
+  GP_EXPECT_VAL(&n, "dtors", ==, 10);
+  GP_EXPECT_VAL(&n, "same", ==, 10);
+  GP_EXPECT_VAL(&n, "dtor_first", ==, 10);
+  gp_run_free(&n);
+  gp_run_free(&p);
+}
+
+Test(tlsprivate, strerror_buffer_and_locale_are_per_thread) {
+  struct gp_run n, p;
+
+  both_private(&n, &p, 30, "tls_private", GP_ARGV("strerror"), 9, NULL);
+  GP_EXPECT_VAL(&n, "strerror_ok", ==, 8);
+  GP_EXPECT_VAL(&n, "strerror_r_ok", ==, 8);
+  GP_EXPECT_VAL(&n, "locale_ok", ==, 8);
+  gp_run_free(&n);
+  gp_run_free(&p);
+}
+
+Test(tlsprivate, pthread_self_is_what_create_returned) {
+  struct gp_run n, p;
+
+  both_private(&n, &p, 30, "tls_private", GP_ARGV("self"), 9, NULL);
+  GP_EXPECT_VAL(&n, "self_ok", ==, 8);
+  GP_EXPECT_VAL(&n, "cpu_ok", ==, 8);
+  gp_run_free(&n);
+  gp_run_free(&p);
+}
+
+Test(tlsprivate, fork_from_a_coroutine) {
+  struct gp_run n, p;
+
+  both_private(&n, &p, 30, "tls_private", GP_ARGV("fork"), 2, NULL);
+  GP_EXPECT_VAL(&n, "child_status", ==, 0);
+  gp_run_free(&n);
+  gp_run_free(&p);
+}
+
+/* A stream over a socket shared by a thread waiting in fgets (holding
+ * the stream's lock) and one writing: with private TLS the second is
+ * another thread to glibc, and must not wait for that lock in the kernel
+ * (it hung the process: shim/socket/stdio.c). */
+Test(tlsprivate, stream_shared_while_one_waits_in_it) {
+  struct gp_run n, p;
+
+  both_private(&n, &p, 30, "tls_private", GP_ARGV("stream"), 3, NULL);
+  GP_EXPECT_VAL(&n, "got_line", ==, 1);
+  GP_EXPECT_VAL(&n, "wrote", ==, 1);
+  GP_EXPECT_VAL(&n, "echo", ==, 1);
+  gp_run_free(&n);
+  gp_run_free(&p);
+}
+
+/* 100,000 threads created and joined one after the other, each with a
+ * malloc/free and a __thread access. The TLS blocks are reused, so memory
+ * must not grow with the number of threads: below 200 B per thread (a
+ * block is about 4.5 KB; glibc's malloc cache of a thread, never freed
+ * without reuse, is about 770 B). */
+Test(tlsprivate, hundred_thousand_threads_keep_memory_flat) {
+  struct gp_run n, p;
+
+  if (both_private(&n, &p, 120, "tls_private", GP_ARGV("churn", "100000"),
+                   2, "rss_before_kb rss_after_kb per_thread_b "
+                   "heap_per_thread_b")) {
+    cr_log_info("private TLS: rss %ld -> %ld KiB, %ld B per thread "
+                "(heap %ld B)", gp_val(&p, "rss_before_kb"),
+                gp_val(&p, "rss_after_kb"), gp_val(&p, "per_thread_b"),
+                gp_val(&p, "heap_per_thread_b"));
+    GP_EXPECT_VAL(&p, "per_thread_b", <, 200);
+  }
+  GP_EXPECT_VAL(&n, "churned", ==, 100000);
+  gp_run_free(&n);
+  gp_run_free(&p);
+}
