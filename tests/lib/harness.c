@@ -70,6 +70,38 @@ const char *gp_build(void) {
   return b != NULL && *b != '\0' ? b : "build";
 }
 
+const char *gp_src(void) {
+  static char src[PATH_MAX];
+  static const char *const ups[] = {"..", "../.."};
+  const char *s = getenv("GPATCH_TEST_SRC");
+  char try[PATH_MAX + 16], script[PATH_MAX + 32];
+
+  if (s != NULL && *s != '\0')
+    return realpath(s, src);
+  for (size_t i = 0; i < sizeof ups / sizeof ups[0]; i++) {
+    snprintf(try, sizeof try, "%s/%s", gp_build(), ups[i]);
+    snprintf(script, sizeof script, "%s/scripts/gpatch", try);
+    if (access(script, X_OK) == 0 && realpath(try, src) != NULL)
+      return src;
+  }
+  return NULL;
+}
+
+char *gp_slurp(const char *path) {
+  FILE *f = fopen(path, "r");
+  char *p = NULL;
+  size_t n = 0;
+
+  if (f == NULL)
+    return NULL;
+  if (getdelim(&p, &n, '\0', f) < 0) {
+    free(p);
+    p = strdup("");
+  }
+  fclose(f);
+  return p;
+}
+
 int gp_preload_wanted(void) {
   const char *v = getenv("GPATCH_TEST_NATIVE_ONLY");
   return v == NULL || *v == '\0';

@@ -139,6 +139,15 @@ void gp_expect_same(const struct gp_run *native, const struct gp_run *preload,
               #op, (long)(want), gp_describe(r));                          \
   } while (0)
 
+/* The source tree: $GPATCH_TEST_SRC, or the first of the build
+ * directory's parent and grandparent (build/ or build/asan/) that holds
+ * scripts/gpatch; an absolute path, or NULL when none is found. */
+const char *gp_src(void);
+
+/* The whole file at path, NUL-terminated (the caller frees it), or NULL
+ * when it cannot be read. */
+char *gp_slurp(const char *path);
+
 /* A one-line description of the run for failure messages: exit status or
  * signal, whether it timed out, and the tail of its stderr.  Returns a
  * static buffer. */

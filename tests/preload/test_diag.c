@@ -265,21 +265,6 @@ Test(log, levels) {
   gp_run_free(&r);
 }
 
-/* The whole file at path, NUL-terminated (caller frees), or NULL. */
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "r");
-  char *p = NULL;
-  size_t n = 0;
-
-  if (f == NULL)
-    return NULL;
-  if (getdelim(&p, &n, '\0', f) < 0) {
-    free(p);
-    p = strdup("");
-  }
-  fclose(f);
-  return p;
-}
 
 Test(log, file_gets_every_line_with_time_pid_and_level, .fini = rm_tmp) {
   char path[128], env[160], *text;
@@ -295,7 +280,7 @@ Test(log, file_gets_every_line_with_time_pid_and_level, .fini = rm_tmp) {
     cr_expect_str_empty(r.err, "%s", gp_describe(&r));
     gp_run_free(&r);
   }
-  text = slurp(path);
+  text = gp_slurp(path);
   cr_assert(text != NULL, "no %s", path);
   cr_expect_eq(count(text, " info: stats: created=8 "), 2, "%s", text);
   cr_expect_eq(count(text, " info: runtime started"), 2, "%s", text);
@@ -317,7 +302,7 @@ Test(log, file_survives_the_program_closing_its_fd, .fini = rm_tmp) {
             NULL);
   GP_EXPECT_VAL(&r, "pipe_bytes", ==, 0);
   gp_run_free(&r);
-  text = slurp(path);
+  text = gp_slurp(path);
   cr_assert(text != NULL, "no %s", path);
   cr_expect(strstr(text, " debug: coroutine ") != NULL
             && strstr(text, " spawned ") != NULL, "%s", text);

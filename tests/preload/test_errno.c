@@ -195,40 +195,14 @@ Test(errno, successful_hooks_keep_errno_with_file_pool) {
   gp_run_free(&p);
 }
 
-/* Reads the whole file at path; NULL when it cannot. */
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "r");
-  char *p = NULL;
-  size_t n = 0;
-
-  if (f == NULL)
-    return NULL;
-  if (getdelim(&p, &n, '\0', f) < 0) {
-    free(p);
-    p = strdup("");
-  }
-  fclose(f);
-  return p;
-}
 
 /* shim/exports.map of the source tree: $GPATCH_TEST_SRC, or above the
  * build directory (build/ or build/asan/). */
 static char *read_exports(char *path, size_t len) {
-  static const char *const ups[] = { "..", "../.." };
-  const char *src = getenv("GPATCH_TEST_SRC");
-  char *text;
-  size_t i;
+  const char *src = gp_src();
 
-  if (src != NULL && *src != '\0') {
-    snprintf(path, len, "%s/shim/exports.map", src);
-    return slurp(path);
-  }
-  for (i = 0; i < sizeof ups / sizeof ups[0]; i++) {
-    snprintf(path, len, "%s/%s/shim/exports.map", gp_build(), ups[i]);
-    if ((text = slurp(path)) != NULL)
-      return text;
-  }
-  return NULL;
+  snprintf(path, len, "%s/shim/exports.map", src ? src : ".");
+  return gp_slurp(path);
 }
 
 /* 1 when name is a case name (before the first '.') in out, or listed in

@@ -38,25 +38,14 @@ static char src[PATH_MAX], build[PATH_MAX], launcher[PATH_MAX + 32],
 
 /* Finds the source tree and the build directory. */
 static void paths(void) {
-  static const char *const ups[] = { "..", "../.." };
-  const char *s = getenv("GPATCH_TEST_SRC");
-  char try[PATH_MAX + 16], script[PATH_MAX + 32];
-  size_t i;
+  const char *s;
 
   cr_assert(realpath(gp_build(), build) != NULL, "no build directory %s",
             gp_build());
-  src[0] = '\0';
-  if (s != NULL && *s != '\0')
-    cr_assert(realpath(s, src) != NULL, "GPATCH_TEST_SRC=%s: no such "
-              "directory", s);
-  for (i = 0; src[0] == '\0' && i < sizeof ups / sizeof ups[0]; i++) {
-    snprintf(try, sizeof try, "%s/%s", build, ups[i]);
-    snprintf(script, sizeof script, "%s/scripts/gpatch", try);
-    if (access(script, X_OK) == 0 && realpath(try, src) == NULL)
-      src[0] = '\0';
-  }
-  cr_assert(src[0] != '\0', "cannot find scripts/gpatch above %s; set "
-            "GPATCH_TEST_SRC to the source tree", build);
+  s = gp_src();
+  cr_assert(s != NULL && strlen(s) < sizeof src, "cannot find scripts/gpatch "
+            "above %s; set GPATCH_TEST_SRC to the source tree", build);
+  strcpy(src, s);
   snprintf(launcher, sizeof launcher, "%s/scripts/gpatch", src);
   snprintf(probe, sizeof probe, "%s/progs/launch_probe", build);
   snprintf(lib, sizeof lib, "%s/libgpatch.so", build);
@@ -101,21 +90,6 @@ static const char *put(const char *name, const char *text, mode_t mode) {
   return path;
 }
 
-/* The whole file at path, NUL-terminated (caller frees), or NULL. */
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "r");
-  char *p = NULL;
-  size_t n = 0;
-
-  if (f == NULL)
-    return NULL;
-  if (getdelim(&p, &n, '\0', f) < 0) {
-    free(p);
-    p = strdup("");
-  }
-  fclose(f);
-  return p;
-}
 
 /* Runs the in-tree launcher with argv and the extra environment env (the
  * library under test comes first unless with_lib is 0). */
@@ -165,7 +139,7 @@ static void expect_line(const struct gp_run *r, const char *prefix) {
 
 /* The version the launcher defines, from its version= line. */
 static void script_version(char *out, size_t len) {
-  char *text = slurp(launcher), *v;
+  char *text = gp_slurp(launcher), *v;
 
   cr_assert(text != NULL, "cannot read %s", launcher);
   v = strstr(text, "\nversion=");
@@ -371,7 +345,7 @@ Test(launcher, list_names_every_hook, .init = paths) {
   }
   /* Every exported hook is listed ... */
   snprintf(map, sizeof map, "%s/shim/exports.map", src);
-  text = slurp(map);
+  text = gp_slurp(map);
   cr_assert(text != NULL, "cannot read %s", map);
   for (line = strtok_r(text, "\n", &save); line != NULL;
        line = strtok_r(NULL, "\n", &save)) {
@@ -389,7 +363,7 @@ Test(launcher, list_names_every_hook, .init = paths) {
   /* ... and every call listed is a hook (the indented lines); strtok_r
    * cut the first copy of the map into lines. */
   free(text);
-  text = slurp(map);
+  text = gp_slurp(map);
   cr_assert(text != NULL);
   for (line = strtok_r(r.out, "\n", &save); line != NULL;
        line = strtok_r(NULL, "\n", &save)) {
@@ -579,7 +553,7 @@ Test(launcher, diagnostic_options_set_their_variables, .init = paths,
   gp_expect_token(&r, tok);
   cr_expect_str_empty(r.err, "the log went to stderr; %s", gp_describe(&r));
   gp_run_free(&r);
-  text = slurp(log);
+  text = gp_slurp(log);
   cr_assert(text != NULL, "no %s", log);
   cr_expect(strstr(text, " info: runtime started") != NULL
             && strstr(text, " info: blocking monitor started") != NULL
@@ -1007,7 +981,7 @@ Test(launcher, install_and_uninstall, .init = paths, .fini = rm_tmp) {
 
   /* The installed launcher finds the installed library, not the tree. */
   snprintf(path, sizeof path, "%s/usr/bin/gpatch", tmp);
-  text = slurp(path);
+  text = gp_slurp(path);
   cr_assert(text != NULL);
   cr_expect(strstr(text, src) == NULL, "the installed launcher names the "
             "source tree %s", src);
@@ -1027,7 +1001,7 @@ Test(launcher, install_and_uninstall, .init = paths, .fini = rm_tmp) {
 
   /* The man page carries the version; pkg-config describes the files. */
   snprintf(path, sizeof path, "%s/usr/share/man/man1/gpatch.1", tmp);
-  text = slurp(path);
+  text = gp_slurp(path);
   cr_assert(text != NULL);
   snprintf(tok, sizeof tok, "\n.TH GPATCH 1 \"\" \"gpatch %s\"", version);
   cr_expect(strstr(text, tok) != NULL, "no '%s' in %s", tok + 1, path);

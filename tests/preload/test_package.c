@@ -66,25 +66,15 @@ static void first_line(const char *cmd, char *out, size_t len) {
  * launcher's version= line) and the Debian architecture.  Skips the test
  * where dpkg-dev is not installed. */
 static void paths(void) {
-  static const char *const ups[] = { "..", "../.." };
-  const char *s = getenv("GPATCH_TEST_SRC");
-  char try[PATH_MAX + 16], script[PATH_MAX + 32], cmd[PATH_MAX + 64];
-  size_t i;
+  const char *s;
+  char cmd[PATH_MAX + 64];
 
   cr_assert(realpath(gp_build(), build) != NULL, "no build directory %s",
             gp_build());
-  src[0] = '\0';
-  if (s != NULL && *s != '\0')
-    cr_assert(realpath(s, src) != NULL, "GPATCH_TEST_SRC=%s: no such "
-              "directory", s);
-  for (i = 0; src[0] == '\0' && i < sizeof ups / sizeof ups[0]; i++) {
-    snprintf(try, sizeof try, "%s/%s", build, ups[i]);
-    snprintf(script, sizeof script, "%s/scripts/gpatch", try);
-    if (access(script, X_OK) == 0 && realpath(try, src) == NULL)
-      src[0] = '\0';
-  }
-  cr_assert(src[0] != '\0', "cannot find scripts/gpatch above %s; set "
-            "GPATCH_TEST_SRC to the source tree", build);
+  s = gp_src();
+  cr_assert(s != NULL && strlen(s) < sizeof src, "cannot find scripts/gpatch "
+            "above %s; set GPATCH_TEST_SRC to the source tree", build);
+  strcpy(src, s);
   snprintf(lib, sizeof lib, "%s/libgpatch.so", build);
   snprintf(probe, sizeof probe, "%s/progs/launch_probe", build);
   cr_assert(access(lib, R_OK) == 0, "%s is missing (make all)", lib);
