@@ -24,7 +24,6 @@ struct gp_coro {
   uint32_t magic;          /* GP_CORO_MAGIC while the record is live */
   int id;                  /* owner id for mutexes (see gp__coro_id) */
   uintptr_t handle;        /* the pthread_t the program sees */
-  enum gp_state state;
   gp_ctx ctx;              /* saved registers while not running */
   void *stack;             /* the stack mapping (guard included), or NULL */
   void *own_stack;         /* the program's stack (pthread_attr_setstack) */
@@ -39,8 +38,9 @@ struct gp_coro {
   unsigned detached : 1;   /* nobody will join: freed when it ends */
   unsigned joining : 1;    /* a joiner is registered */
   unsigned is_main : 1;    /* runs on the process's original stack */
-  uv_timer_t timer;        /* deadline of the current park */
+  unsigned tls_done : 1;   /* its thread_local destructors have run */
   int timer_init;          /* timer has been initialised */
+  uv_timer_t timer;        /* deadline of the current park */
   uint64_t sigmask;        /* signal mask while it runs (assembly switch) */
   char name[16];           /* pthread_setname_np */
   gp_list all;             /* in the list of every record in use */
@@ -49,6 +49,7 @@ struct gp_coro {
   int w_fd;                /* the first fd waited on, or -1 */
   int w_nfds;              /* how many fds (0: not an fd wait) */
   unsigned w_events;       /* GP_IN/GP_OUT/GP_PRI of the first fd */
+  enum gp_state state;     /* fields ordered to leave no padding */
   const void *w_obj;       /* address waited on (wait queue), or NULL */
   gp_coro *w_join;         /* coroutine waited for in gp__join, or NULL */
   int64_t w_deadline;      /* deadline of the current park, or GP_NEVER */
@@ -59,7 +60,6 @@ struct gp_coro {
   unsigned char park_kind; /* enum gp_park_kind of its last park */
   uint64_t sig_pend;       /* signals aimed at it, not yet taken (rt.h) */
   void *tls_tp;            /* its thread pointer (private TLS), or NULL */
-  unsigned char tls_done;  /* its thread_local destructors have run */
   /* The shim's slot (gp__hooks->slot_size bytes) follows the record:
    * every record is allocated with it, the main one included (hub.c). */
 };
