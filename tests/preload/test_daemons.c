@@ -4,7 +4,10 @@
  * loop per worker thread) with memcslap and every value read back;
  * Python's http.server (ThreadingHTTPServer, with a listen backlog of
  * 128 instead of 5: see tests/progs/http_serve.py) with 200 concurrent
- * downloads checked by SHA-256. Each must run on one OS thread. A daemon
+ * downloads checked by SHA-256; apache2 with its worker and event MPMs
+ * (one child, 200 threads per child) under ab -c 100 and 200 concurrent
+ * downloads checked by SHA-256, its child on one OS thread and stopped by
+ * SIGTERM. Each must run on one OS thread. A daemon
  * that is not installed (make deps installs them) is skipped with the
  * reason printed. */
 #include <criterion/criterion.h>
@@ -16,6 +19,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -223,4 +227,96 @@ Test(daemons, python_threading_http_server_200_downloads) {
   cr_expect_eq(peak, 1, "http.server peaked at %ld OS threads", peak);
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   system(cmd);
+}
+
+/* Writes an apache2 configuration for mpm (worker or event) serving dir
+ * on port: one child with 200 threads, running as www-data when started
+ * as root (apache refuses to serve as root). */
+static void apache_conf(const char *dir, int port, const char *mpm) {
+  char path[128];
+  snprintf(path, sizeof path, "%s/httpd.conf", dir);
+  FILE *f = fopen(path, "w");
+  cr_assert(f != NULL);
+  fprintf(f,
+          "ServerRoot \"%s\"\nListen 127.0.0.1:%d\n"
+          "PidFile %s/httpd.pid\nErrorLog %s/error.log\n"
+          "LoadModule mpm_%s_module /usr/lib/apache2/modules/mod_mpm_%s.so\n"
+          "LoadModule authz_core_module "
+          "/usr/lib/apache2/modules/mod_authz_core.so\n"
+          "LoadModule mime_module /usr/lib/apache2/modules/mod_mime.so\n"
+          "TypesConfig /etc/mime.types\nUser www-data\nGroup www-data\n"
+          "ServerName localhost\nDocumentRoot \"%s\"\n"
+          "StartServers 1\nServerLimit 1\nThreadsPerChild 200\n"
+          "MaxRequestWorkers 200\nMinSpareThreads 1\nMaxSpareThreads 200\n"
+          "<Directory \"%s\">\n  Require all granted\n</Directory>\n",
+          dir, port, dir, dir, mpm, mpm, dir, dir);
+  fclose(f);
+}
+
+/* The child of apache2's parent pid (the process that serves), or 0. */
+static pid_t apache_child(pid_t parent) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)parent,
+           (int)parent);
+  FILE *f = fopen(path, "r");
+  long child = 0;
+  if (f && fscanf(f, "%ld", &child) != 1)
+    child = 0;
+  if (f)
+    fclose(f);
+  return (pid_t)child;
+}
+
+static void apache_with(const char *mpm) {
+  need("/usr/sbin/apache2");
+  need("/usr/bin/ab");
+  need("/usr/bin/python3");
+  char dir[] = "/tmp/gpatch-apache.XXXXXX", file[96], cmd[256], port_s[16],
+       conf[96], url[96], script[4096];
+  cr_assert_neq(mkdtemp(dir), NULL);
+  cr_assert_eq(chmod(dir, 0755), 0); /* the child runs as www-data */
+  snprintf(file, sizeof file, "%s/blob", dir);
+  snprintf(cmd, sizeof cmd, "head -c 100000 /dev/urandom > %s", file);
+  cr_assert_eq(system(cmd), 0);
+  int port = gp_free_port();
+  snprintf(port_s, sizeof port_s, "%d", port);
+  apache_conf(dir, port, mpm);
+  snprintf(conf, sizeof conf, "%s/httpd.conf", dir);
+  struct gp_proc srv;
+  struct gp_run r, stopped;
+  cr_assert_eq(gp_start(&srv, 1, NULL, "/usr/sbin/apache2",
+                        GP_ARGV("-f", conf, "-DFOREGROUND")), 0);
+  cr_assert_eq(gp_wait_listen(port, &srv, 20), 0, "apache2 never listened");
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/blob", port);
+  gp_run_ok(&r, 0, NULL, 120, "/usr/bin/ab",
+            GP_ARGV("-q", "-s", "30", "-n", "5000", "-c", "100", url));
+  cr_expect_neq(strstr(r.out, "Complete requests:      5000"), NULL, "%s",
+                r.out);
+  cr_expect_neq(strstr(r.out, "Failed requests:        0"), NULL, "%s",
+                r.out);
+  gp_run_free(&r);
+  snprintf(script, sizeof script, "%s/tests/progs/http_get.py",
+           gp_src() ? gp_src() : ".");
+  gp_run_ok(&r, 0, NULL, 120, "/usr/bin/python3",
+            GP_ARGV(script, port_s, file));
+  cr_expect_neq(strstr(r.out, "downloads=200 ok=200"), NULL, "%s %s", r.out,
+                r.err);
+  gp_run_free(&r);
+  pid_t child = apache_child(srv.pid);
+  long threads = child > 0 ? threads_of(child) : -1;
+  gp_stop(&srv, SIGTERM, 20, &stopped);
+  cr_expect_eq(threads, 1, "apache2's child ran on %ld OS threads", threads);
+  cr_expect(!stopped.timed_out, "apache2 did not stop on SIGTERM");
+  gp_expect_exit(&stopped, 0);
+  gp_run_free(&stopped);
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  system(cmd);
+}
+
+Test(daemons, apache2_worker_mpm_ab_and_200_downloads) {
+  apache_with("worker");
+}
+
+Test(daemons, apache2_event_mpm_ab_and_200_downloads) {
+  apache_with("event");
 }
