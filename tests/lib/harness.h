@@ -144,6 +144,10 @@ void gp_expect_same(const struct gp_run *native, const struct gp_run *preload,
  * scripts/gpatch; an absolute path, or NULL when none is found. */
 const char *gp_src(void);
 
+/* Removes path and everything below it (a test's temporary directory),
+ * never following a symbolic link; a missing path is no error. */
+void gp_rm_tree(const char *path);
+
 /* The whole file at path, NUL-terminated (the caller frees it), or NULL
  * when it cannot be read. */
 char *gp_slurp(const char *path);

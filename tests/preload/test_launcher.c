@@ -54,17 +54,10 @@ static void paths(void) {
   cr_assert(access(lib, R_OK) == 0, "%s is missing (make all)", lib);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag,
-                    struct FTW *ftw) {
-  (void)st, (void)flag, (void)ftw;
-  remove(path);
-  return 0;
-}
-
 /* .fini of the tests that make a temporary directory. */
 static void rm_tmp(void) {
   if (tmp[0] != '\0')
-    nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    gp_rm_tree(tmp);
   tmp[0] = '\0';
 }
 

@@ -22,7 +22,6 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,16 +90,9 @@ static void paths(void) {
              sizeof multiarch);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag,
-                    struct FTW *ftw) {
-  (void)st, (void)flag, (void)ftw;
-  remove(path);
-  return 0;
-}
-
 static void rm_tmp(void) {
   if (tmp[0] != '\0')
-    nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    gp_rm_tree(tmp);
   tmp[0] = '\0';
 }
 

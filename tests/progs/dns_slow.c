@@ -270,21 +270,6 @@ static void gone_lookups(void) {
          r == NULL, herr);
 }
 
-/* A line of /proc/self/status, such as "VmHWM:", as a number; or -1. */
-static long status_value(const char *key) {
-  char buf[4096], *p;
-  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-
-  if (fd >= 0)
-    close(fd);
-  if (n <= 0)
-    return -1;
-  buf[n] = '\0';
-  p = strstr(buf, key);
-  return p != NULL ? atol(p + strlen(key)) : -1;
-}
-
 static volatile int peak, burst_done;
 
 static void *sampler(void *arg) {
