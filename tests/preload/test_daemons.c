@@ -320,3 +320,76 @@ Test(daemons, apache2_worker_mpm_ab_and_200_downloads) {
 Test(daemons, apache2_event_mpm_ab_and_200_downloads) {
   apache_with("event");
 }
+
+/* squid 5 with an aufs cache_dir (its disk I/O threads become coroutines)
+ * between 200 concurrent downloads and a Python origin server: every
+ * body checked by SHA-256, the object stored on disk by the disk
+ * threads, squid on one OS thread, stopped by SIGTERM. Before the
+ * errno and time-slice fixes of this round, the first new objects
+ * aborted it. */
+Test(daemons, squid_aufs_cache_200_downloads) {
+  need("/usr/sbin/squid");
+  need("/usr/bin/python3");
+  char dir[] = "/tmp/gpatch-squid.XXXXXX", path[160], cmd[512], conf[96],
+       port_s[16], origin_s[16], proxy[64], script[4096], url_file[160];
+  cr_assert_neq(mkdtemp(dir), NULL);
+  cr_assert_eq(chmod(dir, 0755), 0); /* squid runs as proxy */
+  snprintf(cmd, sizeof cmd, "mkdir -p %s/www %s/cache && head -c 262144 "
+           "/dev/urandom > %s/www/blob && { id proxy >/dev/null 2>&1 && "
+           "chown proxy %s/cache || true; }", dir, dir, dir, dir);
+  cr_assert_eq(system(cmd), 0);
+  int port = gp_free_port(), origin = gp_free_port();
+  snprintf(port_s, sizeof port_s, "%d", port);
+  snprintf(origin_s, sizeof origin_s, "%d", origin);
+  snprintf(conf, sizeof conf, "%s/squid.conf", dir);
+  FILE *f = fopen(conf, "w");
+  cr_assert(f != NULL);
+  fprintf(f, "http_port 127.0.0.1:%d\nhttp_access allow all\n"
+          "cache_dir aufs %s/cache 100 16 256\ncache_mem 1 MB\n"
+          "maximum_object_size_in_memory 8 KB\nmaximum_object_size 1 MB\n"
+          "pid_filename %s/squid.pid\ncache_log %s/cache.log\n"
+          "access_log none\ncache_store_log none\ncoredump_dir %s\n"
+          "cache_effective_user proxy\nshutdown_lifetime 1 seconds\n"
+          "refresh_pattern . 60 100%% 600 override-expire\n",
+          port, dir, dir, dir, dir);
+  fclose(f);
+  struct gp_run r, stopped, ostopped;
+  gp_run_ok(&r, 0, NULL, 60, "/usr/sbin/squid", GP_ARGV("-f", conf, "-z",
+                                                        "-N"));
+  gp_run_free(&r);
+  struct gp_proc srv, org;
+  snprintf(path, sizeof path, "%s/www", dir);
+  cr_assert_eq(gp_start(&org, 0, NULL, "/usr/bin/python3",
+                        GP_ARGV("-m", "http.server", origin_s, "--bind",
+                                "127.0.0.1", "--directory", path)), 0);
+  cr_assert_eq(gp_wait_listen(origin, &org, 20), 0, "origin never listened");
+  cr_assert_eq(gp_start(&srv, 1, NULL, "/usr/sbin/squid",
+                        GP_ARGV("-f", conf, "-N")), 0);
+  cr_assert_eq(gp_wait_listen(port, &srv, 30), 0, "squid never listened");
+  /* http_get.py fetches http://127.0.0.1:ORIGIN/blob; urllib takes the
+   * proxy from http_proxy, so every download goes through squid. */
+  snprintf(script, sizeof script, "%s/tests/progs/http_get.py",
+           gp_src() ? gp_src() : ".");
+  snprintf(proxy, sizeof proxy, "http_proxy=http://127.0.0.1:%d", port);
+  snprintf(url_file, sizeof url_file, "%s/www/blob", dir);
+  gp_run_ok(&r, 0, GP_ARGV(proxy), 120, "/usr/bin/python3",
+            GP_ARGV(script, origin_s, url_file));
+  cr_expect_neq(strstr(r.out, "downloads=200 ok=200"), NULL, "%s %s", r.out,
+                r.err);
+  gp_run_free(&r);
+  long threads = threads_of(srv.pid);
+  gp_stop(&srv, SIGTERM, 30, &stopped);
+  gp_stop(&org, SIGTERM, 10, &ostopped);
+  gp_run_free(&ostopped);
+  cr_expect_eq(threads, 1, "squid ran on %ld OS threads", threads);
+  cr_expect(!stopped.timed_out, "squid did not stop on SIGTERM");
+  gp_expect_exit(&stopped, 0);
+  gp_run_free(&stopped);
+  /* The object went to disk through the aufs threads (swap files have
+   * 8 hex digits as names). */
+  snprintf(cmd, sizeof cmd, "find %s/cache -type f -name '0000*' | grep -q .",
+           dir);
+  cr_expect_eq(system(cmd), 0, "squid stored nothing in its aufs cache");
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  system(cmd);
+}
