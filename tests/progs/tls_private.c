@@ -232,6 +232,15 @@ static void *churn_one(void *arg) {
   return (void *)counter;
 }
 
+/* The first measured thread waits here until main has counted the OS
+ * threads (a thread this short may have ended before the count). */
+static pthread_barrier_t gate;
+
+static void *churn_first(void *arg) {
+  pthread_barrier_wait(&gate);
+  return churn_one(arg);
+}
+
 static long rss_kb(void) {
   long pages = 0, rss = 0;
   FILE *f = fopen("/proc/self/statm", "r");
@@ -253,10 +262,15 @@ static void churn(long n) {
   long before = rss_kb();
   size_t used = mallinfo2().uordblks;
   for (long i = 0; i < n; i++) {
-    if (pthread_create(&t, NULL, churn_one, (void *)i) != 0)
-      abort();
     if (i == 0)
+      pthread_barrier_init(&gate, NULL, 2);
+    if (pthread_create(&t, NULL, i == 0 ? churn_first : churn_one,
+                       (void *)i) != 0)
+      abort();
+    if (i == 0) {
       printf("threads=%d\n", threads_now());
+      pthread_barrier_wait(&gate);
+    }
     pthread_join(t, &r);
     ok += (long)r == 1;
   }
