@@ -1,7 +1,8 @@
 /* keys: thread-specific data is per thread. Ten threads each store their
  * own value under one key, block (sleep, yield), and read it back; the
  * key's destructor runs once for each when it ends, and a value set by
- * main is main's alone. Prints key=value lines; exits 0 when all held.
+ * main is main's alone. The threads wait at a gate while main counts the
+ * OS threads (natively one could end before the count). Prints key=value lines; exits 0 when all held.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -17,6 +18,7 @@
 static pthread_key_t key;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static int dtor_calls, dtor_sum, mismatches;
+static pthread_barrier_t gate; /* all N alive while main counts them */
 
 static void dtor(void *v) {
   pthread_mutex_lock(&mu);
@@ -33,6 +35,8 @@ static void *worker(void *arg) {
   int *mine = malloc(sizeof *mine);
   *mine = id;
   pthread_setspecific(key, mine);
+  pthread_barrier_wait(&gate); /* main counts the threads */
+  pthread_barrier_wait(&gate);
   for (int i = 0; i < 3; i++) {
     usleep(1000 * (unsigned)(N - id));
     sched_yield();
@@ -48,10 +52,13 @@ int main(void) {
   if (pthread_key_create(&key, dtor) != 0)
     return 2;
   pthread_setspecific(key, &main_val);
+  pthread_barrier_init(&gate, NULL, N + 1);
   pthread_t t[N];
   for (int i = 0; i < N; i++)
     pthread_create(&t[i], NULL, worker, (void *)(long)(i + 1));
+  pthread_barrier_wait(&gate);
   int threads = threads_now();
+  pthread_barrier_wait(&gate);
   for (int i = 0; i < N; i++)
     pthread_join(t[i], NULL);
   int main_ok = pthread_getspecific(key) == &main_val;
