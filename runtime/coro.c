@@ -106,6 +106,8 @@ static int spawn(void *(*fn)(void *), void *arg, void *lo, size_t size,
   if (GP_UNLIKELY(gp__diag))
     gp__diag_spawn(c);
   gp__ready(c);
+  if (GP_UNLIKELY(gp__handoff_lazy))
+    gp__handoff_monitor();
   *out = c;
   return 0;
 error_stack:

@@ -24,6 +24,10 @@ typedef struct gp_coro gp_coro;
 struct gp_tls {
   unsigned char sched;  /* this OS thread runs the scheduler */
   unsigned char inside; /* runtime code is running: hooks pass through */
+  /* Private TLS: the coroutine whose block this is keeps an OS thread of
+   * its own for now (handoff.c; sched is 0 then): its next hook that
+   * would go cooperative gives it back first (gp__rejoin). */
+  unsigned char detached;
 };
 extern __thread struct gp_tls gp__tls
     __attribute__((tls_model("initial-exec")));
@@ -46,6 +50,16 @@ static inline unsigned char gp__outside_enter(void) {
 }
 static inline void gp__inside_restore(unsigned char was) {
   gp__tls.inside = was;
+}
+
+void gp__rejoin(void);
+/* gp__tls.sched for a hook that decides by it: a coroutine detached on an
+ * OS thread of its own (handoff.c) gives itself back first. Not in a
+ * signal handler. */
+static inline unsigned char gp__sched_here(void) {
+  if (GP_UNLIKELY(gp__tls.detached))
+    gp__rejoin();
+  return gp__tls.sched;
 }
 
 /* ---- the shim's hooks (hub.c holds the table; coro.c, sched.c and
@@ -91,6 +105,21 @@ struct gp_rt_hooks {
  * outlive the runtime (a static const one). Without it the runtime calls
  * nothing back and reserves no slot. */
 void gp__rt_set_hooks(const struct gp_rt_hooks *hooks);
+
+/* ---- hand-off of the scheduler to another OS thread (handoff.c) ----
+ *
+ * GPATCH_HANDOFF: a coroutine that runs ns without a switch while others
+ * live keeps its OS thread; the scheduler goes on on another one, at most
+ * `threads` OS threads in all (0: the default). Private TLS only; set
+ * before the start. */
+void gp__handoff_set(int64_t ns, unsigned threads);
+/* Called by a hook that finds gp__tls.detached: the running coroutine
+ * goes back to the scheduler, and returns running on its thread. */
+void gp__rejoin(void);
+/* Coroutines detached now; hand-offs and returns so far, OS threads. */
+int gp__handoff_detached(void);
+void gp__handoff_stats(uint64_t *handoffs, uint64_t *rejoins,
+                       unsigned *threads);
 
 /* ---- scheduler (sched.c, hub.c; the switch and the main coroutine's
  * flag: coro.c) ---- */

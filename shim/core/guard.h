@@ -17,13 +17,18 @@
 #include "core/config.h"
 #include "rt.h"
 
+/* A coroutine detached on an OS thread of its own (runtime/handoff.c)
+ * gives itself back, then asks again. */
+int gp_coop_detached(unsigned family);
+
 static inline int gp_coop(unsigned family) {
   /* Two byte loads, not one 16-bit load: gp_enter and gp_leave store a
    * byte, and a wider load right after a narrower store to the same word
    * cannot be forwarded from the store buffer: it would stall every hook
    * that follows another. */
-  return gp__tls.sched == 1 && gp__tls.inside == 0 &&
-         (gp_conf.families & family);
+  if (GP_UNLIKELY(gp__tls.sched != 1))
+    return gp__tls.detached ? gp_coop_detached(family) : 0;
+  return gp__tls.inside == 0 && (gp_conf.families & family);
 }
 
 /* Set when a cancellation point's wait ended for a pthread_cancel: the
@@ -34,7 +39,16 @@ __attribute__((noreturn)) void gp_cancel_act(void);
 __attribute__((noreturn)) void gp_exit_unwind(void *retval);
 void gp_cancel_note(void);
 
-static inline void gp_enter(void) { gp__tls.inside = 1; }
+/* The hand-off monitor marks a coroutine (sched = 0) before it reads its
+ * `inside`; so `inside` is set before sched is read again: one of the two
+ * sees the other (runtime/handoff.c). */
+void gp_enter_raced(void);
+static inline void gp_enter(void) {
+  gp__tls.inside = 1;
+  __asm__ __volatile__("" ::: "memory");
+  if (GP_UNLIKELY(gp__tls.sched != 1))
+    gp_enter_raced();
+}
 
 /* A cancellation point, right after gp_enter: a pthread_cancel pending
  * for the running coroutine acts here (never returns then), as glibc's

@@ -26,7 +26,7 @@
 #include "sync/kept.h"
 
 void gp_fork_child(void) {
-  if (!gp__tls.sched)
+  if (!gp__sched_here())
     return; /* a foreign thread forked: its child never runs coroutines */
   unsigned char was = gp__inside_enter();
   gp_signal_fork();
