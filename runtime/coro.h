@@ -187,6 +187,8 @@ void gp__handoff_start(void);
 extern unsigned char gp__handoff_lazy;
 void gp__handoff_monitor(void);
 void gp__handoff_drain(void);
+/* The OS thread c keeps while detached, else 0 (for the dump). */
+int gp__handoff_tid(gp_coro *c);
 void gp__sched_take(void);
 
 /* Every record in use (not in the spare list), the main one included. */
@@ -200,6 +202,7 @@ void gp__wq_init(void); /* also at start (hub.c) */
 void gp__sched_fork(gp_coro *self);
 void gp__coro_fork(gp_coro *self);
 void gp__work_fork(void);
+void gp__handoff_fork(void);
 int gp__hub_fork(gp_coro *self);
 
 #pragma GCC visibility pop

@@ -87,11 +87,14 @@ int gp__handoff_detached(void) {
   return __atomic_load_n(&ndetached, __ATOMIC_ACQUIRE);
 }
 
+static int monitor_on;               /* its thread runs */
+
 void gp__handoff_stats(uint64_t *handoffs, uint64_t *rejoins,
-                       unsigned *threads) {
+                       unsigned *threads, unsigned *monitor) {
   *handoffs = __atomic_load_n(&nhandoffs, __ATOMIC_RELAXED);
   *rejoins = __atomic_load_n(&nrejoins, __ATOMIC_RELAXED);
   *threads = __atomic_load_n(&nhosts, __ATOMIC_RELAXED);
+  *monitor = (unsigned)__atomic_load_n(&monitor_on, __ATOMIC_RELAXED);
 }
 
 static void futex_wait(int *w, int val) {
@@ -168,7 +171,8 @@ static struct host *take_idle(void) {
 }
 
 /* A spare host: an idle one, else a new thread once it waits; NULL at
- * the bound or when no thread can be made. (Only the monitor calls it.) */
+ * the bound or when no thread can be made. (Called with `pending` held:
+ * one caller at a time.) */
 static struct host *get_spare(void) {
   struct host *h = take_idle();
   if (h || nhosts >= max_hosts)
@@ -207,14 +211,17 @@ static void try_handoff(gp_coro *c, uint64_t sw) {
   struct gp_tls *t = gp__tls_of(c);
   if (__atomic_load_n(&t->inside, __ATOMIC_RELAXED))
     return;
+  if (__atomic_exchange_n(&pending, 1, __ATOMIC_SEQ_CST))
+    return; /* a coroutine is detaching itself (gp__detach) */
   struct host *h = get_spare();
   if (h == NULL) {
+    __atomic_store_n(&pending, 0, __ATOMIC_RELEASE);
     if (!warned_full++)
-      gp__log("hand-off: all %u OS threads are taken (GPATCH_HANDOFF_"
-              "THREADS): a stuck coroutine holds up the others", max_hosts);
+      gp__log("hand-off: all %u OS threads are taken "
+              "(GPATCH_MAX_OS_THREADS): a stuck thread holds up the others",
+              max_hosts);
     return;
   }
-  __atomic_store_n(&pending, 1, __ATOMIC_SEQ_CST);
   __atomic_store_n(&t->detached, 1, __ATOMIC_RELAXED);
   __atomic_store_n(&t->sched, 0, __ATOMIC_RELAXED);
   barrier(); /* every CPU of the process: a full barrier */
@@ -238,6 +245,36 @@ static void try_handoff(gp_coro *c, uint64_t sw) {
   __atomic_store_n(&pending, 0, __ATOMIC_RELEASE);
   __atomic_store_n(&h->go, 1, __ATOMIC_RELEASE);
   futex_wake(&h->go);
+}
+
+/* Before a call that may block in the kernel and has no cooperative form
+ * (flock, semop, ...): the running coroutine detaches itself, as the
+ * monitor would detach it after `limit`, but at once. 0, or -1 when it
+ * cannot be (hand-off off, no spare OS thread): then the call blocks the
+ * scheduler as before. Inside the runtime; on success the caller makes
+ * its call and then calls gp__rejoin. */
+int gp__detach_self(void) {
+  if (limit == 0)
+    return -1;
+  while (__atomic_exchange_n(&pending, 1, __ATOMIC_ACQUIRE))
+    GP_REAL(sched_yield)(); /* the monitor is deciding: it will let go */
+  struct host *h = get_spare();
+  if (h == NULL) {
+    __atomic_store_n(&pending, 0, __ATOMIC_RELEASE);
+    return -1;
+  }
+  gp_coro *c = gp__current;
+  gp__tls.detached = 1;
+  gp__tls.sched = 0;
+  cur->held = c;
+  c->handed = 1;
+  __atomic_add_fetch(&ndetached, 1, __ATOMIC_RELEASE);
+  __atomic_add_fetch(&nhandoffs, 1, __ATOMIC_RELAXED);
+  cur = h;
+  __atomic_store_n(&pending, 0, __ATOMIC_RELEASE);
+  __atomic_store_n(&h->go, 1, __ATOMIC_RELEASE);
+  futex_wake(&h->go);
+  return 0;
 }
 
 /* A detached coroutine, in a hook, gives itself back: it saves its
@@ -276,6 +313,15 @@ void gp__rejoin(void) {
   gp__inside_restore(was);
   if (GP_UNLIKELY(c->sig_pend))
     gp__sig_resumed(c);
+}
+
+int gp__handoff_tid(gp_coro *c) {
+  if (!c->handed)
+    return 0;
+  for (unsigned i = 0; i < __atomic_load_n(&nhosts, __ATOMIC_ACQUIRE); i++)
+    if (__atomic_load_n(&hosts[i].held, __ATOMIC_RELAXED) == c)
+      return hosts[i].tid;
+  return 0;
 }
 
 /* In the hub: the coroutines given back join the ready queue. */
@@ -378,6 +424,32 @@ void gp__handoff_monitor(void) {
     return;
   }
   GP_REAL(pthread_setname_np)(t, "gpatch-handoff");
+  __atomic_store_n(&monitor_on, 1, __ATOMIC_RELAXED);
   GP_LOGL(GP_LOG_INFO, "hand-off after %lld ms, up to %u OS threads",
           (long long)(limit / 1000000), max_hosts);
+}
+
+/* In a forked child (fork.c): only the calling OS thread is left, and it
+ * runs the scheduler (a detached coroutine gives itself back before it
+ * forks). It becomes the only host; the monitor starts again with the
+ * next spawn. */
+void gp__handoff_fork(void) {
+  if (limit == 0)
+    return;
+  struct host h = *cur;
+  memset(hosts, 0, sizeof hosts);
+  hosts[0].ctx = h.ctx; /* its home, if it had one, is on its own stack */
+  hosts[0].tp = gp__hub_tp;
+  hosts[0].tid = (int)GP_REAL(syscall)(SYS_gettid);
+  nhosts = 1;
+  cur = &hosts[0];
+  rejoined = NULL;
+  pending = 0;
+  ndetached = 0;
+  monitor_on = 0;
+  pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+  lock = fresh;
+  GP_REAL(syscall)(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
+                   0, 0);
+  gp__handoff_lazy = 1;
 }

@@ -116,10 +116,16 @@ void gp__handoff_set(int64_t ns, unsigned threads);
 /* Called by a hook that finds gp__tls.detached: the running coroutine
  * goes back to the scheduler, and returns running on its thread. */
 void gp__rejoin(void);
-/* Coroutines detached now; hand-offs and returns so far, OS threads. */
+/* Inside the runtime, before a call that may block in the kernel: the
+ * running coroutine keeps this OS thread, the scheduler goes on on
+ * another; 0 (then gp__rejoin after the call), or -1 (not possible). */
+int gp__detach_self(void);
+/* Coroutines detached now. Hand-offs and returns so far, the OS threads
+ * that have run coroutines (the first one included), and whether the
+ * monitor's thread runs (0 or 1). */
 int gp__handoff_detached(void);
 void gp__handoff_stats(uint64_t *handoffs, uint64_t *rejoins,
-                       unsigned *threads);
+                       unsigned *threads, unsigned *monitor);
 
 /* ---- scheduler (sched.c, hub.c; the switch and the main coroutine's
  * flag: coro.c) ---- */

@@ -22,3 +22,21 @@ void gp_enter_raced(void) {
   if (gp__tls.detached)
     gp__rejoin();
 }
+
+int gp_detach_begin(void) {
+  if (!gp_coop(GP_FAM_THREAD) || gp__live() < 2)
+    return 0;
+  gp_enter();
+  if (gp__detach_self() != 0) {
+    gp_leave();
+    return 0;
+  }
+  return 1;
+}
+
+void gp_detach_end(void) {
+  int saved = errno;
+  gp__rejoin();
+  gp_leave();
+  errno = saved;
+}

@@ -90,6 +90,23 @@ static inline void gp_slice_after(unsigned family) {
   }
 }
 
+/* Around a call that may block in the kernel and has no cooperative form
+ * (flock, semop, msgrcv, ...): with the hand-off on (private TLS), the
+ * calling thread keeps this OS thread for the call and the scheduler goes
+ * on on another one at once (runtime/handoff.c, gp__detach_self); without
+ * it, the call blocks every thread as before. gp_detach_begin returns 1
+ * when it detached: then gp_detach_end after the call (errno kept). */
+int gp_detach_begin(void);
+void gp_detach_end(void);
+#define GP_DETACHED_CALL(call)                                              \
+  ({                                                                        \
+    int d_ = gp_detach_begin();                                             \
+    __typeof__(call) r_ = (call);                                           \
+    if (d_)                                                                 \
+      gp_detach_end();                                                      \
+    r_;                                                                     \
+  })
+
 /* When a wait ended because the running coroutine was killed or its
  * Timeout passed (gp__park_intr), the error the call reports: -ECANCELED
  * or -ETIMEDOUT; 0 when r is anything else. */

@@ -128,6 +128,8 @@ GP_EXPORT int dup3(int oldfd, int newfd, int flags) {
 static int do_fcntl(int (*real)(int, int, ...), int fd, int cmd, void *arg) {
   if (cmd == F_SETFL)
     gp_fd_flags_changed();
+  if (cmd == F_SETLKW || cmd == F_OFD_SETLKW) /* a record lock's wait */
+    return GP_DETACHED_CALL(real(fd, cmd, arg));
   int r = real(fd, cmd, arg);
   if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
     copied(fd, r);
