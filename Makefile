@@ -107,7 +107,7 @@ $(BUILD)/progs/api_%: tests/progs/api_%.c shim/api/gpatch.h $(LIB) | deps
 	  -Ishim/api $< -o $@ -L$(BUILD) -Wl,-rpath,$(abspath $(BUILD)) \
 	  -lgpatch -pthread
 
-$(BUILD)/progs/%: tests/progs/%.cc | deps
+$(BUILD)/progs/%: tests/progs/%.cc $(wildcard tests/progs/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++20 -O2 -g -Wall -Wextra -Werror $< -o $@ -pthread
 

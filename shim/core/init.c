@@ -205,7 +205,7 @@ void gp_init(void) {
   init_process();
   read_diag();
   gp_diag_setup();
-  pthread_atfork(NULL, NULL, gp_fork_child);
+  pthread_atfork(gp_fork_prepare, gp_fork_parent, gp_fork_child);
 }
 
 __attribute__((constructor(101))) static void gp_ctor(void) { gp_init(); }
