@@ -37,11 +37,13 @@
  * to whichever OS thread runs it; the hub runs on its host's own block.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <linux/membarrier.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -349,8 +351,36 @@ static void nap(int64_t ns) {
     ;
 }
 
+/* The CPU time the OS thread tid has used, ns (its per-thread CPU clock,
+ * as pthread_getcpuclockid makes it), or -1. */
+static int64_t thread_cpu(int tid) {
+  struct timespec ts;
+  clockid_t id = (clockid_t)(~(unsigned)tid << 3 | 6); /* SCHED, thread */
+  if (clock_gettime(id, &ts) != 0)
+    return -1;
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Whether the OS thread tid sleeps in a system call (state S or D). */
+static int thread_sleeps(int tid) {
+  char path[64], buf[256];
+  snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+  int fd = GP_REAL(openat)(AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  ssize_t n = GP_REAL(read)(fd, buf, sizeof buf - 1);
+  GP_REAL(close)(fd);
+  buf[n > 0 ? n : 0] = '\0';
+  const char *p = strrchr(buf, ')'); /* after the name, which may hold ')' */
+  return p && (p[2] == 'S' || p[2] == 'D');
+}
+
 /* Looks four times per limit at the switch counter; backs off to 50 ms
- * while the hub sleeps in the loop (nothing runs, nothing can be stuck). */
+ * while the hub sleeps in the loop (nothing runs, nothing can be stuck).
+ * A coroutine is stuck when it ran `limit` without a switch and its OS
+ * thread either used half of that on the CPU (a computation) or sleeps
+ * in the kernel (a call the shim cannot see). One the kernel merely did
+ * not run (a busy machine) is not: another OS thread would wait too. */
 static void *monitor_main(void *arg) {
   (void)arg;
   gp__tls.inside = 1; /* hooks pass through on this thread */
@@ -358,7 +388,7 @@ static void *monitor_main(void *arg) {
   __atomic_store_n(&monitor_on, 1, __ATOMIC_RELEASE);
   int64_t period = limit / 4 > 1000000 ? limit / 4 : 1000000, wait = period;
   uint64_t last = UINT64_MAX;
-  int64_t since = 0;
+  int64_t since = 0, cpu0 = 0;
   for (;;) {
     nap(wait);
     uint64_t sw = __atomic_load_n(&gp__nswitch, __ATOMIC_ACQUIRE);
@@ -370,14 +400,18 @@ static void *monitor_main(void *arg) {
       continue;
     }
     wait = period;
+    int tid = __atomic_load_n(&cur->tid, __ATOMIC_RELAXED);
     if (sw != last) {
       last = sw;
       since = now;
+      cpu0 = thread_cpu(tid);
       continue;
     }
     if (now - since < limit ||
         __atomic_load_n(&gp__nlive, __ATOMIC_RELAXED) < 2)
       continue;
+    if (thread_cpu(tid) - cpu0 < limit / 2 && !thread_sleeps(tid))
+      continue; /* runnable, waiting for a CPU: not stuck */
     try_handoff(c, sw);
     since = now;
   }
