@@ -65,3 +65,32 @@ Test(handoff, without_it_a_cpu_loop_holds_up_everyone) {
   GP_EXPECT_VAL(&p, "threads", ==, 1);
   gp_run_free(&p);
 }
+
+/* Sixteen threads that stall at random (CPU loops and raw-syscall sleeps
+ * past the threshold: about 160 hand-offs and returns) while they pass
+ * numbered messages round a ring of pipes and count under a mutex that a
+ * watcher waits on without a timeout: nothing lost, nothing reordered, no
+ * wake-up missed (a lost one would hang the run past its deadline). */
+Test(handoff, random_stalls_lose_no_message_and_no_wakeup) {
+  struct gp_run n, p;
+  gp_run_ok(&n, 0, NULL, 60, "handoff_stress", GP_ARGV("16", "50", "7"));
+  GP_EXPECT_VAL(&n, "messages", ==, 800);
+  if (!gp_preload_wanted()) {
+    gp_run_free(&n);
+    return;
+  }
+  static const char *const env[] = {"GPATCH_TLS=private", "GPATCH_STATS=1",
+                                    NULL};
+  gp_run_ok(&p, 1, env, 90, "handoff_stress", GP_ARGV("16", "50", "7"));
+  GP_EXPECT_VAL(&p, "messages", ==, 800);
+  GP_EXPECT_VAL(&p, "out_of_order", ==, 0);
+  GP_EXPECT_VAL(&p, "counted", ==, 800);
+  GP_EXPECT_VAL(&p, "watcher_woke", ==, 1);
+  GP_EXPECT_VAL(&p, "stalls", ==, gp_kv(n.out, "stalls"));
+  long handoffs = gp_kv(p.err, "handoffs"), returns = gp_kv(p.err, "returns");
+  cr_expect(handoffs > 10 && returns == handoffs,
+            "handoffs=%ld returns=%ld; %s", handoffs, returns,
+            gp_describe(&p));
+  gp_run_free(&p);
+  gp_run_free(&n);
+}
