@@ -23,9 +23,7 @@ static void trampoline(void) {
   errno = 0;
   gp__outside_enter(); /* program code from here on */
   void *r = c->fn(c->arg);
-  if (GP_UNLIKELY(gp__tls.detached))
-    gp__rejoin(); /* it may end without a hook since it was detached */
-  gp__inside_enter();
+  gp__inside_enter(); /* detached since its last hook: gives itself back */
   gp__exit(r);
 }
 

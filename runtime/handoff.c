@@ -212,7 +212,10 @@ static int barrier(void) {
 /* The monitor decided that c, running since switch sw, is stuck. */
 static void try_handoff(gp_coro *c, uint64_t sw) {
   struct gp_tls *t = gp__tls_of(c);
-  if (__atomic_load_n(&t->inside, __ATOMIC_RELAXED))
+  /* Already detached: the host told to take the hub has not yet (a busy
+   * machine can keep it from running for a while). */
+  if (__atomic_load_n(&c->handed, __ATOMIC_RELAXED) ||
+      __atomic_load_n(&t->inside, __ATOMIC_RELAXED))
     return;
   if (__atomic_exchange_n(&pending, 1, __ATOMIC_SEQ_CST))
     return; /* a coroutine is detaching itself (gp__detach) */
@@ -239,7 +242,7 @@ static void try_handoff(gp_coro *c, uint64_t sw) {
   }
   /* Committed: c keeps cur's OS thread; h runs the scheduler. */
   cur->held = c;
-  c->handed = 1;
+  __atomic_store_n(&c->handed, 1, __ATOMIC_RELAXED);
   __atomic_add_fetch(&ndetached, 1, __ATOMIC_RELEASE);
   __atomic_add_fetch(&nhandoffs, 1, __ATOMIC_RELAXED);
   GP_LOGL(GP_LOG_DEBUG, "hand-off: coroutine #%d keeps thread %d, the "
@@ -296,7 +299,7 @@ void gp__rejoin(void) {
       h = &hosts[i];
   GP_ASSERT(h != NULL);
   gp_coro *c = h->held;
-  unsigned char was = gp__inside_enter();
+  unsigned char was = gp__inside_mark();
   h->held = NULL;
   h->back = c;
   if (h == &hosts[0] && h->ctx.sp == NULL) {

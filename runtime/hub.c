@@ -247,7 +247,7 @@ static void run_blocking(void) {
  * it would leave the handle half-sent, and the hub would spin on it). */
 void gp__hub_wake(void) {
   if (__atomic_load_n(&started, __ATOMIC_ACQUIRE)) {
-    unsigned char was = gp__inside_enter();
+    unsigned char was = gp__inside_mark(); /* may be a signal handler */
     uv_async_send(&wake_async);
     gp__inside_restore(was);
   }

@@ -38,9 +38,21 @@ extern __thread struct gp_tls gp__tls
  * state it replaced, which the matching gp__inside_restore puts back, so
  * the pairs nest. A hook's own gp_enter/gp_leave (shim/core/guard.h) is
  * the unnested form, for a flag known to be clear. */
-static inline unsigned char gp__inside_enter(void) {
+void gp__rejoin(void);
+/* The plain mark, for a signal handler and the hand-off's own code. */
+static inline unsigned char gp__inside_mark(void) {
   unsigned char was = gp__tls.inside;
   gp__tls.inside = 1;
+  return was;
+}
+/* With private TLS the hand-off monitor may detach the running coroutine
+ * until it is inside (runtime/handoff.c): `inside` is set before
+ * `detached` is read, and one that was detached gives itself back. */
+static inline unsigned char gp__inside_enter(void) {
+  unsigned char was = gp__inside_mark();
+  __asm__ __volatile__("" ::: "memory");
+  if (GP_UNLIKELY(gp__tls.detached))
+    gp__rejoin();
   return was;
 }
 static inline unsigned char gp__outside_enter(void) {
@@ -52,7 +64,6 @@ static inline void gp__inside_restore(unsigned char was) {
   gp__tls.inside = was;
 }
 
-void gp__rejoin(void);
 /* gp__tls.sched for a hook that decides by it: a coroutine detached on an
  * OS thread of its own (handoff.c) gives itself back first. Not in a
  * signal handler. */

@@ -158,13 +158,14 @@ static void switch_to(gp_coro *from, gp_coro *to) {
   gp_ctx *tc = to ? &to->ctx : &gp__hub_ctx;
   if (from)
     from->saved_errno = *errno_at;
-  __atomic_store_n(&gp__nswitch, gp__nswitch + 1, __ATOMIC_RELAXED);
   gp__current = to;
   gp__current_id = to ? to->id : 0;
   if (GP_LIKELY(!slow)) {
     install_mask(to);
     gp__ctx_switch_asm(fc, tc);
   } else {
+    /* The hand-off monitor's clock: it exists with private TLS only. */
+    __atomic_store_n(&gp__nswitch, gp__nswitch + 1, __ATOMIC_RELAXED);
     if (switch_slow(from, to))
       install_mask(to);
     if (gp__tls_private) /* the thread pointer moves with the context */

@@ -4,24 +4,22 @@
  * own, with its TLS flags saying "not a scheduler thread" (sched = 0,
  * detached = 1): its calls reach the kernel straight. The first hook that
  * would have gone cooperative gives it back to the scheduler and then
- * goes on as usual (gp_coop_detached); so do the hooks that decide by
+ * goes on as usual (gp_coop_slow); so do the hooks that decide by
  * sched alone (gp__sched_here, rt.h). */
 #include "core/guard.h"
 
-int gp_coop_detached(unsigned family) {
+int gp_coop_slow(unsigned family) {
+  if (!gp__tls.detached)
+    return 0; /* a thread the runtime does not run coroutines on */
   gp__rejoin();
   return gp__tls.sched == 1 && gp__tls.inside == 0 &&
          (gp_conf.families & family);
 }
 
-/* gp_enter found sched cleared after it set `inside`: the monitor was
+/* gp_enter found `detached` set after it set `inside`: the monitor was
  * deciding a hand-off at that moment. gp__rejoin waits for its answer:
- * undone (it saw `inside`: nothing to do), or done (back first). A
- * thread that is no scheduler thread at all has nothing to wait for. */
-void gp_enter_raced(void) {
-  if (gp__tls.detached)
-    gp__rejoin();
-}
+ * undone (it saw `inside`: nothing to do), or done (back first). */
+void gp_enter_raced(void) { gp__rejoin(); }
 
 int gp_detach_begin(void) {
   if (!gp_coop(GP_FAM_THREAD) || gp__live() < 2)

@@ -17,18 +17,20 @@
 #include "core/config.h"
 #include "rt.h"
 
-/* A coroutine detached on an OS thread of its own (runtime/handoff.c)
- * gives itself back, then asks again. */
-int gp_coop_detached(unsigned family);
+/* gp_coop off the scheduler thread: 0, unless the caller is a coroutine
+ * detached on an OS thread of its own (runtime/handoff.c), which gives
+ * itself back and asks again. Out of line, so that gp_coop stays small
+ * enough for the hooks that inline it. */
+__attribute__((cold)) int gp_coop_slow(unsigned family);
 
 static inline int gp_coop(unsigned family) {
   /* Two byte loads, not one 16-bit load: gp_enter and gp_leave store a
    * byte, and a wider load right after a narrower store to the same word
    * cannot be forwarded from the store buffer: it would stall every hook
    * that follows another. */
-  if (GP_UNLIKELY(gp__tls.sched != 1))
-    return gp__tls.detached ? gp_coop_detached(family) : 0;
-  return gp__tls.inside == 0 && (gp_conf.families & family);
+  if (GP_LIKELY(gp__tls.sched == 1))
+    return gp__tls.inside == 0 && (gp_conf.families & family);
+  return gp_coop_slow(family);
 }
 
 /* Set when a cancellation point's wait ended for a pthread_cancel: the
@@ -39,14 +41,14 @@ __attribute__((noreturn)) void gp_cancel_act(void);
 __attribute__((noreturn)) void gp_exit_unwind(void *retval);
 void gp_cancel_note(void);
 
-/* The hand-off monitor marks a coroutine (sched = 0) before it reads its
- * `inside`; so `inside` is set before sched is read again: one of the two
- * sees the other (runtime/handoff.c). */
-void gp_enter_raced(void);
+/* The hand-off monitor marks a coroutine (detached = 1) before it reads
+ * its `inside`; so `inside` is set before `detached` is read: one of the
+ * two sees the other (runtime/handoff.c). */
+__attribute__((cold)) void gp_enter_raced(void);
 static inline void gp_enter(void) {
   gp__tls.inside = 1;
   __asm__ __volatile__("" ::: "memory");
-  if (GP_UNLIKELY(gp__tls.sched != 1))
+  if (GP_UNLIKELY(gp__tls.detached))
     gp_enter_raced();
 }
 
