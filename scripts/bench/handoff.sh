@@ -46,7 +46,7 @@ echo "6. Hand-off (GPATCH_TLS=private): one thread stuck $ms ms, another" \
      "sleeping 5 ms at a time"
 printf '%-24s %-16s %-16s %-16s %s\n' "stuck in" "native" \
   "gpatch hand-off" "gpatch no h-o" "target (hand-off)"
-for kind in spin syscall semop; do
+for kind in spin syscall semop aio; do
   set -- $(measure native $kind)
   nat="$1/$2 ms"
   set -- $(measure handoff $kind)
@@ -57,6 +57,7 @@ for kind in spin syscall semop; do
   spin) what="a CPU loop" ;;
   syscall) what="a raw syscall read" ;;
   semop) what="semop" ;;
+  aio) what="libaio io_getevents" ;;
   esac
   printf '%-24s %-16s %-16s %-16s %s\n' "$what" "$nat" "$ho" "$off" \
     "p99 <= 30 ms (threads: $thr)"

@@ -12,6 +12,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -51,6 +52,13 @@ Test(handoff, a_raw_syscall_read_does_not_hold_up_the_others) {
 }
 
 Test(handoff, semop_does_not_hold_up_the_others) { stuck("semop", 0); }
+
+Test(handoff, libaio_io_getevents_does_not_hold_up_the_others) {
+  if (access("/usr/lib/x86_64-linux-gnu/libaio.so.1", R_OK) != 0 &&
+      access("/lib/x86_64-linux-gnu/libaio.so.1", R_OK) != 0)
+    cr_skip_test("libaio1 is not installed (make deps installs it)");
+  stuck("aio", 0);
+}
 
 /* Without hand-off the same CPU loop holds every other thread for all of
  * its time: the ticker gets no turn while it lasts (what the tests above

@@ -9,6 +9,11 @@
  *                             socketpair a third thread writes to
  *   handoff_stuck semop MS    semop on a System V semaphore that a third
  *                             thread raises after MS ms
+ *   handoff_stuck aio MS      libaio's io_getevents waiting MS ms for an
+ *                             event that never comes (its own syscall:
+ *                             no hook sees it); libaio.so.1 is opened with
+ *                             dlopen, and without it the program prints
+ *                             result=skip and exits 3
  *
  * Prints key=value lines: ticks (the ticker's sleeps while the stuck
  * thread was stuck), late_max_ms and late_p99_ms (how late they ended),
@@ -17,6 +22,7 @@
  * the stuck thread makes ordinary calls again (a mutex, a usleep) and
  * the program ends: exit 0 when everything returned what it should.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -59,6 +65,16 @@ static long raw_read(int fd, void *buf, size_t n) {
   return r;
 }
 
+/* libaio, opened at run time (no -dev package needed to build). */
+struct aio_event {
+  void *data, *obj;
+  long res, res2;
+};
+static int (*aio_setup)(int, void **);
+static int (*aio_getevents)(void *, long, long, struct aio_event *,
+                            struct timespec *);
+static void *aio_ctx;
+
 static void *stuck(void *arg) {
   (void)arg;
   while (!stuck_now) /* the ticker is ticking */
@@ -72,6 +88,10 @@ static void *stuck(void *arg) {
   } else if (strcmp(mode, "syscall") == 0) {
     char c;
     result = raw_read(sv[0], &c, 1);
+  } else if (strcmp(mode, "aio") == 0) {
+    struct aio_event ev;
+    struct timespec ts = {stuck_ms / 1000, (stuck_ms % 1000) * 1000000};
+    result = aio_getevents(aio_ctx, 1, 1, &ev, &ts); /* 0: timed out */
   } else {
     struct sembuf op = {0, -1, 0};
     result = semop(semid, &op, 1);
@@ -131,10 +151,22 @@ int main(int argc, char **argv) {
   if (strcmp(mode, "semop") == 0 &&
       (semid = semget(IPC_PRIVATE, 1, 0600)) < 0)
     return 2;
+  if (strcmp(mode, "aio") == 0) {
+    void *so = dlopen("libaio.so.1", RTLD_NOW);
+    if (so == NULL) {
+      printf("result=skip\n");
+      return 3;
+    }
+    aio_setup = (int (*)(int, void **))dlsym(so, "io_setup");
+    aio_getevents = (int (*)(void *, long, long, struct aio_event *,
+                             struct timespec *))dlsym(so, "io_getevents");
+    if (!aio_setup || !aio_getevents || aio_setup(1, &aio_ctx) != 0)
+      return 2;
+  }
   pthread_t s, t, w;
   pthread_create(&s, NULL, stuck, NULL);
   pthread_create(&t, NULL, ticker, NULL);
-  int waking = strcmp(mode, "spin") != 0;
+  int waking = strcmp(mode, "spin") != 0 && strcmp(mode, "aio") != 0;
   if (waking)
     pthread_create(&w, NULL, waker, NULL);
   pthread_join(t, NULL);
