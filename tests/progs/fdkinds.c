@@ -5,7 +5,8 @@
  * MODE is eventfd, eventfd_full, timerfd, signalfd, inotify, fifo, pty,
  * pty_bulk, unix_stream, unix_dgram, unix_seqpacket, udp or tcp6. In each,
  * a reader thread makes a blocking call that can only return once a
- * writer thread, which first sleeps 60 ms, has acted (written, armed,
+ * writer thread, which first sleeps 60 ms (once main has counted the OS
+ * threads), has acted (written, armed,
  * signalled, created a file, opened the other end...); a ticker thread
  * counts 1 ms sleeps meanwhile. Prints what the reader got (got=...),
  * waited (1 when its call took 40 ms or more), ticked (1 when the ticker
@@ -468,8 +469,14 @@ static void *reader(void *arg) {
   return NULL;
 }
 
+/* The writer waits here until main has counted the OS threads: natively
+ * the reader can only return after the writer acted, and both could be
+ * gone before a late count. */
+static pthread_barrier_t gate;
+
 static void *writer(void *arg) {
   (void)arg;
+  pthread_barrier_wait(&gate);
   usleep(DELAY_US);
   kind->writer();
   return NULL;
@@ -507,11 +514,13 @@ int main(int argc, char **argv) {
     cleanup();
     return 1;
   }
+  pthread_barrier_init(&gate, NULL, 2);
   pthread_create(&t[0], NULL, ticker, NULL);
   pthread_create(&t[1], NULL, reader, NULL);
   pthread_create(&t[2], NULL, writer, NULL);
-  usleep(20000);
+  usleep(20000); /* the reader is in its call (preloaded: a pool thread's) */
   threads = threads_now();
+  pthread_barrier_wait(&gate);
   pthread_join(t[1], NULL);
   pthread_join(t[2], NULL);
   stop = 1;
