@@ -201,6 +201,7 @@ static void *server(void *arg) {
 
 struct slow {
   int id;
+  int gated; /* waits at gate until main has counted the OS threads */
   char out[3][64];
   int ok;
   long ms;
@@ -219,6 +220,10 @@ static void gai_addr(const char *name, char *out, size_t len) {
   }
 }
 
+/* The slow look-up threads wait here until main has counted the OS
+ * threads (natively they could otherwise be done before a late count). */
+static pthread_barrier_t gate;
+
 static void *slow_lookups(void *arg) {
   struct slow *s = arg;
   struct hostent he, *res;
@@ -226,6 +231,8 @@ static void *slow_lookups(void *arg) {
   int herr = 0, i;
   long t0;
 
+  if (s->gated)
+    pthread_barrier_wait(&gate);
   for (i = 0; i < 3; i++) {
     snprintf(name, sizeof name, "h%d-%d.slow.gpatch.test", s->id, i);
     t0 = now_ms();
@@ -366,11 +373,13 @@ int main(int argc, char **argv) {
   pthread_create(&tick, NULL, ticker, NULL);
   t0 = now_ms();
   ticks0 = ticks;
+  pthread_barrier_init(&gate, NULL, NSLOW + 1);
   for (i = 0; i < NSLOW; i++) {
-    s[i] = (struct slow){ .id = i };
+    s[i] = (struct slow){ .id = i, .gated = 1 };
     pthread_create(&t[i], NULL, slow_lookups, &s[i]);
   }
   printf("threads=%d\n", threads_now());
+  pthread_barrier_wait(&gate);
   for (i = 0; i < NSLOW; i++) {
     pthread_join(t[i], NULL);
     ok += s[i].ok;
