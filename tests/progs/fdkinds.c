@@ -6,12 +6,14 @@
  * pty_bulk, unix_stream, unix_dgram, unix_seqpacket, udp or tcp6. In each,
  * a reader thread makes a blocking call that can only return once a
  * writer thread, which first sleeps 60 ms (once main has counted the OS
- * threads), has acted (written, armed,
- * signalled, created a file, opened the other end...); a ticker thread
- * counts 1 ms sleeps meanwhile. Prints what the reader got (got=...),
- * waited (1 when its call took 40 ms or more), ticked (1 when the ticker
- * ran ten times or more during that call), threads (OS threads while all
- * run) and per-mode details. Exits 1 when the reader got something wrong.
+ * threads), has acted (written, armed, signalled, created a file, opened
+ * the other end...); a ticker thread counts 1 ms sleeps meanwhile. Prints
+ * what the reader got (got=...), waited (1 when its call took 40 ms or
+ * more), ticked (1 when the ticker ran during that call: preloaded, a
+ * call that blocked the one OS thread would not let it run once; a count
+ * is no measure, as under load the process may wait on the run queue for
+ * most of the call), threads (OS threads while all run) and per-mode
+ * details. Exits 1 when the reader got something wrong.
  * Prints skip=1 (status 0) for tcp6 on a machine without ::1.
  */
 #include <arpa/inet.h>
@@ -527,6 +529,6 @@ int main(int argc, char **argv) {
   pthread_join(t[0], NULL);
   cleanup();
   printf("threads=%d\ngot=%s\nwaited=%d\nticked=%d\nwait_ms=%ld\n", threads,
-         got, wait_ms >= 40, wait_ticks >= 10, wait_ms);
+         got, wait_ms >= 40, wait_ticks >= 1, wait_ms);
   return bad;
 }
