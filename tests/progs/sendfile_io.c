@@ -103,7 +103,9 @@ static void transfers(void) {
          (long)lseek(file, 0, SEEK_CUR));
   off = SIZE - 1000;
   transfer("end", &off, 5000, 1000, SIZE - 1000);
-  printf("ticked=%d\n", ticks - t0 >= 50);
+  /* At all: under load the process may wait on the run queue for most of
+   * the transfers. */
+  printf("ticked=%d\n", ticks - t0 >= 1);
   setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   off = 0;
   n = sendfile(sv[0], file, &off, SIZE);
