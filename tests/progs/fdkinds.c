@@ -480,6 +480,12 @@ static void *writer(void *arg) {
   (void)arg;
   pthread_barrier_wait(&gate);
   usleep(DELAY_US);
+  /* And one tick more: natively under load the ticker thread could be
+   * kept off the CPU for the whole wait (ticked=0 after 87 ms); with the
+   * reader in its call by now, the tick falls into the call. */
+  long k = ticks;
+  while (ticks == k)
+    usleep(1000);
   kind->writer();
   return NULL;
 }
