@@ -86,6 +86,11 @@ static void *producer(void *arg) {
   (void)arg;
   gate_arrive();
   usleep(100000);
+  /* And one tick more, which falls into the consumer's first wait (natively
+   * under load the ticker thread could be kept off the CPU throughout). */
+  long k = ticks;
+  while (ticks == k)
+    usleep(1000);
   for (m = 0; buf != NULL && m < count; m++) {
     ssize_t n;
 
