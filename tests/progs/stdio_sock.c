@@ -29,6 +29,12 @@ static void *writer(void *arg) {
   fprintf(w, "line one\n");
   fflush(w);
   usleep(50 * 1000);
+  /* And one tick more, which falls into main's wait for line two
+   * (natively under load the ticker thread could be kept off the CPU
+   * throughout). */
+  int k = ticks;
+  while (ticks == k)
+    usleep(1000);
   fprintf(w, "line t");
   fflush(w);
   usleep(30 * 1000);
