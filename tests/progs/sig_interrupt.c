@@ -66,6 +66,10 @@ static void *killer(void *arg) {
   (void)arg;
   pthread_barrier_wait(&gate);
   usleep(200 * 1000);
+  /* Natively also until main is blocked in its call (under load it could
+   * get there after the signal, and then wait forever). */
+  if (threads_now() > 1)
+    wait_in_call(getpid());
   kill(getpid(), SIGUSR1);
   if (restart) {
     usleep(100 * 1000);
