@@ -85,6 +85,20 @@ static int exited(pid_t pid) {
   return p == NULL || p[2] == 'Z';
 }
 
+/* Waits up to timeout_s for the server p to listen on port; when it does
+ * not (it exited: a port taken meanwhile, a crash), stops it and fails
+ * the test with its status and output. */
+static void listening(struct gp_proc *p, int port, double timeout_s,
+                      const char *what) {
+  struct gp_run r;
+
+  if (gp_wait_listen(port, p, timeout_s) == 0)
+    return;
+  gp_stop(p, SIGKILL, 5, &r);
+  cr_assert_fail("%s never listened on port %d; %s", what, port,
+                 gp_describe(&r));
+}
+
 Test(daemons, redis_server_with_redis_benchmark) {
   need("/usr/bin/redis-server");
   need("/usr/bin/redis-benchmark");
@@ -96,7 +110,7 @@ Test(daemons, redis_server_with_redis_benchmark) {
   cr_assert_eq(gp_start(&srv, 1, NULL, "/usr/bin/redis-server",
                         GP_ARGV("--port", port_s, "--bind", "127.0.0.1",
                                 "--save", "", "--appendonly", "no")), 0);
-  cr_assert_eq(gp_wait_listen(port, &srv, 20), 0, "redis never listened");
+  listening(&srv, port, 20, "redis");
   gp_run_ok(&r, 0, NULL, 120, "/usr/bin/redis-benchmark",
             GP_ARGV("-p", port_s, "-c", "100", "-n", "20000", "-q", "-t",
                     "set,get,incr,lpush"));
@@ -147,7 +161,7 @@ Test(daemons, memcached_four_workers_values_read_back) {
   cr_assert_eq(gp_start(&srv, 1, NULL, "/usr/bin/memcached",
                         GP_ARGV("-t", "4", "-p", port_s, "-U", "0", "-l",
                                 "127.0.0.1", "-u", "root")), 0);
-  cr_assert_eq(gp_wait_listen(port, &srv, 20), 0, "memcached never listened");
+  listening(&srv, port, 20, "memcached");
   gp_run_ok(&r, 0, NULL, 120, "/usr/bin/memcslap",
             GP_ARGV(servers, "--concurrency=50", "--execute-number=1000"));
   gp_run_free(&r);
@@ -206,8 +220,7 @@ Test(daemons, python_threading_http_server_200_downloads) {
            gp_build(), up);
   cr_assert_eq(gp_start(&srv, 1, NULL, "/usr/bin/python3",
                         GP_ARGV(serve, port_s, dir)), 0);
-  cr_assert_eq(gp_wait_listen(port, &srv, 20), 0, "http.server never "
-               "listened");
+  listening(&srv, port, 20, "http.server");
   cr_assert_eq(gp_start(&cli, 0, NULL, "/usr/bin/python3",
                         GP_ARGV(script, port_s, file)), 0);
   long peak = 0;
@@ -286,7 +299,7 @@ static void apache_with(const char *mpm) {
   struct gp_run r, stopped;
   cr_assert_eq(gp_start(&srv, 1, NULL, "/usr/sbin/apache2",
                         GP_ARGV("-f", conf, "-DFOREGROUND")), 0);
-  cr_assert_eq(gp_wait_listen(port, &srv, 20), 0, "apache2 never listened");
+  listening(&srv, port, 20, "apache2");
   snprintf(url, sizeof url, "http://127.0.0.1:%d/blob", port);
   gp_run_ok(&r, 0, NULL, 120, "/usr/bin/ab",
             GP_ARGV("-q", "-s", "30", "-n", "5000", "-c", "100", url));
@@ -362,10 +375,10 @@ Test(daemons, squid_aufs_cache_200_downloads) {
   cr_assert_eq(gp_start(&org, 0, NULL, "/usr/bin/python3",
                         GP_ARGV("-m", "http.server", origin_s, "--bind",
                                 "127.0.0.1", "--directory", path)), 0);
-  cr_assert_eq(gp_wait_listen(origin, &org, 20), 0, "origin never listened");
+  listening(&org, origin, 20, "origin");
   cr_assert_eq(gp_start(&srv, 1, NULL, "/usr/sbin/squid",
                         GP_ARGV("-f", conf, "-N")), 0);
-  cr_assert_eq(gp_wait_listen(port, &srv, 30), 0, "squid never listened");
+  listening(&srv, port, 30, "squid");
   /* http_get.py fetches http://127.0.0.1:ORIGIN/blob; urllib takes the
    * proxy from http_proxy, so every download goes through squid. */
   snprintf(script, sizeof script, "%s/tests/progs/http_get.py",
