@@ -207,17 +207,12 @@ Test(daemons, python_threading_http_server_200_downloads) {
   struct gp_proc srv, cli;
   struct gp_run r, stopped;
   char serve[4096], script[4096];
-  /* The build directory is build/ or build/asan/ of the source tree. */
-  const char *up = "..";
-  snprintf(script, sizeof script, "%s/%s/tests/progs/http_get.py",
-           gp_build(), up);
-  if (access(script, R_OK) != 0) {
-    up = "../..";
-    snprintf(script, sizeof script, "%s/%s/tests/progs/http_get.py",
-             gp_build(), up);
-  }
-  snprintf(serve, sizeof serve, "%s/%s/tests/progs/http_serve.py",
-           gp_build(), up);
+  /* The scripts of the source tree (gp_src, as for squid below: also
+   * right for a build directory elsewhere, with GPATCH_TEST_SRC). */
+  snprintf(script, sizeof script, "%s/tests/progs/http_get.py",
+           gp_src() ? gp_src() : ".");
+  snprintf(serve, sizeof serve, "%s/tests/progs/http_serve.py",
+           gp_src() ? gp_src() : ".");
   cr_assert_eq(gp_start(&srv, 1, NULL, "/usr/bin/python3",
                         GP_ARGV(serve, port_s, dir)), 0);
   listening(&srv, port, 20, "http.server");
