@@ -51,13 +51,33 @@ gp_fd *gp_fd_created(int fd, int kind) {
   return f;
 }
 
+/* The mark of the fds made alone since the last fork or fd passing
+ * (fdkind.h, alone); 0 once it would wrap: then none is. */
+static unsigned char alone_mark = 1;
+
+void gp_fd_shared_maybe(void) {
+  unsigned char m = __atomic_load_n(&alone_mark, __ATOMIC_RELAXED);
+  if (m != 0)
+    __atomic_store_n(&alone_mark, (unsigned char)(m + 1), __ATOMIC_RELAXED);
+}
+
+/* Records that a hook just made f's file, which no other fd shares. */
+static void made_alone(struct gp_fdinfo *in) {
+  in->alone = __atomic_load_n(&alone_mark, __ATOMIC_RELAXED);
+}
+
 void gp_fd_closing(int fd) {
   if (fd < 0 || !gp__sched_here())
     return;
   unsigned char was = gp__inside_enter();
   gp_fd *f = gp__fd_find(fd);
-  if (f != NULL)
-    gp__fd_forget(f);
+  if (f != NULL) {
+    unsigned char a = gp_fd_info(f)->alone;
+    if (a != 0 && a == __atomic_load_n(&alone_mark, __ATOMIC_RELAXED))
+      gp__fd_forget_alone(f);
+    else
+      gp__fd_forget(f);
+  }
   gp__inside_restore(was);
 }
 
@@ -128,6 +148,7 @@ void gp_fd_socket_made(int fd, int domain, int type, int protocol) {
   in->rcvtimeo = in->sndtimeo = 0;
   in->epoch = __atomic_load_n(&gp_fd_epoch, __ATOMIC_RELAXED);
   in->cached = 1;
+  made_alone(in);
 }
 
 static int sockopt_int(int fd, int opt, int *v) {
@@ -163,6 +184,7 @@ gp_fd *gp_fd_accepted(int fd, gp_fd *l, int flags) {
   if (f == NULL || l == NULL)
     return f;
   struct gp_fdinfo *lin = gp_fd_info(l), *in = gp_fd_info(f);
+  made_alone(in);
   if (!lin->spawns)
     learn_listener(l);
   if (lin->spawns == GP_SPAWN_OTHER)

@@ -51,6 +51,10 @@ struct gp_fdinfo {
   unsigned char touched;    /* a setsockopt of a timeout was seen on the
                              * fd, or it was duplicated: its timeouts are
                              * never taken as 0 without reading them */
+  unsigned char alone;      /* gp_fd_alone_mark when a hook made the file
+                             * (socket, accept) and no dup, fork or fd
+                             * passing may have shared it since: a close
+                             * needs no epoll_ctl (gp__fd_forget_alone) */
   unsigned char spawns;     /* a listener: what its accepted sockets'
                              * timeouts start as, GP_SPAWN_* (0: not
                              * known yet) */
@@ -111,6 +115,9 @@ void gp_fd_socket_made(int fd, int domain, int type, int protocol);
  * GP_SPAWN_*), learnt from the listener's, which are learnt once per
  * listener. Returns fd's record, or NULL where gp_fd_created gives none. */
 gp_fd *gp_fd_accepted(int fd, gp_fd *l, int flags);
+/* Some fd's file may be shared from now on with another process (a fork,
+ * fds passed with SCM_RIGHTS): no fd made so far counts as alone. */
+void gp_fd_shared_maybe(void);
 /* setsockopt is about to set a socket timeout of fd: its timeouts are no
  * longer known to be 0 (nor those of sockets it may accept later). */
 void gp_fd_timeo_set(int fd);
