@@ -20,6 +20,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -252,8 +253,9 @@ static void apache_conf(const char *dir, int port, const char *mpm) {
   fclose(f);
 }
 
-/* The child of apache2's parent pid (the process that serves), or 0. */
-static pid_t apache_child(pid_t parent) {
+/* The first child of process parent (apache2's serving child, varnishd's
+ * cache process), or 0. */
+static pid_t first_child(pid_t parent) {
   char path[64];
   snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)parent,
            (int)parent);
@@ -301,7 +303,7 @@ static void apache_with(const char *mpm) {
   cr_expect_neq(strstr(r.out, "downloads=200 ok=200"), NULL, "%s %s", r.out,
                 r.err);
   gp_run_free(&r);
-  pid_t child = apache_child(srv.pid);
+  pid_t child = first_child(srv.pid);
   long threads = child > 0 ? threads_of(child) : -1;
   gp_stop(&srv, SIGTERM, 20, &stopped);
   cr_expect_eq(threads, 1, "apache2's child ran on %ld OS threads", threads);
@@ -391,4 +393,171 @@ Test(daemons, squid_aufs_cache_200_downloads) {
   cr_expect_eq(system(cmd), 0, "squid stored nothing in its aufs cache");
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   system(cmd);
+}
+
+/* The path of tests/progs/<name> in the source tree, in buf. */
+static const char *prog_script(char *buf, size_t cap, const char *name) {
+  snprintf(buf, cap, "%s/tests/progs/%s", gp_src() ? gp_src() : ".", name);
+  return buf;
+}
+
+/* Starts a Python origin server (tests/progs/http_serve.py, natively)
+ * serving dir on a free port, stored in *port; waits until it listens. */
+static void origin_start(struct gp_proc *org, int *port, const char *dir) {
+  char script[4096], port_s[16];
+  *port = gp_free_port();
+  snprintf(port_s, sizeof port_s, "%d", *port);
+  cr_assert_eq(gp_start(org, 0, NULL, "/usr/bin/python3",
+                        GP_ARGV(prog_script(script, sizeof script,
+                                            "http_serve.py"),
+                                port_s, dir)), 0);
+  cr_assert_eq(gp_wait_listen(*port, org, 20), 0, "origin never listened");
+}
+
+/* Makes a scratch directory from template tmpl (mode 0755, for daemons
+ * that drop to their own user) with www/blob, size bytes of random data;
+ * the blob's path goes to file. */
+static void scratch_with_blob(char *tmpl, char *file, size_t cap,
+                              long size) {
+  char cmd[512];
+  cr_assert_neq(mkdtemp(tmpl), NULL);
+  cr_assert_eq(chmod(tmpl, 0755), 0);
+  snprintf(file, cap, "%s/www/blob", tmpl);
+  snprintf(cmd, sizeof cmd, "mkdir -p %s/www && head -c %ld /dev/urandom "
+           "> %s", tmpl, size, file);
+  cr_assert_eq(system(cmd), 0);
+}
+
+/* varnish 7.1 with its default thread pools (2 pools, 100 threads each at
+ * least: about 216 OS threads in the cache process natively) in front of
+ * a Python origin: 200 concurrent downloads through it checked by
+ * SHA-256, then ab -n 2000 -c 100 served from its cache (the hits
+ * counted by varnishstat, an unpatched client of its shared memory), the
+ * cache process on one OS thread, and SIGTERM to the manager stops both
+ * with status 0, as natively. */
+Test(daemons, varnish_default_pools_200_downloads_and_ab) {
+  need("/usr/sbin/varnishd");
+  need("/usr/bin/varnishstat");
+  need("/usr/bin/ab");
+  need("/usr/bin/python3");
+  char dir[] = "/tmp/gpatch-varnish.XXXXXX", file[160], work[160],
+       listen[64], backend[64], url[96], script[4096], port_s[16],
+       www[160];
+  scratch_with_blob(dir, file, sizeof file, 262144);
+  snprintf(work, sizeof work, "%s/v", dir);
+  snprintf(www, sizeof www, "%s/www", dir);
+  struct gp_proc org, srv;
+  struct gp_run r, stopped, ostopped;
+  int origin, port = gp_free_port();
+  origin_start(&org, &origin, www);
+  snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+  snprintf(backend, sizeof backend, "127.0.0.1:%d", origin);
+  snprintf(port_s, sizeof port_s, "%d", port);
+  cr_assert_eq(gp_start(&srv, 1, NULL, "/usr/sbin/varnishd",
+                        GP_ARGV("-F", "-n", work, "-a", listen, "-b",
+                                backend, "-s", "malloc,64m")), 0);
+  cr_assert_eq(gp_wait_listen(port, &srv, 30), 0, "varnishd never listened");
+  gp_run_ok(&r, 0, NULL, 120, "/usr/bin/python3",
+            GP_ARGV(prog_script(script, sizeof script, "http_get.py"),
+                    port_s, file));
+  cr_expect_neq(strstr(r.out, "downloads=200 ok=200"), NULL, "%s %s", r.out,
+                r.err);
+  gp_run_free(&r);
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/blob", port);
+  gp_run_ok(&r, 0, NULL, 120, "/usr/bin/ab",
+            GP_ARGV("-q", "-s", "30", "-n", "2000", "-c", "100", url));
+  cr_expect_neq(strstr(r.out, "Complete requests:      2000"), NULL, "%s",
+                r.out);
+  cr_expect_neq(strstr(r.out, "Failed requests:        0"), NULL, "%s",
+                r.out);
+  gp_run_free(&r);
+  gp_run_ok(&r, 0, NULL, 20, "/usr/bin/varnishstat",
+            GP_ARGV("-n", work, "-1", "-f", "MAIN.cache_hit"));
+  long hits = -1;
+  char *h = strstr(r.out, "MAIN.cache_hit");
+  if (h != NULL)
+    hits = atol(h + strlen("MAIN.cache_hit"));
+  cr_expect_geq(hits, 2000, "varnish served %ld hits: %s", hits, r.out);
+  gp_run_free(&r);
+  pid_t child = first_child(srv.pid);
+  long threads = child > 0 ? threads_of(child) : -1;
+  gp_stop(&srv, SIGTERM, 20, &stopped);
+  gp_stop(&org, SIGTERM, 10, &ostopped);
+  gp_run_free(&ostopped);
+  cr_expect_eq(threads, 1, "varnish's cache process ran on %ld OS threads",
+               threads);
+  cr_expect(!stopped.timed_out, "varnishd did not stop on SIGTERM");
+  gp_expect_exit(&stopped, 0);
+  gp_run_free(&stopped);
+  gp_rm_tree(dir);
+}
+
+/* haproxy 2.6 with nbthread 4, under GPATCH_TLS=private (it keeps its
+ * thread number, its epoll fd and its scheduler queues in __thread
+ * variables: with shared TLS the four threads share them and it never
+ * answers). One frontend answers by itself (http-request return), one
+ * proxies to a Python origin: ab -n 20000 -c 100 on the first without a
+ * failed request, 200 concurrent downloads through the second checked by
+ * SHA-256, one OS thread (4 natively), and SIGTERM ends it as natively:
+ * killed by the signal (haproxy -db stops at once and dies of it). */
+Test(daemons, haproxy_nbthread_4_ab_and_200_downloads) {
+  need("/usr/sbin/haproxy");
+  need("/usr/bin/ab");
+  need("/usr/bin/python3");
+  char dir[] = "/tmp/gpatch-haproxy.XXXXXX", file[160], www[160],
+       conf[160], url[96], script[4096], proxy_s[16];
+  scratch_with_blob(dir, file, sizeof file, 262144);
+  snprintf(www, sizeof www, "%s/www", dir);
+  struct gp_proc org, srv;
+  struct gp_run r, stopped, ostopped;
+  int origin, proxy = gp_free_port(), statik = gp_free_port();
+  origin_start(&org, &origin, www);
+  snprintf(conf, sizeof conf, "%s/haproxy.cfg", dir);
+  FILE *f = fopen(conf, "w");
+  cr_assert(f != NULL);
+  fprintf(f, "global\n  nbthread 4\n  pidfile %s/haproxy.pid\n"
+          "defaults\n  mode http\n  timeout connect 5s\n"
+          "  timeout client 30s\n  timeout server 30s\n"
+          "frontend static\n  bind 127.0.0.1:%d\n"
+          "  http-request return status 200 content-type text/plain "
+          "string \"hello from haproxy\"\n"
+          "frontend fe\n  bind 127.0.0.1:%d\n  default_backend be\n"
+          "backend be\n  server origin 127.0.0.1:%d\n",
+          dir, statik, proxy, origin);
+  fclose(f);
+  cr_assert_eq(gp_start(&srv, 1, GP_ARGV("GPATCH_TLS=private"),
+                        "/usr/sbin/haproxy", GP_ARGV("-db", "-f", conf)),
+               0);
+  cr_assert_eq(gp_wait_listen(proxy, &srv, 20), 0, "haproxy never listened");
+  cr_assert_eq(gp_wait_listen(statik, &srv, 20), 0,
+               "haproxy never listened");
+  snprintf(url, sizeof url, "http://127.0.0.1:%d/", statik);
+  gp_run_ok(&r, 0, NULL, 120, "/usr/bin/ab",
+            GP_ARGV("-q", "-s", "30", "-n", "20000", "-c", "100", url));
+  cr_expect_neq(strstr(r.out, "Complete requests:      20000"), NULL, "%s",
+                r.out);
+  cr_expect_neq(strstr(r.out, "Failed requests:        0"), NULL, "%s",
+                r.out);
+  cr_expect_neq(strstr(r.out, "Document Length:        18 bytes"), NULL,
+                "%s", r.out);
+  gp_run_free(&r);
+  snprintf(proxy_s, sizeof proxy_s, "%d", proxy);
+  gp_run_ok(&r, 0, NULL, 120, "/usr/bin/python3",
+            GP_ARGV(prog_script(script, sizeof script, "http_get.py"),
+                    proxy_s, file));
+  cr_expect_neq(strstr(r.out, "downloads=200 ok=200"), NULL, "%s %s", r.out,
+                r.err);
+  gp_run_free(&r);
+  long threads = threads_of(srv.pid);
+  gp_stop(&srv, SIGTERM, 20, &stopped);
+  gp_stop(&org, SIGTERM, 10, &ostopped);
+  gp_run_free(&ostopped);
+  cr_expect_eq(threads, 1, "haproxy ran on %ld OS threads", threads);
+  cr_expect(!stopped.timed_out, "haproxy did not stop on SIGTERM");
+  cr_expect(WIFSIGNALED(stopped.status) &&
+            WTERMSIG(stopped.status) == SIGTERM,
+            "haproxy ended with status %#x, not killed by SIGTERM; %s",
+            stopped.status, gp_describe(&stopped));
+  gp_run_free(&stopped);
+  gp_rm_tree(dir);
 }
