@@ -97,22 +97,40 @@ hwm() {
     2>/dev/null | awk '{ printf "%.1f\n", $1 / 1024 } END { if (!NR) print "n/a" }'
 }
 
+# CPU time of process $1 so far (user and system, all its threads), in
+# clock ticks.
+ticks() {
+  awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
 # Runs the client command "$@" against process $watch while sampling its
 # threads; the client's output goes to $tmp/client, the line
-# "threads rss_mib" to stdout.
+# "threads rss_mib cpu_ticks" to stdout.
 measure() {
   : >"$tmp/peak"
   sampler "$watch" "$tmp/peak" &
   spid=$!
+  t0=$(ticks "$watch")
   timeout $((secs + 60)) "$@" >"$tmp/client" 2>&1
+  t1=$(ticks "$watch")
   r=$(hwm "$watch")
   kill "$spid" 2>/dev/null
   wait "$spid" 2>/dev/null
-  echo "$(cat "$tmp/peak" 2>/dev/null || echo n/a) $r"
+  echo "$(cat "$tmp/peak" 2>/dev/null || echo n/a) $r $((t1 - t0))"
+}
+
+# "threads rss_mib cpu_us_per_op" from measure's line $1 and the count of
+# operations $2.
+per_op() {
+  # shellcheck disable=SC2086 # three fields, split on purpose.
+  set -- $1 "$2"
+  hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
+  echo "$1 $2 $(awk -v t="$3" -v n="$4" -v hz="$hz" 'BEGIN {
+    if (n + 0 > 0) printf "%.0f", t * 1e6 / hz / n; else printf "n/a" }')"
 }
 
 # Runs wrk for $secs seconds, 100 connections, at URL $1; prints
-# "req/s p99_ms errors threads rss_mib".
+# "req/s p99_ms errors threads rss_mib cpu_us_per_request".
 wrk_run() {
   tr=$(measure wrk -t 2 -c 100 -d "${secs}s" --latency "$1")
   rps=$(sed -n 's/^Requests\/sec:[[:space:]]*\([0-9.]*\).*/\1/p' \
@@ -122,7 +140,8 @@ wrk_run() {
           printf "%.2f\n", v * f }' "$tmp/client")
   err=$(awk '/Socket errors|Non-2xx/ { for (i = 1; i <= NF; i++)
           if ($i ~ /^[0-9]+,?$/) s += $i } END { print s + 0 }' "$tmp/client")
-  echo "${rps:-n/a} ${p99:-n/a} $err $tr"
+  n=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$tmp/client")
+  echo "${rps:-n/a} ${p99:-n/a} $err $(per_op "$tr" "${n:-0}")"
 }
 
 # Median of the numbers on stdin (n/a when none).
@@ -135,25 +154,32 @@ median() {
 
 # Prints the medians of the result lines of file $1 (one field each).
 medians() {
-  for k in 1 2 3 4 5; do cut -d' ' -f$k "$1" | median; done | tr '\n' ' '
+  for k in 1 2 3 4 5 6; do cut -d' ' -f$k "$1" | median; done | tr '\n' ' '
 }
 
 row() {
-  printf '%-38s %-9s %-9s %-7s %-11s %s\n' "$1" "$2" "$3" "$4" "$5" "$6"
+  printf '%-30s %-8s %-8s %-7s %-8s %-9s %s\n' "$1" "$2" "$3" "$4" "$5" \
+    "$6" "$7"
 }
 
 # Prints the two rows of label $1 from $tmp/$1.native and $tmp/$1.gpatch,
 # and the ratio line.
 report() {
-  # shellcheck disable=SC2046 # five fields, split on purpose.
+  # shellcheck disable=SC2046 # six fields, split on purpose.
   set -- "$1" $(medians "$tmp/$1.native")
-  row "$1, native" "$2" "$3" "$4" "$5" "$6"
-  nat=$2
-  # shellcheck disable=SC2046 # five fields, split on purpose.
+  row "$1, native" "$2" "$3" "$4" "$5" "$6" "$7"
+  nat=$2 nat_cpu=$7
+  # shellcheck disable=SC2046 # six fields, split on purpose.
   set -- "$1" $(medians "$tmp/$1.gpatch")
-  row "$1, gpatch" "$2" "$3" "$4" "$5" "$6"
-  echo "  gpatch/native: $(awk -v a="$2" -v b="$nat" 'BEGIN {
-    if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else printf "n/a" }')"
+  row "$1, gpatch" "$2" "$3" "$4" "$5" "$6" "$7"
+  echo "  gpatch/native: rate $(ratio "$2" "$nat"), CPU per op" \
+       "$(ratio "$7" "$nat_cpu")"
+}
+
+# Prints a/b with two decimals, or n/a.
+ratio() {
+  awk -v a="$1" -v b="$2" 'BEGIN {
+    if (a + 0 > 0 && b + 0 > 0) printf "%.2f\n", a / b; else print "n/a" }'
 }
 
 # Runs "$@" with LD_PRELOAD=$lib and the extra environment $extra_env
@@ -173,7 +199,8 @@ launch() {
 echo
 echo "7. Daemons (Debian 12 packages, loopback, nothing pinned; $reps" \
      "run(s) of ${secs} s each way, by turns; medians)"
-row "daemon, load" "rate/s" "p99 ms" "errors" "OS threads" "peak RSS MiB"
+row "daemon, load" "rate/s" "p99 ms" "errors" "threads" "RSS MiB" \
+  "CPU us/op"
 
 # The origin server varnish fetches from, natively (only misses reach it).
 mkdir -p "$tmp/www"
@@ -300,7 +327,9 @@ elif [ -x /usr/sbin/mariadbd ] && command -v sysbench >/dev/null 2>&1; then
           p99=$(awk '/99th percentile/ { print $3 }' "$tmp/client")
           err=$(sed -n 's/.*ignored errors:[[:space:]]*\([0-9]*\).*/\1/p' \
                   "$tmp/client")
-          echo "${tps:-n/a} ${p99:-n/a} ${err:-n/a} $tr" \
+          n=$(sed -n 's/.*transactions:[[:space:]]*\([0-9]*\).*/\1/p' \
+                "$tmp/client")
+          echo "${tps:-n/a} ${p99:-n/a} ${err:-n/a} $(per_op "$tr" "${n:-0}")" \
             >>"$tmp/mariadb C=$c tps.$label"
         done
       fi
@@ -313,5 +342,10 @@ elif [ -x /usr/sbin/mariadbd ] && command -v sysbench >/dev/null 2>&1; then
 else
   echo "mariadb: skipped, mariadb-server or sysbench is not installed."
 fi
-echo "(OS threads: the serving process's peak, sampled every 0.1 s;" \
-     "varnish: its cache process)"
+echo "(threads: the serving process's peak count of OS threads, sampled" \
+     "every 0.1 s (varnish: its cache process); RSS: its peak (VmHWM);"
+echo " CPU us/op: its user and system time per request or transaction." \
+     "On a shared machine"
+echo " a process of one OS thread gets one share of the CPUs where the" \
+     "native one gets"
+echo " one per runnable thread: compare CPU us/op when the machine is busy)"
