@@ -7,7 +7,9 @@
  * downloads checked by SHA-256; apache2 with its worker and event MPMs
  * (one child, 200 threads per child) under ab -c 100 and 200 concurrent
  * downloads checked by SHA-256, its child on one OS thread and stopped by
- * SIGTERM. Each must run on one OS thread. A daemon
+ * SIGTERM; squid with an aufs cache; varnish with its default pools;
+ * haproxy with nbthread 4 and MariaDB under sysbench, both with
+ * GPATCH_TLS=private. Each must run on one OS thread. A daemon
  * that is not installed (make deps installs them) is skipped with the
  * reason printed. */
 #include <criterion/criterion.h>
