@@ -586,7 +586,7 @@ static void mariadb_sql(struct gp_run *r, const char *port_s,
 
 /* MariaDB 10.11 with thread_handling=one-thread-per-connection under
  * GPATCH_TLS=private (its current_thd is thread_local), driven by
- * sysbench oltp_read_write with 64 clients for 2000 transactions: every
+ * sysbench oltp_read_write with 64 clients for 1000 transactions: every
  * transaction done, no reconnect and no fatal error, the rows still all
  * there, mariadbd on one OS thread (about 80 natively at this load), and
  * SIGTERM shuts it down with status 0, as natively. Two settings differ
@@ -637,10 +637,10 @@ Test(daemons, mariadb_sysbench_64_clients) {
             GP_ARGV(SB_ARGS, "oltp_read_write", "prepare"));
   gp_run_free(&r);
   gp_run_ok(&r, 0, NULL, 120, "/usr/bin/sysbench",
-            GP_ARGV(SB_ARGS, "--threads=64", "--time=0", "--events=2000",
+            GP_ARGV(SB_ARGS, "--threads=64", "--time=0", "--events=1000",
                     "oltp_read_write", "run"));
 #undef SB_ARGS
-  cr_expect_neq(strstr(r.out, "transactions:                        2000"),
+  cr_expect_neq(strstr(r.out, "transactions:                        1000"),
                 NULL, "%s", r.out);
   cr_expect_neq(strstr(r.out, "reconnects:                          0 "),
                 NULL, "%s", r.out);
