@@ -584,18 +584,21 @@ static void mariadb_sql(struct gp_run *r, const char *port_s,
                     sql));
 }
 
-/* MariaDB 10.11 with thread_handling=one-thread-per-connection under
- * GPATCH_TLS=private (its current_thd is thread_local), driven by
- * sysbench oltp_read_write with 64 clients for 1000 transactions: every
- * transaction done, no reconnect and no fatal error, the rows still all
- * there, mariadbd on one OS thread (about 80 natively at this load), and
- * SIGTERM shuts it down with status 0, as natively. Two settings differ
- * from the defaults: --innodb-use-native-aio=0, because liburing's
- * io_uring_enter (a raw system call made by InnoDB's completion thread,
- * waiting for one completion) blocks the only OS thread until the loop
- * hand-off exists; with the default it hangs in start-up and ignores
- * SIGTERM. And an empty data directory with --skip-grant-tables instead
- * of mariadb-install-db's (5 to 10 s more; grants are not threads). */
+/* MariaDB 10.11 with thread_handling=one-thread-per-connection and its
+ * default AIO (io_uring through liburing) under GPATCH_TLS=private (its
+ * current_thd is thread_local), driven by sysbench oltp_read_write with
+ * 64 clients for 1000 transactions: every transaction done, no reconnect
+ * and no fatal error (the ignored errors, deadlocks sysbench retries, are
+ * about 310 both ways here), the rows still all there, and SIGTERM shuts
+ * it down with status 0, as natively. InnoDB's AIO completion thread
+ * waits in liburing's own io_uring_enter system call, which no hook
+ * sees: before the hand-off that blocked the only OS thread (start-up
+ * hung after "InnoDB: Using io_uring" and SIGTERM was never handled); now
+ * that thread keeps an OS thread of its own. OS threads: 4 here
+ * (mariadbd, the hand-off's and two spares; 77 natively), at most 8
+ * checked. One setting differs from a packaged install: an empty data
+ * directory with --skip-grant-tables instead of mariadb-install-db's (5
+ * to 10 s more; grants are not threads). */
 Test(daemons, mariadb_sysbench_64_clients) {
   need("/usr/sbin/mariadbd");
   need("/usr/bin/mariadb");
@@ -624,8 +627,7 @@ Test(daemons, mariadb_sysbench_64_clients) {
                                 "--thread-handling=one-thread-per-connection",
                                 "--max-connections=300",
                                 "--innodb-log-file-size=8M",
-                                "--innodb-buffer-pool-size=64M",
-                                "--innodb-use-native-aio=0")), 0);
+                                "--innodb-buffer-pool-size=64M")), 0);
   cr_assert_eq(gp_wait_listen(port, &srv, 60), 0, "mariadbd never listened");
   mariadb_sql(&r, port_s, "create database sbtest");
   gp_run_free(&r);
@@ -652,7 +654,8 @@ Test(daemons, mariadb_sysbench_64_clients) {
   cr_expect_eq(strcmp(r.out, "4000\n"), 0, "rows: %s", r.out);
   gp_run_free(&r);
   gp_stop(&srv, SIGTERM, 30, &stopped);
-  cr_expect_eq(threads, 1, "mariadbd ran on %ld OS threads", threads);
+  cr_expect(threads >= 1 && threads <= 8, "mariadbd ran on %ld OS threads",
+            threads);
   cr_expect(!stopped.timed_out, "mariadbd did not stop on SIGTERM");
   gp_expect_exit(&stopped, 0);
   gp_run_free(&stopped);
