@@ -511,8 +511,10 @@ Test(daemons, varnish_default_pools_200_downloads_and_ab) {
  * answers). One frontend answers by itself (http-request return), one
  * proxies to a Python origin: ab -n 20000 -c 100 on the first without a
  * failed request, 200 concurrent downloads through the second checked by
- * SHA-256, one OS thread (4 natively), and SIGTERM ends it as natively:
- * killed by the signal (haproxy -db stops at once and dies of it). */
+ * SHA-256, at most 4 OS threads (4 natively, 2 under the shim: one runs
+ * haproxy, one is the hand-off's idle spare), and SIGTERM ends it as
+ * natively: killed by the signal (haproxy -db stops at once and dies of
+ * it). */
 Test(daemons, haproxy_nbthread_4_ab_and_200_downloads) {
   need("/usr/sbin/haproxy");
   need("/usr/bin/ab");
@@ -565,7 +567,11 @@ Test(daemons, haproxy_nbthread_4_ab_and_200_downloads) {
   gp_stop(&srv, SIGTERM, 20, &stopped);
   gp_stop(&org, SIGTERM, 10, &ostopped);
   gp_run_free(&ostopped);
-  cr_expect_eq(threads, 1, "haproxy ran on %ld OS threads", threads);
+  /* 2 here: haproxy's and an idle spare of the hand-off, which private
+   * TLS turns on (its monitor is not counted); 1 with GPATCH_HANDOFF=off.
+   * The issue's bound for proxies is 4. */
+  cr_expect(threads >= 1 && threads <= 4, "haproxy ran on %ld OS threads",
+            threads);
   cr_expect(!stopped.timed_out, "haproxy did not stop on SIGTERM");
   cr_expect(WIFSIGNALED(stopped.status) &&
             WTERMSIG(stopped.status) == SIGTERM,
