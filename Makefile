@@ -54,7 +54,8 @@ endif
 DEPS_PKGS := gcc g++ make pkg-config libuv1-dev libcriterion-dev valgrind \
              libssl-dev redis-server redis-tools memcached libmemcached-tools \
              python3 libpython3.11-testsuite apache2 apache2-utils squid \
-             dpkg-dev lintian libaio1
+             haproxy varnish mariadb-server sysbench wrk curl dpkg-dev \
+             lintian libaio1
 
 .PHONY: all deps run test test-unit test-preload clean check-exports bench \
         bench-go check-aarch64

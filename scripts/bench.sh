@@ -369,3 +369,4 @@ echo "(off: the loop keeps the OS thread; the waiting threads run only" \
 
 echo
 sh "$(dirname "$0")/bench/handoff.sh" "$build" "$mode"
+sh "$(dirname "$0")/bench/daemons.sh" "$build" "$mode" || true
