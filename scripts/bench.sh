@@ -368,5 +368,6 @@ echo "(off: the loop keeps the OS thread; the waiting threads run only" \
      "after it)"
 
 echo
-sh "$(dirname "$0")/bench/handoff.sh" "$build" "$mode"
+sh "$(dirname "$0")/bench/handoff.sh" "$build" "$mode" || true
+echo
 sh "$(dirname "$0")/bench/daemons.sh" "$build" "$mode" || true
