@@ -19,6 +19,7 @@ GP_EXPORT int socketpair(int domain, int type, int protocol, int sv[2]) {
   if (r == 0) {
     gp_fd_created(sv[0], GP_KIND_SOCK);
     gp_fd_created(sv[1], GP_KIND_SOCK);
+    gp_fd_pair(sv[0], sv[1], 0);
   }
   return r;
 }
