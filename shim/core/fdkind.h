@@ -2,8 +2,9 @@
  * runtime's per-fd record and learnt with fstat on first use.
  *
  * The shim never changes an fd's flags. A socket is driven with the
- * per-call MSG_DONTWAIT flag; a pipe, tty or other pollable fd is tried
- * only after poll() says it is ready, so the plain call cannot block; a
+ * per-call MSG_DONTWAIT flag, a pipe with RWF_NOWAIT (preadv2, pwritev2);
+ * a named FIFO (which refuses it), tty or other pollable fd is tried only
+ * after poll() says it is ready, so the plain call cannot block; a
  * regular file, directory or block device is passed through.
  *
  * A hook looks its fd up once (gp__fd_get, rt.h) and passes the record
@@ -25,7 +26,8 @@
 enum {
   GP_KIND_UNKNOWN = 0,
   GP_KIND_SOCK,   /* MSG_DONTWAIT forms */
-  GP_KIND_FIFO,   /* poll, then the plain call; writes in PIPE_BUF pieces */
+  GP_KIND_FIFO,   /* RWF_NOWAIT; where refused, poll, then the plain
+                   * call, writes in PIPE_BUF pieces */
   GP_KIND_POLL,   /* poll, then the plain call */
   GP_KIND_PASS,   /* never waits: the real call */
   GP_KIND_TTY,    /* a terminal: as POLL, but big writes on a pool thread */
