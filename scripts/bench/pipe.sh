@@ -31,12 +31,12 @@ pipe_row() {
        "$(xratio "$nat" "$gp")" "" ">= 3x native"
 }
 
-echo "1b. Hand-offs through fds: two threads bounce one byte (eventfd: a" \
-     "count of 1), on CPU 0"
+echo "1b. Hand-offs through fds: two threads bounce one byte N times" \
+     "(eventfd: a count of 1), on CPU 0"
 prow "measure" "native" "gpatch" "" "nat/gp" "" "target (gpatch)"
 pipe_row "pipe ping-pong, ns per round trip" pipe
-pipe_row "socketpair ping-pong, ns/round trip" socketpair
-pipe_row "eventfd ping-pong, ns per round trip" eventfd
+pipe_row "socketpair, ns per round trip" socketpair
+pipe_row "eventfd, ns per round trip" eventfd
 echo "(a round trip is two hand-offs; nat/gp above 1 means gpatch is" \
      "faster)"
 echo
