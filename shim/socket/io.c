@@ -72,6 +72,31 @@ static void note_in(gp_fd *f, ssize_t r, size_t want, int flags) {
     gp__fd_seen_empty(f, GP_IN);
 }
 
+/* The coroutine whose last write went to a pipe, socketpair or eventfd
+ * made here (gp_fd_pair), until its next read, and the fd number + 1 of
+ * that write's other end: see handoff_yield. */
+static gp_coro *wrote_paired;
+static int wrote_peer;
+
+/* Request and answer: a coroutine that has just written to a pipe,
+ * socketpair or eventfd made here, and now reads one, most likely waits
+ * for the answer of the coroutine its write woke (gp_fd_poke_peer). A
+ * try now would only find nothing (a system call for EAGAIN) and park;
+ * so the ready coroutines run first, once, and the read is tried when
+ * this one's turn comes again. Never for a program that asked not to
+ * block, for an fd already known empty (the read parks at once), nor for
+ * the other end of that write (the bytes are there: a reader woken by
+ * them would run first and may take them). */
+static void handoff_yield(gp_fd *f, int flags) {
+  if (GP_LIKELY(wrote_paired != gp__self()))
+    return;
+  wrote_paired = NULL;
+  if (gp_fd_info(f)->peer != 0 && gp__fd_num(f) + 1 != wrote_peer &&
+      !(flags & MSG_DONTWAIT) &&
+      gp__fd_maybe_ready(f, GP_IN) && !gp_fd_nonblock(f))
+    gp__yield();
+}
+
 /* Whether errno says the kernel cannot make this fd's read or write
  * non-blocking per call (RWF_NOWAIT: before Linux 4.14 for any fd, and
  * for pipes before 6.4; ENOSYS before preadv2 itself). */
@@ -210,6 +235,7 @@ static ssize_t xfer_in(gp_fd *f, struct msghdr *m, int flags, int sock,
   struct xfer x;
   if (xfer_begin(&x, f, m) != 0)
     return -1;
+  handoff_yield(f, flags);
   for (;;) {
     int kind = gp_fd_kind(f);
     ssize_t r = known_empty(f, kind, GP_IN, flags)
@@ -327,8 +353,11 @@ static ssize_t xfer_out(gp_fd *f, struct msghdr *m, int flags, int sock) {
     if (kind == GP_KIND_SOCK && (r < 0 ? errno == EAGAIN : (size_t)r < want))
       gp__fd_seen_empty(f, GP_OUT); /* the send buffer is full */
     if (r >= 0) {
-      if (r > 0)
+      if (r > 0 && gp_fd_info(f)->peer != 0) {
         gp_fd_poke_peer(f); /* a reader parked on the other end */
+        wrote_paired = gp__self();
+        wrote_peer = gp_fd_info(f)->peer;
+      }
       xfer_moved(&x, (size_t)r);
       if (x.done >= total)
         break;
