@@ -18,7 +18,8 @@
  * parked reading the other end at once (gp_fd_poke_peer): it runs next,
  * with no pass of the hub through the epoll set. It tries its read at the
  * kernel, and parks again on EAGAIN: another reader (a forked child) may
- * have taken the bytes.
+ * have taken the bytes. A read right after such a write lets the woken
+ * reader run first (handoff_yield), so that its answer is there.
  *
  * A transfer that never parked (the data or the room was there) ends at
  * the time slice's check: a loop that always finds data gives way there
