@@ -302,6 +302,7 @@ for conns in $conns_list; do
          "Go/libuv req/s $(ratio "$go_rps" "$uv_rps")"
   fi
 done
+sh "$(dirname "$0")/bench/conn.sh" "$build" "$mode" || true
 echo
 
 if /usr/bin/python3 -c 'import gevent' 2>/dev/null; then
@@ -366,3 +367,6 @@ slice_row "  4 threads waiting: latest, ms" worst_ms "" "< 50 ms"
 slice_row "  the loop's calls/s beside them" calls_per_s "" "(not a target)"
 echo "(off: the loop keeps the OS thread; the waiting threads run only" \
      "after it)"
+
+echo
+sh "$(dirname "$0")/bench/handoff.sh" "$build" "$mode"

@@ -42,7 +42,7 @@ static int close_ranges(unsigned first, unsigned last, int flags) {
     errno = EINVAL;
     return -1;
   }
-  if (!(flags & CLOSE_RANGE_CLOEXEC) && gp__tls.sched) {
+  if (!(flags & CLOSE_RANGE_CLOEXEC) && gp__sched_here()) {
     unsigned char was = gp__inside_enter();
     gp__fd_forget_range((int)first, last > INT_MAX ? INT_MAX : (int)last);
     gp__inside_restore(was);
@@ -100,12 +100,22 @@ GP_EXPORT int pipe2(int fds[2], int flags) {
   return r;
 }
 
-/* The new fd shares the old one's file: it has the same kind. */
+/* The new fd shares the old one's file: it has the same kind. A socket
+ * timeout set through either now changes both, and setsockopt notes it on
+ * one record only: neither takes its timeouts as known to be 0 any more
+ * (fdkind.h, touched), and neither is alone. */
 static int copied(int oldfd, int newfd) {
-  if (newfd < 0 || !gp__tls.sched)
+  if (newfd < 0 || !gp__sched_here())
     return newfd;
   gp_fd *old = gp__fd_find(oldfd);
-  gp_fd_created(newfd, old ? gp_fd_info(old)->kind : GP_KIND_UNKNOWN);
+  gp_fd *f = gp_fd_created(newfd, old ? gp_fd_info(old)->kind
+                                      : GP_KIND_UNKNOWN);
+  if (old != NULL) {
+    gp_fd_info(old)->touched = 1;
+    gp_fd_info(old)->alone = 0;
+  }
+  if (f != NULL)
+    gp_fd_info(f)->touched = 1;
   return newfd;
 }
 
@@ -132,6 +142,8 @@ GP_EXPORT int dup3(int oldfd, int newfd, int flags) {
 static int do_fcntl(int (*real)(int, int, ...), int fd, int cmd, void *arg) {
   if (cmd == F_SETFL)
     gp_fd_flags_changed();
+  if (cmd == F_SETLKW || cmd == F_OFD_SETLKW) /* a record lock's wait */
+    return GP_DETACHED_CALL(real(fd, cmd, arg));
   int r = real(fd, cmd, arg);
   if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
     copied(fd, r);

@@ -39,19 +39,19 @@ static void check_writers(const struct gp_run *r) {
 /* Eight writers, two readers: each message whole, once, in its writer's
  * order for each reader. early: the fds made before the first thread
  * (paired when first used), late: after. */
-Test(handoff, pipe_many_writers_made_early) {
+Test(pipewake, pipe_many_writers_made_early) {
   both(GP_ARGV("writers", "pipe", "early"), 11, NULL, check_writers);
 }
 
-Test(handoff, pipe_many_writers_made_late) {
+Test(pipewake, pipe_many_writers_made_late) {
   both(GP_ARGV("writers", "pipe", "late"), 11, NULL, check_writers);
 }
 
-Test(handoff, socketpair_many_writers_made_early) {
+Test(pipewake, socketpair_many_writers_made_early) {
   both(GP_ARGV("writers", "socketpair", "early"), 11, NULL, check_writers);
 }
 
-Test(handoff, socketpair_many_writers_made_late) {
+Test(pipewake, socketpair_many_writers_made_late) {
   both(GP_ARGV("writers", "socketpair", "late"), 11, NULL, check_writers);
 }
 
@@ -60,11 +60,11 @@ static void check_eof(const struct gp_run *r) {
   GP_EXPECT_VAL(r, "rd2", ==, 0);
 }
 
-Test(handoff, pipe_data_then_end_of_file) {
+Test(pipewake, pipe_data_then_end_of_file) {
   both(GP_ARGV("eof", "pipe", "early"), 2, NULL, check_eof);
 }
 
-Test(handoff, socketpair_data_then_end_of_file) {
+Test(pipewake, socketpair_data_then_end_of_file) {
   both(GP_ARGV("eof", "socketpair", "late"), 2, NULL, check_eof);
 }
 
@@ -76,7 +76,7 @@ static void check_epipe(const struct gp_run *r) {
 }
 
 /* Including a writer parked on a full pipe whose reader closes it. */
-Test(handoff, epipe_when_the_reader_is_gone) {
+Test(pipewake, epipe_when_the_reader_is_gone) {
   both(GP_ARGV("epipe"), 2, NULL, check_epipe);
 }
 
@@ -89,11 +89,11 @@ static void check_child(const struct gp_run *r) {
 /* The reader a write wakes is only a hint: a forked child reads the same
  * pipe and takes some bytes first; the thread finds nothing, waits again,
  * and nothing is lost or read twice. */
-Test(handoff, pipe_shared_with_a_child_reader_made_early) {
+Test(pipewake, pipe_shared_with_a_child_reader_made_early) {
   both(GP_ARGV("child", "early"), 2, "r_got child_got", check_child);
 }
 
-Test(handoff, pipe_shared_with_a_child_reader_made_late) {
+Test(pipewake, pipe_shared_with_a_child_reader_made_late) {
   both(GP_ARGV("child", "late"), 2, "r_got child_got", check_child);
 }
 
@@ -104,7 +104,7 @@ static void check_event_child(const struct gp_run *r) {
 
 /* After a read that emptied the eventfd the reader parks without asking
  * again: a write from another process must still wake it. */
-Test(handoff, eventfd_written_by_a_child) {
+Test(pipewake, eventfd_written_by_a_child) {
   both(GP_ARGV("event_child"), 2, NULL, check_event_child);
 }
 
@@ -128,7 +128,7 @@ static void check_nonblock(const struct gp_run *r) {
 
 /* Non-blocking ends say EAGAIN, a blocking read end of a pipe whose
  * write end is non-blocking still waits, and the flags stay as set. */
-Test(handoff, nonblock_ends_as_the_program_set_them) {
+Test(pipewake, nonblock_ends_as_the_program_set_them) {
   both(GP_ARGV("nonblock"), 3, NULL, check_nonblock);
 }
 
@@ -138,7 +138,7 @@ Test(handoff, nonblock_ends_as_the_program_set_them) {
  * own pipe's byte). Natively the first reader holds on to the old pipe
  * and gets its byte; preloaded the close wakes it with EBADF, and the
  * old pipe, with no reader left, gives EPIPE (as test_closewake). */
-Test(handoff, close_while_parked_and_the_number_reused) {
+Test(pipewake, close_while_parked_and_the_number_reused) {
   struct gp_run n, p;
 
   if (gp_both(&n, &p, 60, "pipe_handoff", GP_ARGV("close"), 2,

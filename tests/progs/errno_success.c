@@ -101,6 +101,7 @@ int main(void) {
   streams();
   restarts();
   odds();
+  ipc_and_locks();
   blocking_last();
   printf("skipped=");
   for (i = 0; i < sizeof skipped / sizeof skipped[0]; i++)
