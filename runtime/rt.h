@@ -379,7 +379,7 @@ enum {
  * The rest of the record (waiters, epoll registration, generation,
  * readiness hints) is the runtime's alone. */
 typedef struct gp_fd gp_fd;
-#define GP_FD_SLOT 32
+#define GP_FD_SLOT 40
 
 /* The part of a record the shim may read: the slot and the fd number.
  * Every record starts with it (fdtab.c checks). */

@@ -195,6 +195,7 @@ echo "(ratios: native / gpatch and Go / gpatch, above 1 means gpatch is" \
 echo " yields with runtime.Gosched, waits on a sync.Cond, joins with a" \
      "sync.WaitGroup)"
 echo
+. "$(dirname "$0")/bench/pipe.sh"
 
 echo "2. Blocked threads (64 KiB stacks asked; native: $idle_native" \
      "threads, gpatch: $idle; Go: $idle goroutines)"

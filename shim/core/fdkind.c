@@ -24,6 +24,70 @@ static int tty(int fd) {
   return r;
 }
 
+/* Pairs made before the runtime started, when there is no fd table yet
+ * (gp_fd_pair): one thread then, so a plain array. Each end takes its
+ * entry when it is first used after the start (learn_early); a close
+ * through the hooks drops it. Past EARLY_MAX pairs, the later ones get no
+ * direct wake-up: their readers wait for the epoll set, as any fd's. */
+#define EARLY_MAX 32
+static struct early {
+  int fd, peer;        /* fd's other end is peer */
+  unsigned char event; /* GP_EVENT_* for an eventfd */
+} early[EARLY_MAX];
+static int nearly;
+
+static void early_add(int fd, int peer, int event) {
+  if (nearly < EARLY_MAX)
+    early[nearly++] = (struct early){fd, peer, (unsigned char)event};
+}
+
+/* Drops fd's entry (the latest, if fd was noted twice). */
+static void early_drop(int fd) {
+  for (int i = nearly - 1; i >= 0; i--)
+    if (early[i].fd == fd) {
+      early[i] = early[--nearly];
+      return;
+    }
+}
+
+/* The pair f's fd was noted in before the start, if any, is recorded in
+ * its slot, and the entry dropped. */
+static void learn_early(gp_fd *f) {
+  int fd = gp__fd_num(f);
+  for (int i = nearly - 1; i >= 0; i--)
+    if (early[i].fd == fd) {
+      gp_fd_info(f)->peer = early[i].peer + 1;
+      gp_fd_info(f)->event = early[i].event;
+      early_drop(fd);
+      return;
+    }
+}
+
+/* Records that f's fd makes peer readable when written. */
+static void pair_one(gp_fd *f, int peer, int event) {
+  if (f != NULL) {
+    gp_fd_info(f)->peer = peer + 1;
+    gp_fd_info(f)->event = (unsigned char)event;
+  }
+}
+
+void gp_fd_pair(int a, int b, int event) {
+  if (a < 0 || b < 0)
+    return;
+  if (gp__sched_here()) {
+    unsigned char was = gp__inside_enter();
+    pair_one(gp__fd_get(a), b, event);
+    pair_one(gp__fd_get(b), a, event);
+    gp__inside_restore(was);
+  } else if (!gp__rt_started()) {
+    early_drop(a);
+    early_drop(b);
+    early_add(a, b, event);
+    if (b != a)
+      early_add(b, a, event);
+  }
+}
+
 int gp_fd_learn_kind(gp_fd *f) {
   int fd = gp__fd_num(f), k;
   struct stat st;
@@ -36,6 +100,8 @@ int gp_fd_learn_kind(gp_fd *f) {
   case S_IFCHR: k = tty(fd) ? GP_KIND_TTY : GP_KIND_POLL; break;
   default: k = GP_KIND_POLL; break; /* eventfd, timerfd, signalfd, ... */
   }
+  if (GP_UNLIKELY(nearly > 0) && gp__sched_here())
+    learn_early(f);
   gp_fd_set_kind(f, k);
   return k;
 }
@@ -46,6 +112,8 @@ gp_fd *gp_fd_created(int fd, int kind) {
   unsigned char was = gp__inside_enter();
   gp_fd *f = gp__fd_get(fd);
   gp__fd_forget(f); /* a number reused without our close: start afresh */
+  if (GP_UNLIKELY(nearly > 0))
+    early_drop(fd);
   gp_fd_set_kind(f, kind);
   gp__inside_restore(was);
   return f;
@@ -67,6 +135,8 @@ static void made_alone(struct gp_fdinfo *in) {
 }
 
 void gp_fd_closing(int fd) {
+  if (fd >= 0 && nearly > 0 && (gp__sched_here() || !gp__rt_started()))
+    early_drop(fd);
   if (fd < 0 || !gp__sched_here())
     return;
   unsigned char was = gp__inside_enter();
@@ -110,7 +180,7 @@ static int timeo_known_zero(const struct gp_fdinfo *in) {
 }
 
 void gp_fd_timeo_set(int fd) {
-  if (!gp__tls.sched) {
+  if (!gp__sched_here()) {
     __atomic_store_n(&timeo_untracked, 1, __ATOMIC_RELAXED);
     return;
   }
@@ -210,7 +280,8 @@ const struct gp_fdinfo *gp_fd_flags_read(gp_fd *f) {
   /* The kind may not be known yet: accept and connect reach this before
    * any read on a socket made before the runtime started. What a hook
    * learnt where the socket was made is not read again. */
-  if (gp_fd_kind(f) == GP_KIND_SOCK) {
+  int kind = gp_fd_kind(f);
+  if (kind == GP_KIND_SOCK) {
     if (!timeo_known_zero(in)) {
       in->rcvtimeo = timeo_ns(fd, SO_RCVTIMEO);
       in->sndtimeo = timeo_ns(fd, SO_SNDTIMEO);
@@ -220,6 +291,10 @@ const struct gp_fdinfo *gp_fd_flags_read(gp_fd *f) {
                    type == SOCK_STREAM;
       in->typed = in->stream || type != 0;
     }
+  } else {
+    /* A pipe is a byte stream, unless made with O_DIRECT (packets, one
+     * per read: a short read then leaves the next one). */
+    in->stream = kind == GP_KIND_FIFO && fl >= 0 && !(fl & O_DIRECT);
   }
   in->epoch = epoch;
   in->cached = 1;

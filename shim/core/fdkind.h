@@ -2,8 +2,9 @@
  * runtime's per-fd record and learnt with fstat on first use.
  *
  * The shim never changes an fd's flags. A socket is driven with the
- * per-call MSG_DONTWAIT flag; a pipe, tty or other pollable fd is tried
- * only after poll() says it is ready, so the plain call cannot block; a
+ * per-call MSG_DONTWAIT flag, a pipe with RWF_NOWAIT (preadv2, pwritev2);
+ * a named FIFO (which refuses it), tty or other pollable fd is tried only
+ * after poll() says it is ready, so the plain call cannot block; a
  * regular file, directory or block device is passed through.
  *
  * A hook looks its fd up once (gp__fd_get, rt.h) and passes the record
@@ -25,7 +26,8 @@
 enum {
   GP_KIND_UNKNOWN = 0,
   GP_KIND_SOCK,   /* MSG_DONTWAIT forms */
-  GP_KIND_FIFO,   /* poll, then the plain call; writes in PIPE_BUF pieces */
+  GP_KIND_FIFO,   /* RWF_NOWAIT; where refused, poll, then the plain
+                   * call, writes in PIPE_BUF pieces */
   GP_KIND_POLL,   /* poll, then the plain call */
   GP_KIND_PASS,   /* never waits: the real call */
   GP_KIND_TTY,    /* a terminal: as POLL, but big writes on a pool thread */
@@ -58,6 +60,13 @@ struct gp_fdinfo {
   unsigned char spawns;     /* a listener: what its accepted sockets'
                              * timeouts start as, GP_SPAWN_* (0: not
                              * known yet) */
+  int peer;               /* the other end of a pipe or socketpair made
+                           * in this process, or the eventfd itself, as
+                           * fd number + 1 (0: none known): a write here
+                           * makes it readable (gp_fd_poke_peer) */
+  unsigned char event;    /* an eventfd made here: GP_EVENT_* (0: not) */
+  unsigned char no_nowait; /* RWF_NOWAIT was refused (an old kernel):
+                            * poll first, then the plain call */
 };
 
 /* What the kernel gives an accepted socket of a listener (Linux; checked
@@ -70,6 +79,10 @@ enum {
                       * timeouts the listener had then */
   GP_SPAWN_FRESH,    /* AF_UNIX: a new socket, timeouts 0 */
   GP_SPAWN_OTHER,    /* another family: read the new socket's own */
+};
+enum {
+  GP_EVENT_COUNTER = 1, /* a read takes the whole count: it empties it */
+  GP_EVENT_SEMAPHORE,   /* EFD_SEMAPHORE: a read takes 1 */
 };
 /* The runtime reserves GP_FD_SLOT bytes, aligned for 8, in each record. */
 _Static_assert(sizeof(struct gp_fdinfo) <= GP_FD_SLOT,
@@ -105,6 +118,40 @@ gp_fd *gp_fd_created(int fd, int kind);
  * and the shim's slot is zeroed. Scheduler thread only, a no-op
  * elsewhere. */
 void gp_fd_closing(int fd);
+
+/* A pipe, socketpair (a, b) or eventfd (a == b; event: GP_EVENT_*) was
+ * just made and its fds recorded (gp_fd_created): each end learns the
+ * other, so that a write to one wakes a coroutine parked reading the
+ * other at once (gp_fd_poke_peer). Made before the runtime started (no
+ * fd table yet), the pair is noted in a small list each end reads when
+ * first used (gp_fd_learn_kind); a close forgets it. */
+void gp_fd_pair(int a, int b, int event);
+
+/* Bytes just went into f's fd: when its other end (gp_fd_pair) has
+ * coroutines of this process parked reading it, they become ready now
+ * (the first runs next), instead of waiting for the hub's next look at
+ * the epoll set. Only a hint: each tries its read again at the kernel,
+ * without blocking, and parks again if another reader (a forked child)
+ * took the bytes. A record whose peer does not name it back (a number
+ * closed and reused) wakes nobody. */
+static inline void gp_fd_poke_peer(gp_fd *f) {
+  int p = gp_fd_info(f)->peer;
+  if (GP_LIKELY(p == 0))
+    return;
+  gp_fd *pf = gp__fd_find(p - 1);
+  if (pf != NULL && gp_fd_info(pf)->peer == gp__fd_num(f) + 1)
+    gp__fd_wake(pf, GP_IN);
+}
+
+/* 1 when a read (dir GP_IN) or write (GP_OUT) on f's fd of kind can be
+ * made non-blocking by the kernel itself, per call (RWF_NOWAIT of
+ * preadv2 and pwritev2): pipes and FIFOs both ways, the eventfds made
+ * here for reads; unless the kernel refused it for this fd. */
+static inline int gp_fd_nowait(gp_fd *f, int kind, unsigned dir) {
+  const struct gp_fdinfo *in = gp_fd_info(f);
+  return !in->no_nowait &&
+         (kind == GP_KIND_FIFO || (in->event && dir == GP_IN));
+}
 
 /* Records what socket() or socketpair() made at fd (domain, type and
  * protocol as given): its kind, type, O_NONBLOCK (SOCK_NONBLOCK) and

@@ -3,7 +3,9 @@
  * inotify_init, inotify_init1, epoll_create, epoll_create1. They keep the
  * runtime's fd table right: a closed fd wakes its waiters with EBADF and
  * leaves the epoll set, and a new fd number starts with a clean entry
- * (its number may have been closed where no hook saw it: fclose). */
+ * (its number may have been closed where no hook saw it: fclose). The
+ * ends of a pipe, and an eventfd, are paired (gp_fd_pair), so that a
+ * write wakes the reader parked on the other end at once. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -82,6 +84,7 @@ GP_EXPORT int pipe(int fds[2]) {
   if (r == 0) {
     gp_fd_created(fds[0], GP_KIND_FIFO);
     gp_fd_created(fds[1], GP_KIND_FIFO);
+    gp_fd_pair(fds[0], fds[1], 0);
   }
   return r;
 }
@@ -92,6 +95,7 @@ GP_EXPORT int pipe2(int fds[2], int flags) {
     int kind = (flags & O_DIRECT) ? GP_KIND_UNKNOWN : GP_KIND_FIFO;
     gp_fd_created(fds[0], kind);
     gp_fd_created(fds[1], kind);
+    gp_fd_pair(fds[0], fds[1], 0);
   }
   return r;
 }
@@ -178,8 +182,12 @@ static int made(int fd) {
   return fd;
 }
 
+/* An eventfd is its own peer: a write makes it readable. */
 GP_EXPORT int eventfd(unsigned int count, int flags) {
-  return made(GP_REAL(eventfd)(count, flags));
+  int fd = made(GP_REAL(eventfd)(count, flags));
+  gp_fd_pair(fd, fd, (flags & EFD_SEMAPHORE) ? GP_EVENT_SEMAPHORE
+                                             : GP_EVENT_COUNTER);
+  return fd;
 }
 
 GP_EXPORT int timerfd_create(int clock, int flags) {

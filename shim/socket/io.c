@@ -10,6 +10,17 @@
  * kind and cached flags (the shim's slot), the readiness hints and the
  * wait, on every attempt.
  *
+ * Pipes and eventfds, the self-pipe and worker-pipe wake-ups of threaded
+ * programs: a pipe is tried with preadv2/pwritev2's RWF_NOWAIT, which
+ * cannot block, so no poll comes first (an eventfd's read likewise; its
+ * write still polls first, no flag makes it non-blocking). A write to a
+ * pipe, socketpair or eventfd made in this process wakes the coroutine
+ * parked reading the other end at once (gp_fd_poke_peer): it runs next,
+ * with no pass of the hub through the epoll set. It tries its read at the
+ * kernel, and parks again on EAGAIN: another reader (a forked child) may
+ * have taken the bytes. A read right after such a write lets the woken
+ * reader run first (handoff_yield), so that its answer is there.
+ *
  * A transfer that never parked (the data or the room was there) ends at
  * the time slice's check: a loop that always finds data gives way there
  * once its slice is spent (rt.h, gp__slice_point).
@@ -31,26 +42,67 @@
  * every process sharing the terminal), so it runs on a pool thread. */
 #define TTY_INLINE 512
 
-/* Whether a socket is known to have nothing for dir (GP_IN: no data,
+/* 1 for the fds whose readiness hints the hooks keep (known_empty,
+ * note_in): sockets, pipes and FIFOs, the eventfds made here. */
+static int hinted(gp_fd *f, int kind) {
+  return kind == GP_KIND_SOCK || kind == GP_KIND_FIFO ||
+         gp_fd_info(f)->event;
+}
+
+/* Whether f's fd is known to have nothing for dir (GP_IN: no data,
  * GP_OUT: no room) since the program's last try, with no edge since: a try
  * would only fail with EAGAIN, so the caller parks at once (errno is set
  * to EAGAIN). Never for a program that asked not to block. */
 static int known_empty(gp_fd *f, int kind, unsigned dir, int flags) {
-  if (kind != GP_KIND_SOCK || (flags & MSG_DONTWAIT) ||
+  if (!hinted(f, kind) || (flags & MSG_DONTWAIT) ||
       gp__fd_maybe_ready(f, dir) || gp_fd_nonblock(f))
     return 0;
   errno = EAGAIN;
   return 1;
 }
 
-/* Records what a receive on a socket showed: EAGAIN, or a short read on
- * a stream socket (not a peek), means no data is left. (A read of 0 is
+/* Records what a read showed: EAGAIN, or a short read on a stream socket
+ * or pipe (not a peek), means no data is left; so does any read of an
+ * eventfd counter made here, which takes the whole count. (A read of 0 is
  * the end of file: the next read returns 0 at once too.) */
 static void note_in(gp_fd *f, ssize_t r, size_t want, int flags) {
   if (r < 0 ? errno == EAGAIN
-            : r > 0 && (size_t)r < want && !(flags & MSG_PEEK) &&
-                  gp_fd_stream(f))
+            : (r > 0 && (size_t)r < want && !(flags & MSG_PEEK) &&
+               gp_fd_stream(f)) ||
+                  gp_fd_info(f)->event == GP_EVENT_COUNTER)
     gp__fd_seen_empty(f, GP_IN);
+}
+
+/* The coroutine whose last write went to a pipe, socketpair or eventfd
+ * made here (gp_fd_pair), until its next read, and the fd number + 1 of
+ * that write's other end: see handoff_yield. */
+static gp_coro *wrote_paired;
+static int wrote_peer;
+
+/* Request and answer: a coroutine that has just written to a pipe,
+ * socketpair or eventfd made here, and now reads one, most likely waits
+ * for the answer of the coroutine its write woke (gp_fd_poke_peer). A
+ * try now would only find nothing (a system call for EAGAIN) and park;
+ * so the ready coroutines run first, once, and the read is tried when
+ * this one's turn comes again. Never for a program that asked not to
+ * block, for an fd already known empty (the read parks at once), nor for
+ * the other end of that write (the bytes are there: a reader woken by
+ * them would run first and may take them). */
+static void handoff_yield(gp_fd *f, int flags) {
+  if (GP_LIKELY(wrote_paired != gp__self()))
+    return;
+  wrote_paired = NULL;
+  if (gp_fd_info(f)->peer != 0 && gp__fd_num(f) + 1 != wrote_peer &&
+      !(flags & MSG_DONTWAIT) &&
+      gp__fd_maybe_ready(f, GP_IN) && !gp_fd_nonblock(f))
+    gp__yield();
+}
+
+/* Whether errno says the kernel cannot make this fd's read or write
+ * non-blocking per call (RWF_NOWAIT: before Linux 4.14 for any fd, and
+ * for pipes before 6.4; ENOSYS before preadv2 itself). */
+static int nowait_refused(void) {
+  return errno == EOPNOTSUPP || errno == ENOSYS;
 }
 
 /* A receive on a socket that cannot block. A single buffer without
@@ -75,6 +127,13 @@ static ssize_t try_in(gp_fd *f, int kind, struct msghdr *m, int flags,
   int fd = gp__fd_num(f);
   if (kind == GP_KIND_SOCK)
     return sock_in(fd, m, flags, flat);
+  if (!sock && gp_fd_nowait(f, kind, GP_IN)) { /* no poll needed first */
+    ssize_t r = GP_REAL(preadv2)(fd, m->msg_iov, (int)m->msg_iovlen, -1,
+                                 RWF_NOWAIT);
+    if (r >= 0 || !nowait_refused())
+      return r;
+    gp_fd_info(f)->no_nowait = 1;
+  }
   if (kind != GP_KIND_PASS && !gp_fd_ready_now(fd, POLLIN)) {
     errno = EAGAIN;
     return -1;
@@ -177,12 +236,13 @@ static ssize_t xfer_in(gp_fd *f, struct msghdr *m, int flags, int sock,
   struct xfer x;
   if (xfer_begin(&x, f, m) != 0)
     return -1;
+  handoff_yield(f, flags);
   for (;;) {
     int kind = gp_fd_kind(f);
     ssize_t r = known_empty(f, kind, GP_IN, flags)
                     ? -1
                     : try_in(f, kind, &x.cur, flags, sock, flat);
-    if (kind == GP_KIND_SOCK)
+    if (hinted(f, kind))
       note_in(f, r, gp_iovs_len(x.cur.msg_iov, (int)x.cur.msg_iovlen),
               flags);
     if (r >= 0) {
@@ -233,13 +293,22 @@ static ssize_t sock_out(int fd, const struct msghdr *m, int flags) {
   return GP_REAL(sendmsg)(fd, m, flags | MSG_DONTWAIT);
 }
 
-/* One attempt at sending on f's fd; pipes take at most PIPE_BUF bytes
- * after poll says they are writable, which cannot block. */
+/* One attempt at sending on f's fd; pipes take what fits with
+ * RWF_NOWAIT (the kernel keeps writes of up to PIPE_BUF whole), or, where
+ * the kernel refuses it, at most PIPE_BUF bytes after poll says they are
+ * writable, which cannot block. */
 static ssize_t try_out(gp_fd *f, int kind, struct msghdr *m, int flags,
                        int sock) {
   int fd = gp__fd_num(f);
   if (kind == GP_KIND_SOCK)
     return sock_out(fd, m, flags);
+  if (!sock && gp_fd_nowait(f, kind, GP_OUT)) {
+    ssize_t r = GP_REAL(pwritev2)(fd, m->msg_iov, (int)m->msg_iovlen, -1,
+                                  RWF_NOWAIT);
+    if (r >= 0 || !nowait_refused())
+      return r;
+    gp_fd_info(f)->no_nowait = 1;
+  }
   if (kind == GP_KIND_TTY && !sock &&
       gp_iovs_len(m->msg_iov, (int)m->msg_iovlen) > TTY_INLINE &&
       !gp_fd_nonblock(f))
@@ -285,6 +354,11 @@ static ssize_t xfer_out(gp_fd *f, struct msghdr *m, int flags, int sock) {
     if (kind == GP_KIND_SOCK && (r < 0 ? errno == EAGAIN : (size_t)r < want))
       gp__fd_seen_empty(f, GP_OUT); /* the send buffer is full */
     if (r >= 0) {
+      if (r > 0 && gp_fd_info(f)->peer != 0) {
+        gp_fd_poke_peer(f); /* a reader parked on the other end */
+        wrote_paired = gp__self();
+        wrote_peer = gp_fd_info(f)->peer;
+      }
       xfer_moved(&x, (size_t)r);
       if (x.done >= total)
         break;

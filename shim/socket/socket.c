@@ -20,6 +20,7 @@ GP_EXPORT int socketpair(int domain, int type, int protocol, int sv[2]) {
   if (r == 0) {
     gp_fd_socket_made(sv[0], domain, type, protocol);
     gp_fd_socket_made(sv[1], domain, type, protocol);
+    gp_fd_pair(sv[0], sv[1], 0);
   }
   return r;
 }
