@@ -287,6 +287,9 @@ void *gp__coro_slot(gp_coro *c);
 void *gp__coro_retval(gp_coro *c);
 /* The coroutine whose handle is h, or NULL when h names none. */
 gp_coro *gp__coro_from_handle(uintptr_t h);
+/* The first coroutine that has not ended for which match(c, arg) is
+ * nonzero, or NULL: a walk of every record (scheduler thread only). */
+gp_coro *gp__coro_find(int (*match)(gp_coro *c, void *arg), void *arg);
 uintptr_t gp__coro_handle(gp_coro *c);
 /* An id that never equals a real thread id: mutex owner words hold it.
  * Coroutines other than the main one have ids from GP_CORO_ID_MIN up (the

@@ -24,6 +24,7 @@
 #include "process/proc.h"
 #include "real.h"
 #include "sync/kept.h"
+#include "thread/tid.h"
 
 void gp_fork_child(void) {
   if (!gp__tls.sched)
@@ -33,6 +34,7 @@ void gp_fork_child(void) {
   gp_kept_fork();
   gp_accept_nb_fork();
   int err = gp__rt_fork_child();
+  gp_tid_fork();
   gp__inside_restore(was);
   if (err) {
     gp__log("fork: the child's event loop could not be made (error %d); "
