@@ -58,6 +58,8 @@
 #include <link.h>
 #include <locale.h>
 #include <netdb.h>
+#include <resolv.h>
+#undef p_type /* resolv.h's name for __p_type, a field of ElfW(Phdr) here */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -109,7 +111,10 @@ static struct {
 /* Offsets in struct pthread, from the thread pointer. */
 static struct {
   size_t list, tid, robust, spec1, spec, user_stack, size;
+  size_t stackblock; /* stackblock, stackblock_size, guardsize, reported */
+  size_t res;        /* struct __res_state res, the thread's _res */
 } off;
+static ptrdiff_t resp_off;   /* libc's __resp (the _res in use), from tp */
 static ptrdiff_t gp_tls_off; /* our own gp__tls, from the thread pointer */
 static ptrdiff_t libc_off;   /* libc's static TLS block, from it */
 static size_t libc_size;     /* its size (0: unknown, blocks not reused) */
@@ -125,6 +130,36 @@ static const uint32_t *desc(const char *name) {
 }
 
 #define AT(tp, o, type) (*(type *)((char *)(tp) + (o)))
+
+/* The fields after the debugger's: glibc 2.36 has, after nextevent, an
+ * _Unwind_Exception (32 bytes, 16-aligned), then stackblock,
+ * stackblock_size, guardsize, reported_guardsize, tpp, then res; then
+ * sigmask (8), c11 and exiting, exit_lock, tls_state (16), then the rseq
+ * area, 32-aligned, whose offset libc exports. glibc sets the main
+ * thread's stackblock_size to __libc_stack_end (dl-tls_init_tp.c), and
+ * the main thread's res is unused (its __resp is the global _res).
+ * Returns NULL, or what did not match. */
+static const char *layout_tail(char *m) {
+  extern void *__libc_stack_end;
+  const uint32_t *d_next = desc("_thread_db_pthread_nextevent");
+  if (!d_next || d_next[0] != 64)
+    return "libthread_db nextevent descriptor";
+  off.stackblock = ((d_next[2] + 8 + 15) & ~(size_t)15) + 32;
+  off.res = off.stackblock + 5 * 8;
+  size_t end = off.res + sizeof(struct __res_state) + 8 + 8 + 16;
+  if (((end + 31) & ~(size_t)31) != (size_t)*g.rseq_offset)
+    return "struct pthread offsets before rseq";
+  if (AT(m, off.stackblock + 8, void *) != __libc_stack_end)
+    return "stackblock_size";
+  for (size_t i = 0; i < sizeof(struct __res_state); i++)
+    if (m[off.res + i] != 0)
+      return "res";
+  char *resp = dlvsym(RTLD_DEFAULT, "__resp", "GLIBC_PRIVATE");
+  if (resp == NULL || resp >= m || AT(resp, 0, void *) != __res_state())
+    return "__resp";
+  resp_off = resp - m;
+  return NULL;
+}
 
 /* Reads the offsets and checks each against the main TCB m (whose tid is
  * tid). Returns NULL, or what did not match. */
@@ -165,7 +200,7 @@ static const char *layout(char *m, pid_t tid) {
     return "specific[0]";
   if (AT(m, off.user_stack, unsigned char) != 1)
     return "user_stack";
-  return NULL;
+  return layout_tail(m);
 }
 
 /* dl_iterate_phdr's callback: the static TLS block of the module that
@@ -259,6 +294,20 @@ static char *reuse(void) {
   return p;
 }
 
+/* The stack glibc reads in the thread's descriptor (its alloca cutoff,
+ * __libc_alloca_cutoff; longjmp's unwinding of cleanup buffers): the
+ * whole mapping, guard page included, as glibc describes a stack it
+ * allocated (the TLS block is elsewhere here), or the program's own
+ * stack with no guard. */
+static void set_stackblock(char *p, gp_coro *c) {
+  size_t guard = c->own_stack ? 0 : gp__page_size();
+  size_t *sb = &AT(p, off.stackblock + 8, size_t);
+  AT(p, off.stackblock, void *) = c->own_stack ? c->own_stack : c->stack;
+  sb[0] = c->stack_size + guard; /* stackblock_size */
+  sb[1] = guard;                 /* guardsize */
+  sb[2] = guard;                 /* reported_guardsize */
+}
+
 int gp__tls_new(gp_coro *c) {
   char *m = gp__tls_main_tp;
   /* Zeroed TCB, DTV, module images copied. */
@@ -281,6 +330,8 @@ int gp__tls_new(gp_coro *c) {
   AT(p, off.robust + 16, void *) = NULL;                     /* pending */
   AT(p, off.spec, char *) = p + off.spec1;
   AT(p, off.user_stack, unsigned char) = 1; /* fork leaves the stack be */
+  set_stackblock(p, c);
+  AT(p, resp_off, void *) = p + off.res; /* _res: its own, as glibc's */
   if (*g.rseq_size > 0) /* the kernel updates only the main TCB's area */
     AT(p, *g.rseq_offset + 4, uint32_t) = RSEQ_CPU_ID_REGISTRATION_FAILED;
   /* The shim's own per-thread flags: a scheduler thread, inside the
@@ -304,6 +355,11 @@ void gp__tls_begin(void) {
 void gp__tls_run_dtors(void) {
   if (gp__tls_private && gp__current && !gp__current->is_main) {
     g.call_tls_dtors();
+    /* glibc's __res_thread_freeres: the resolver's sockets, if any. */
+    struct __res_state *res = __res_state();
+    if (res->nscount != 0)
+      res_nclose(res);
+    res->options = 0;
     gp__current->tls_done = 1;
   }
 }
@@ -327,6 +383,20 @@ int gp__tls_start(void) {
             "coroutines share the OS thread's TLS (GPATCH_TLS=shared)");
   return 0;
 }
+/* The stack glibc reads in the thread's descriptor (its alloca cutoff,
+ * __libc_alloca_cutoff; longjmp's unwinding of cleanup buffers): the
+ * whole mapping, guard page included, as glibc describes a stack it
+ * allocated (the TLS block is elsewhere here), or the program's own
+ * stack with no guard. */
+static void set_stackblock(char *p, gp_coro *c) {
+  size_t guard = c->own_stack ? 0 : gp__page_size();
+  size_t *sb = &AT(p, off.stackblock + 8, size_t);
+  AT(p, off.stackblock, void *) = c->own_stack ? c->own_stack : c->stack;
+  sb[0] = c->stack_size + guard; /* stackblock_size */
+  sb[1] = guard;                 /* guardsize */
+  sb[2] = guard;                 /* reported_guardsize */
+}
+
 int gp__tls_new(gp_coro *c) {
   (void)c;
   return -ENOSYS;
