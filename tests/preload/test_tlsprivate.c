@@ -145,3 +145,49 @@ Test(tlsprivate, hundred_thousand_threads_keep_memory_flat) {
   gp_run_free(&n);
   gp_run_free(&p);
 }
+
+/* gettid per thread, stable across parks, the main thread's equal to its
+ * pid; tgkill and tkill of a thread's tid run the handler in that thread;
+ * the scheduling calls take a thread's tid; an ended thread's tid is
+ * ESRCH; a child forked by a thread is its own main thread. */
+Test(tlsprivate, gettid_is_per_thread_and_tgkill_reaches_it) {
+  struct gp_run n, p;
+
+  both_private(&n, &p, 30, "tls_thread", GP_ARGV("tids"), 9, NULL);
+  GP_EXPECT_VAL(&n, "tids_agree", ==, 8);
+  GP_EXPECT_VAL(&n, "tids_stable", ==, 8);
+  GP_EXPECT_VAL(&n, "tids_distinct", ==, 8);
+  GP_EXPECT_VAL(&n, "main_is_pid", ==, 1);
+  GP_EXPECT_VAL(&n, "handled", ==, 8);
+  GP_EXPECT_VAL(&n, "sched_ok", ==, 8);
+  GP_EXPECT_VAL(&n, "ended_esrch", ==, 1);
+  GP_EXPECT_VAL(&n, "self_kill", ==, 1);
+  GP_EXPECT_VAL(&n, "child_main", ==, 1);
+  gp_run_free(&n);
+  gp_run_free(&p);
+}
+
+/* _res is per thread: glibc points each thread's __resp at its own. */
+Test(tlsprivate, resolver_state_is_per_thread) {
+  struct gp_run n, p;
+
+  both_private(&n, &p, 30, "tls_thread", GP_ARGV("res"), 9, NULL);
+  GP_EXPECT_VAL(&n, "res_distinct", ==, 8);
+  GP_EXPECT_VAL(&n, "res_own", ==, 8);
+  GP_EXPECT_VAL(&n, "main_res", ==, 1);
+  gp_run_free(&n);
+  gp_run_free(&p);
+}
+
+/* glibc reads a thread's stack from its descriptor (the alloca cutoff, a
+ * quarter of a 64 KiB stack and its guard page). */
+Test(tlsprivate, descriptor_holds_the_thread_stack) {
+  struct gp_run n, p;
+
+  both_private(&n, &p, 30, "tls_thread", GP_ARGV("stack"), 2, NULL);
+  GP_EXPECT_VAL(&n, "cutoff_16000", ==, 1);
+  GP_EXPECT_VAL(&n, "cutoff_20000", ==, 0);
+  GP_EXPECT_VAL(&n, "getattr_ok", ==, 1);
+  gp_run_free(&n);
+  gp_run_free(&p);
+}
