@@ -64,6 +64,7 @@
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
+#include <linux/futex.h>
 #include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -110,7 +111,7 @@ static struct {
 
 /* Offsets in struct pthread, from the thread pointer. */
 static struct {
-  size_t list, tid, robust, spec1, spec, user_stack, size;
+  size_t list, tid, robust, spec1, spec, user_stack, size, cancel;
   size_t stackblock; /* stackblock, stackblock_size, guardsize, reported */
   size_t res;        /* struct __res_state res, the thread's _res */
 } off;
@@ -161,6 +162,84 @@ static const char *layout_tail(char *m) {
   return NULL;
 }
 
+/* glibc's list of threads whose stack the program gave
+ * (GL(dl_stack_user), where the main thread is) and the lock of the
+ * thread lists (GL(dl_stack_cache_lock)), in ld.so's _rtld_global. */
+struct link {
+  struct link *next, *prev;
+};
+static struct link *stack_user;
+static int *stack_lock;
+#define EXITING_BITMASK 0x10 /* cancelhandling: the thread is exiting */
+
+/* Finds the list and its lock (ldsodefs.h of 2.36: _dl_stack_used,
+ * _dl_stack_user, _dl_stack_cache, _dl_stack_cache_actsize,
+ * _dl_in_flight_stack, _dl_stack_cache_lock) and checks that the main
+ * TCB m is in the list. Returns NULL, or what did not match. */
+static const char *find_list(char *m) {
+  char *rg = dlvsym(RTLD_DEFAULT, "_rtld_global", "GLIBC_PRIVATE");
+  const uint32_t *d_used = desc("_thread_db_rtld_global__dl_stack_used");
+  const uint32_t *d_user = desc("_thread_db_rtld_global__dl_stack_user");
+  if (!rg || !d_used || !d_user || d_user[0] != 128 ||
+      d_user[2] != d_used[2] + 16)
+    return "glibc's thread lists";
+  stack_user = (struct link *)(rg + d_user[2]);
+  stack_lock = (int *)(rg + d_user[2] + 16 + 16 + 8 + 8);
+  struct link *l = stack_user->next;
+  for (int n = 0; l != stack_user && n < 1000; n++, l = l->next)
+    if (l == (struct link *)(m + off.list))
+      return (unsigned)*stack_lock <= 2 ? NULL : "the thread lists' lock";
+  return "the main thread in glibc's thread list";
+}
+
+/* glibc's lll_lock and lll_unlock (private futex: 0 free, 1 taken, 2
+ * taken with waiters), on the real syscall. */
+static void list_lock(void) {
+  int free = 0;
+  if (__atomic_compare_exchange_n(stack_lock, &free, 1, false,
+                                  __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+    return;
+  while (__atomic_exchange_n(stack_lock, 2, __ATOMIC_ACQUIRE) != 0)
+    GP_REAL(syscall)(SYS_futex, stack_lock, FUTEX_WAIT_PRIVATE, 2, NULL);
+}
+
+static void list_unlock(void) {
+  if (__atomic_exchange_n(stack_lock, 0, __ATOMIC_RELEASE) == 2)
+    GP_REAL(syscall)(SYS_futex, stack_lock, FUTEX_WAKE_PRIVATE, 1);
+}
+
+/* Puts block p in glibc's list, as pthread_create puts a thread whose
+ * stack the program gave: every dlopen (on any thread, glibc's own for
+ * NSS and iconv too) then copies the static TLS of a module it loads
+ * into p, before the module's constructors run (_dl_init_static_tls).
+ * p is marked as exiting, which makes setuid and friends (__nptl_setxid)
+ * pass over it: they would signal its tid, the OS thread's, and wait for
+ * a handler to answer in p's name, which none does. */
+static void link_block(char *p) {
+  struct link *n = (struct link *)(p + off.list);
+  AT(p, off.cancel, int) |= EXITING_BITMASK;
+  list_lock();
+  n->next = stack_user->next;
+  n->prev = stack_user;
+  stack_user->next->prev = n;
+  __atomic_store_n(&stack_user->next, n, __ATOMIC_RELEASE);
+  list_unlock();
+}
+
+/* Takes block p out of the list. In a child forked after p was linked,
+ * glibc made the list anew with the forking thread alone: p's links are
+ * stale, and their neighbours (but other stale blocks) disagree. */
+static void unlink_block(char *p) {
+  struct link *n = (struct link *)(p + off.list);
+  list_lock();
+  if (n->next->prev == n && n->prev->next == n) {
+    n->next->prev = n->prev;
+    n->prev->next = n->next;
+  }
+  n->next = n->prev = n;
+  list_unlock();
+}
+
 /* Reads the offsets and checks each against the main TCB m (whose tid is
  * tid). Returns NULL, or what did not match. */
 static const char *layout(char *m, pid_t tid) {
@@ -177,6 +256,7 @@ static const char *layout(char *m, pid_t tid) {
     return "libthread_db descriptors of another shape";
   off.size = *d_size;
   off.list = d_list[2];
+  off.cancel = d_cancel[2];
   off.tid = d_tid[2];
   off.spec = d_spec[2];
   /* glibc 2.36: tid, pid, robust_prev, then robust_head; cancelhandling
@@ -242,6 +322,8 @@ static int setup(char *m) {
     goto fallback;
   }
   why = layout(m, (pid_t)GP_REAL(syscall)(SYS_gettid));
+  if (why == NULL)
+    why = find_list(m);
   if (why)
     goto fallback;
   gp_tls_off = (char *)&gp__tls - m;
@@ -321,9 +403,6 @@ int gp__tls_new(gp_coro *c) {
   AT(p, TCB_STACK_GUARD, uintptr_t) = AT(m, TCB_STACK_GUARD, uintptr_t);
   AT(p, TCB_POINTER_GUARD, uintptr_t) = AT(m, TCB_POINTER_GUARD, uintptr_t);
   AT(p, TCB_FEATURE_1, unsigned) = AT(m, TCB_FEATURE_1, unsigned);
-  /* Linked to itself: a fork in this coroutine unlinks it in the child. */
-  AT(p, off.list, char *) = p + off.list;
-  AT(p, off.list + 8, char *) = p + off.list;
   AT(p, off.tid, pid_t) = AT(m, off.tid, pid_t);
   AT(p, off.robust, char *) = p + off.robust;                /* list */
   AT(p, off.robust + 8, long) = AT(m, off.robust + 8, long); /* offset */
@@ -337,6 +416,7 @@ int gp__tls_new(gp_coro *c) {
   /* The shim's own per-thread flags: a scheduler thread, inside the
    * runtime (the trampoline leaves it for the program). */
   AT(p, gp_tls_off, struct gp_tls) = (struct gp_tls){.sched = 1, .inside = 1};
+  link_block(p); /* last: glibc may write its static TLS from now on */
   c->tls_tp = p;
   return 0;
 }
@@ -368,6 +448,7 @@ void gp__tls_run_dtors(void) {
  * reused: one retired in a forked child still lists thread_local objects
  * to destroy in libc's part. */
 void gp__tls_free(gp_coro *c) {
+  unlink_block(c->tls_tp);
   if (libc_size && c->tls_done && npool < POOL_MAX)
     pool[npool++] = c->tls_tp;
   else
