@@ -191,3 +191,21 @@ Test(tlsprivate, descriptor_holds_the_thread_stack) {
   gp_run_free(&n);
   gp_run_free(&p);
 }
+
+/* A library with initial-exec TLS dlopen'ed by a thread once 8 exist:
+ * glibc copies its initial values into every thread it knows before the
+ * constructor runs; every coroutine's block must be among them. */
+Test(tlsprivate, dlopened_initial_exec_tls_reaches_every_thread) {
+  struct gp_run n, p;
+
+  both_private(&n, &p, 30, "tls_dlopen", NULL, 9, NULL);
+  GP_EXPECT_VAL(&n, "ie_init", ==, 8);
+  GP_EXPECT_VAL(&n, "ie_zero", ==, 8);
+  GP_EXPECT_VAL(&n, "ie_ctor_caller", ==, 1);
+  GP_EXPECT_VAL(&n, "ie_ctor_others", ==, 7);
+  GP_EXPECT_VAL(&n, "ie_own", ==, 8);
+  GP_EXPECT_VAL(&n, "main_ie", ==, 1);
+  GP_EXPECT_VAL(&n, "new_ie", ==, 1);
+  gp_run_free(&n);
+  gp_run_free(&p);
+}

@@ -203,6 +203,7 @@ static void *ask_cutoff(void *arg) {
                  (char *)&local < (char *)lo + size && size >= 65536;
   pthread_attr_destroy(&a);
   pthread_barrier_wait(&noted);
+  pthread_barrier_wait(&signalled); /* main has counted the OS threads */
   return NULL;
 }
 
@@ -215,11 +216,13 @@ static void stack(void) {
   if (cutoff == NULL)
     abort();
   pthread_barrier_init(&noted, NULL, 2);
+  pthread_barrier_init(&signalled, NULL, 2);
   pthread_attr_init(&a);
   pthread_attr_setstacksize(&a, 65536);
   pthread_create(&t, &a, ask_cutoff, (void *)cutoff);
   pthread_barrier_wait(&noted);
   printf("threads=%d\n", threads_now());
+  pthread_barrier_wait(&signalled);
   pthread_join(t, NULL);
   printf("cutoff_16000=%d\ncutoff_20000=%d\ngetattr_ok=%d\n", cutoff_16000,
          cutoff_20000, getattr_ok);
