@@ -177,6 +177,12 @@ int gp__tls_is_private(void);
 /* Whether private TLS was asked for, known before the start decides. */
 int gp__tls_asked(void);
 void gp__tls_run_dtors(void);
+/* Around a real setuid-family call on the scheduler thread in private
+ * mode: makes glibc's __nptl_setxid pass over this OS thread's own TCB
+ * when a coroutine calls (it would wait for that thread forever). Give
+ * gp__tls_xid_end what gp__tls_xid_begin returned. */
+void *gp__tls_xid_begin(void);
+void gp__tls_xid_end(void *marked);
 /* 1 for the coroutine that runs on the process's original thread. */
 int gp__coro_is_main(gp_coro *c);
 /* The coroutine that stands for the process's main thread (the kernel's

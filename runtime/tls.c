@@ -456,6 +456,41 @@ void gp__tls_free(gp_coro *c) {
   c->tls_tp = NULL;
 }
 
+/* setuid and friends (__nptl_setxid) signal every other thread glibc
+ * lists and wait until each one's handler has answered in its name. The
+ * running coroutine's block is not the OS thread's own (the main TCB, or
+ * another real thread's), yet that one has the same tid: its signal is
+ * handled here, in the caller's name, and glibc waits for it forever. So
+ * for the call, the listed TCBs of this OS thread but the running block
+ * (coroutine blocks are marked already) are marked as exiting too; the
+ * caller's own system call changes the OS thread's ids, as for them. */
+void *gp__tls_xid_begin(void) {
+  char *self, *marked = NULL;
+  if (!gp__tls_private || !gp__tls.sched)
+    return NULL;
+  __asm__("mov %%fs:0, %0" : "=r"(self));
+  pid_t tid = (pid_t)GP_REAL(syscall)(SYS_gettid);
+  list_lock();
+  for (struct link *head = stack_user - 1; head <= stack_user; head++)
+    for (struct link *l = head->next; l != head; l = l->next) {
+      char *t = (char *)l - off.list;
+      int *ch = &AT(t, off.cancel, int);
+      if (t == self || AT(t, off.tid, pid_t) != tid ||
+          (__atomic_load_n(ch, __ATOMIC_RELAXED) & EXITING_BITMASK))
+        continue;
+      __atomic_fetch_or(ch, EXITING_BITMASK, __ATOMIC_ACQ_REL);
+      marked = t;
+    }
+  list_unlock();
+  return marked;
+}
+
+void gp__tls_xid_end(void *marked) {
+  if (marked)
+    __atomic_fetch_and(&AT(marked, off.cancel, int), ~EXITING_BITMASK,
+                       __ATOMIC_ACQ_REL);
+}
+
 #else /* not glibc on x86-64: shared TLS only */
 
 int gp__tls_start(void) {
@@ -485,5 +520,7 @@ int gp__tls_new(gp_coro *c) {
 void gp__tls_begin(void) {}
 void gp__tls_run_dtors(void) {}
 void gp__tls_free(gp_coro *c) { c->tls_tp = NULL; }
+void *gp__tls_xid_begin(void) { return NULL; }
+void gp__tls_xid_end(void *marked) { (void)marked; }
 
 #endif

@@ -125,6 +125,15 @@
   X(int, sched_setparam, (pid_t, const struct sched_param *))               \
   X(int, getpriority, (__priority_which_t, id_t))                           \
   X(int, setpriority, (__priority_which_t, id_t, int))                      \
+  X(int, setuid, (uid_t))                                                   \
+  X(int, setgid, (gid_t))                                                   \
+  X(int, seteuid, (uid_t))                                                  \
+  X(int, setegid, (gid_t))                                                  \
+  X(int, setreuid, (uid_t, uid_t))                                          \
+  X(int, setregid, (gid_t, gid_t))                                          \
+  X(int, setresuid, (uid_t, uid_t, uid_t))                                  \
+  X(int, setresgid, (gid_t, gid_t, gid_t))                                  \
+  X(int, setgroups, (size_t, const gid_t *))                                \
   X(int, pthread_key_create, (pthread_key_t *, void (*)(void *)))          \
   X(int, pthread_key_delete, (pthread_key_t))                               \
   X(void *, pthread_getspecific, (pthread_key_t))                           \

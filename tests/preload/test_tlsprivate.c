@@ -209,3 +209,16 @@ Test(tlsprivate, dlopened_initial_exec_tls_reaches_every_thread) {
   gp_run_free(&n);
   gp_run_free(&p);
 }
+
+/* setuid and friends in a thread and in main while other threads wait
+ * and a real OS thread exists: glibc makes every thread it knows take
+ * the new ids; neither the coroutines' blocks nor the OS thread's own
+ * TCB may leave it waiting for an answer that never comes (it hung). */
+Test(tlsprivate, setuid_in_a_thread_returns) {
+  struct gp_run n, p;
+
+  both_private(&n, &p, 30, "tls_thread", GP_ARGV("setxid"), 5, NULL);
+  GP_EXPECT_VAL(&n, "setxid_ok", ==, 1);
+  gp_run_free(&n);
+  gp_run_free(&p);
+}

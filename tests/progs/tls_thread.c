@@ -1,6 +1,6 @@
 /* tls_thread: what glibc keeps per thread besides __thread variables.
  *
- *   tls_thread tids|res|stack
+ *   tls_thread tids|res|stack|setxid
  *
  * tids: 8 threads note gettid() and syscall(SYS_gettid), park, and note
  *   them again; main then aims SIGUSR1 at each by tgkill (4 of them) or
@@ -21,9 +21,15 @@
  *   descriptor) about 16,000 and 20,000 bytes; prints cutoff_16000 and
  *   cutoff_20000 (1 when alloca is allowed), and getattr_ok (its
  *   pthread_getattr_np stack holds a local variable).
+ * setxid: with 4 threads waiting and a real OS thread running (natively
+ *   they are; under gpatch getaddrinfo starts a pool thread), a thread
+ *   and then main set their user and group ids to what they are (glibc
+ *   makes every thread it knows do the same); prints setxid_ok (1 when
+ *   every call returned 0, none hung).
  * Each prints threads (OS threads while all of its threads live).
  */
 #include <dlfcn.h>
+#include <netdb.h>
 #include <errno.h>
 #include <pthread.h>
 #include <resolv.h>
@@ -228,6 +234,48 @@ static void stack(void) {
          cutoff_20000, getattr_ok);
 }
 
+static int xid_calls(void) {
+  return setuid(getuid()) == 0 && setgid(getgid()) == 0 &&
+         seteuid(geteuid()) == 0 && setegid(getegid()) == 0 &&
+         setreuid((uid_t)-1, (uid_t)-1) == 0 &&
+         setresgid((gid_t)-1, (gid_t)-1, (gid_t)-1) == 0;
+}
+
+static void *waiter(void *arg) {
+  char c;
+  if (read(*(int *)arg, &c, 1) != 1)
+    abort();
+  return NULL;
+}
+
+static void *xid_thread(void *arg) {
+  (void)arg;
+  return (void *)(long)xid_calls();
+}
+
+static void setxid(void) {
+  pthread_t w[4], x;
+  int p[2];
+  void *ok;
+  struct addrinfo *ai = NULL;
+  if (pipe(p) != 0)
+    abort();
+  for (int i = 0; i < 4; i++)
+    pthread_create(&w[i], NULL, waiter, &p[0]);
+  usleep(10000);
+  printf("threads=%d\n", threads_now());
+  if (getaddrinfo("localhost", "80", NULL, &ai) == 0)
+    freeaddrinfo(ai);
+  pthread_create(&x, NULL, xid_thread, NULL);
+  pthread_join(x, &ok);
+  int main_ok = xid_calls();
+  if (write(p[1], "xxxx", 4) != 4)
+    abort();
+  for (int i = 0; i < 4; i++)
+    pthread_join(w[i], NULL);
+  printf("setxid_ok=%d\n", ok != NULL && main_ok);
+}
+
 int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "tids";
   if (strcmp(mode, "tids") == 0) {
@@ -236,8 +284,10 @@ int main(int argc, char **argv) {
     res();
   } else if (strcmp(mode, "stack") == 0) {
     stack();
+  } else if (strcmp(mode, "setxid") == 0) {
+    setxid();
   } else {
-    fprintf(stderr, "usage: tls_thread tids|res|stack\n");
+    fprintf(stderr, "usage: tls_thread tids|res|stack|setxid\n");
     return 2;
   }
   return 0;
