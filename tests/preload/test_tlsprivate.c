@@ -8,6 +8,8 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -221,4 +223,50 @@ Test(tlsprivate, setuid_in_a_thread_returns) {
   GP_EXPECT_VAL(&n, "setxid_ok", ==, 1);
   gp_run_free(&n);
   gp_run_free(&p);
+}
+
+/* CPython takes threading.get_native_id() from syscall(SYS_gettid):
+ * three Python threads and main show four ids on one OS thread, and
+ * test_threading's test_various_ops (11 distinct ids), which
+ * scripts/cpython-tests.sh excludes in the default shared mode, passes. */
+static const char native_ids_py[] =
+    "import threading\n"
+    "ids, up, go = set(), threading.Barrier(4), threading.Event()\n"
+    "def f():\n"
+    "    ids.add(threading.get_native_id()); up.wait(); go.wait()\n"
+    "ts = [threading.Thread(target=f) for _ in range(3)]\n"
+    "for t in ts: t.start()\n"
+    "up.wait()\n"
+    "print('threads=' + [l.split()[1] for l in open('/proc/self/status')\n"
+    "                    if l.startswith('Threads:')][0])\n"
+    "ids.add(threading.get_native_id())\n"
+    "go.set()\n"
+    "for t in ts: t.join()\n"
+    "print('native_ids=%d' % len(ids))\n";
+
+Test(tlsprivate, cpython_native_ids_are_per_thread, .timeout = 300) {
+  struct gp_run n, p, s;
+
+  if (access("/usr/bin/python3", X_OK) != 0)
+    cr_skip_test("no /usr/bin/python3");
+  both_private(&n, &p, 60, "/usr/bin/python3", GP_ARGV("-c", native_ids_py),
+               4, NULL);
+  GP_EXPECT_VAL(&n, "native_ids", ==, 4);
+  gp_run_free(&n);
+  gp_run_free(&p);
+  if (!gp_preload_wanted())
+    return;
+  gp_run(&s, 0, NULL, 60, "/usr/bin/python3",
+         GP_ARGV("-c", "import test.test_threading"));
+  int have = WIFEXITED(s.status) && WEXITSTATUS(s.status) == 0;
+  gp_run_free(&s);
+  if (!have)
+    cr_skip_test("CPython's test modules are missing "
+                 "(libpython3.11-testsuite)");
+  gp_run(&s, 1, private_env, 240, "/usr/bin/python3",
+         GP_ARGV("-m", "test", "test_threading", "-m", "test_various_ops*"));
+  cr_expect(WIFEXITED(s.status) && WEXITSTATUS(s.status) == 0 &&
+                strstr(s.out, "Tests result: SUCCESS") != NULL,
+            "test_various_ops under GPATCH_TLS=private: %s", gp_describe(&s));
+  gp_run_free(&s);
 }
