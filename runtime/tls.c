@@ -44,15 +44,44 @@
  * ctype tables), a pending dlerror; the thread_local destructor list is
  * empty after gp__tls_run_dtors.
  *
- * Not covered yet: the static (initial-exec) TLS of a library dlopen'ed
- * once blocks exist is not copied into them (glibc initialises it only in
- * the threads it knows); the tid field is the OS thread's real tid, so
- * gettid and glibc's own owner checks see one thread (the shim's sync
- * family owns the program's mutexes); stackblock is unset
- * (pthread_getattr_np is the shim's); the resolver state (__resp) stays
- * the global _res. A signal that arrives between the write of the thread
- * pointer and the stack switch runs its handler on the next context's
- * block: harmless while no handler switches coroutines (none does).
+ * What else a thread has in glibc, and where it comes from here:
+ * - _res: glibc's start_thread points the thread's __resp at the res
+ *   field of its descriptor; gp__tls_new does the same (the image says
+ *   the global _res), and the coroutine's end closes what res_init
+ *   opened, as __res_thread_freeres does.
+ * - stackblock, stackblock_size, guardsize: the coroutine's stack
+ *   mapping (glibc's alloca cutoff and longjmp read them).
+ * - The thread lists: every block is in glibc's list of threads with
+ *   user stacks (GL(dl_stack_user), under its lock) from gp__tls_new to
+ *   gp__tls_free, so that a dlopen on any thread (glibc's own, for NSS
+ *   or iconv, too) copies the initial-exec TLS of the modules it loads
+ *   into every coroutine before their constructors run, as it does for
+ *   its threads (_dl_init_static_tls). The other walkers of that list
+ *   must not take a block for a thread of its own: each block is marked
+ *   exiting (cancelhandling), which __nptl_setxid (setuid and friends)
+ *   passes over, and gp__tls_xid_begin hides the OS thread's own TCB
+ *   from a setuid called by a coroutine (shim/process/setxid.c). gdb's
+ *   libthread_db lists the blocks as threads of one LWP.
+ * - The tid field stays the OS thread's real tid, in every block. The
+ *   program sees a tid per coroutine (shim/thread/tid.c answers gettid),
+ *   but glibc's own readers of the field need one the kernel knows: the
+ *   owner word of robust and priority-inheritance mutexes (the kernel
+ *   reads it as a tid, and FUTEX_TID_MASK stops at bit 29), the owner
+ *   checks of error-checking and recursive mutexes (the shim's sync
+ *   family owns the program's mutexes and tells coroutines apart
+ *   itself), pthread_getcpuclockid, and fork's child (set_tid_address
+ *   writes the new real tid there). raise() takes the tid from the
+ *   kernel (gettid) for the calling thread, so it signals the OS thread
+ *   with the raising coroutine current, as a thread's raise would.
+ *
+ * Not covered yet: a setuid called by a real thread while a coroutine
+ * (not the hub, not main) runs still signals the OS thread's TCB, and
+ * the answer comes in that coroutine's name (glibc waits for ever); a coroutine parked in a signal handler
+ * that interrupted a lazy symbol binding holds its block's scope flag,
+ * and a dlclose in another coroutine waits for it for ever. A signal
+ * that arrives between the write of the thread pointer and the stack
+ * switch runs its handler on the next context's block: harmless while no
+ * handler switches coroutines (none does).
  */
 #include <dlfcn.h>
 #include <link.h>
