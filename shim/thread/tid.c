@@ -66,11 +66,12 @@ static int real_match(gp_coro *c, void *arg) {
 }
 
 gp_coro *gp_tid_coro(pid_t tid) {
-  if (!gp__tls.sched || gp__tls.inside || !gp__rt_started() || tid <= 0)
-    return NULL;
+  if (!gp__tls.sched || gp__tls.inside || !gp__rt_started() || tid <= 0 ||
+      !gp__tls_is_private())
+    return NULL; /* shared: no coroutine has a tid of its own */
   if (gp_tid_is_coro(tid))
     return gp__coro_find(tid_match, &tid);
-  if (gp__tls_is_private() && tid == gp_tid_os())
+  if (tid == gp_tid_os())
     return gp__coro_find(real_match, NULL);
   return NULL;
 }

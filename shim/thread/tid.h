@@ -28,8 +28,8 @@ pid_t gp_tid_os(void);
  * tid must answer for it: a live coroutine's tid, or in private mode the
  * OS thread's own, which names the thread that shows it (the main
  * coroutine; in a child forked by a coroutine, that one). NULL when the
- * kernel should answer (any other id, off the scheduler thread, or
- * inside the runtime). */
+ * kernel should answer (any other id, shared mode, off the scheduler
+ * thread, or inside the runtime). */
 gp_coro *gp_tid_coro(pid_t tid);
 /* Whether tid is a coroutine's own (from the range above). */
 int gp_tid_is_coro(pid_t tid);
