@@ -42,7 +42,9 @@ static void load(void) {
     exit(1);
 }
 
-static void add(int *n, int yes) { __atomic_add_fetch(n, yes, __ATOMIC_RELAXED); }
+static void add(int *n, int yes) {
+  __atomic_add_fetch(n, yes, __ATOMIC_RELAXED);
+}
 
 static void *reader(void *arg) {
   int i = (int)(long)arg;
