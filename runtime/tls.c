@@ -79,10 +79,10 @@
  * the answer comes in that coroutine's name (glibc waits for ever); a
  * coroutine parked in a signal handler that interrupted a lazy symbol
  * binding holds its block's scope flag, and a dlclose in another
- * coroutine waits for it for ever. A signal
- * that arrives between the write of the thread pointer and the stack
- * switch runs its handler on the next context's block: harmless while no
- * handler switches coroutines (none does).
+ * coroutine waits for it for ever. A signal that arrives between the
+ * write of the thread pointer and the stack switch runs its handler on
+ * the next context's block: harmless while no handler switches
+ * coroutines (none does).
  */
 #include <dlfcn.h>
 #include <link.h>
