@@ -31,14 +31,25 @@
 #include "real.h"
 #include "thread/tid.h"
 
-/* The id of the coroutine that has the real tid after a fork by a
- * coroutine (0: the main coroutine has it). */
-static int real_owner;
+/* In a forked child, the real tid of its one OS thread (0 in the
+ * process the runtime started in). */
+static pid_t child_tid;
 
 pid_t gp_tid_os(void) { return (pid_t)GP_REAL(syscall)(SYS_gettid); }
 
-static int has_real_tid(gp_coro *c) {
-  return real_owner ? gp__coro_id(c) == real_owner : gp__coro_is_main(c);
+/* The thread that shows the real tid is the one that stands for the
+ * process's main thread (gp__primary: the main coroutine, or in a child
+ * the coroutine that forked). */
+static int has_real_tid(gp_coro *c) { return c == gp__primary(); }
+
+/* That tid: the OS thread's where the runtime started (the main
+ * coroutine's id), or the child's; fixed, wherever the OS thread under
+ * the coroutine is. */
+static pid_t real_tid(void) {
+  if (child_tid)
+    return child_tid;
+  gp_coro *p = gp__primary();
+  return p && gp__coro_is_main(p) ? gp__coro_id(p) : gp_tid_os();
 }
 
 static pid_t tid_of(gp_coro *c) {
@@ -48,9 +59,9 @@ static pid_t tid_of(gp_coro *c) {
 
 pid_t gp_tid_self(void) {
   gp_coro *c = gp__tls.sched ? gp__self() : NULL;
-  if (c == NULL || !gp__tls_is_private() || has_real_tid(c))
+  if (c == NULL || !gp__tls_is_private())
     return gp_tid_os();
-  return tid_of(c);
+  return has_real_tid(c) ? real_tid() : tid_of(c);
 }
 
 int gp_tid_is_coro(pid_t tid) { return tid >= GP_TID_MIN && tid < GP_TID_END; }
@@ -60,26 +71,20 @@ static int tid_match(gp_coro *c, void *arg) {
   return has_real_tid(c) ? 0 : tid_of(c) == tid;
 }
 
-static int real_match(gp_coro *c, void *arg) {
-  (void)arg;
-  return has_real_tid(c);
-}
-
 gp_coro *gp_tid_coro(pid_t tid) {
   if (!gp__tls.sched || gp__tls.inside || !gp__rt_started() || tid <= 0 ||
       !gp__tls_is_private())
     return NULL; /* shared: no coroutine has a tid of its own */
   if (gp_tid_is_coro(tid))
     return gp__coro_find(tid_match, &tid);
-  if (tid == gp_tid_os())
-    return gp__coro_find(real_match, NULL);
+  if (tid == real_tid()) {
+    gp_coro *p = gp__primary();
+    return p && !gp__coro_ended(p) ? p : NULL;
+  }
   return NULL;
 }
 
-void gp_tid_fork(void) {
-  gp_coro *c = gp__self();
-  real_owner = c && !gp__coro_is_main(c) ? gp__coro_id(c) : 0;
-}
+void gp_tid_fork(void) { child_tid = gp_tid_os(); }
 
 GP_EXPORT pid_t gettid(void) { return gp_tid_self(); }
 
