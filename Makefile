@@ -54,7 +54,7 @@ endif
 DEPS_PKGS := gcc g++ make pkg-config libuv1-dev libcriterion-dev valgrind \
              libssl-dev redis-server redis-tools memcached libmemcached-tools \
              python3 libpython3.11-testsuite apache2 apache2-utils squid \
-             dpkg-dev lintian
+             dpkg-dev lintian libaio1
 
 .PHONY: all deps run test test-unit test-preload clean check-exports bench \
         bench-go check-aarch64
@@ -107,7 +107,7 @@ $(BUILD)/progs/api_%: tests/progs/api_%.c shim/api/gpatch.h $(LIB) | deps
 	  -Ishim/api $< -o $@ -L$(BUILD) -Wl,-rpath,$(abspath $(BUILD)) \
 	  -lgpatch -pthread
 
-$(BUILD)/progs/%: tests/progs/%.cc | deps
+$(BUILD)/progs/%: tests/progs/%.cc $(wildcard tests/progs/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++20 -O2 -g -Wall -Wextra -Werror $< -o $@ -pthread
 

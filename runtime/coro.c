@@ -23,7 +23,7 @@ static void trampoline(void) {
   errno = 0;
   gp__outside_enter(); /* program code from here on */
   void *r = c->fn(c->arg);
-  gp__inside_enter();
+  gp__inside_enter(); /* detached since its last hook: gives itself back */
   gp__exit(r);
 }
 
@@ -106,6 +106,8 @@ static int spawn(void *(*fn)(void *), void *arg, void *lo, size_t size,
   if (GP_UNLIKELY(gp__diag))
     gp__diag_spawn(c);
   gp__ready(c);
+  if (GP_UNLIKELY(gp__handoff_lazy))
+    gp__handoff_monitor();
   *out = c;
   return 0;
 error_stack:

@@ -58,6 +58,7 @@ struct gp_coro {
   unsigned char stop;      /* killed or a Timeout on: in gp__nstop */
   unsigned char intr;      /* parked in gp__park_intr: a kill wakes it */
   unsigned char park_kind; /* enum gp_park_kind of its last park */
+  unsigned char handed;    /* detached: keeps an OS thread (handoff.c) */
   uint64_t sig_pend;       /* signals aimed at it, not yet taken (rt.h) */
   void *tls_tp;            /* its thread pointer (private TLS), or NULL */
   /* The shim's slot (gp__hooks->slot_size bytes) follows the record:
@@ -173,6 +174,23 @@ int gp__tls_new(gp_coro *c);
 void gp__tls_begin(void);
 void gp__tls_free(gp_coro *c);
 
+/* tls.c: the shim's flags in c's block; a block for a host's home (no
+ * coroutine's), or NULL. */
+struct gp_tls *gp__tls_of(gp_coro *c);
+void *gp__tls_block(void);
+/* handoff.c and sched.c: switches so far (the monitor's clock), the block
+ * the hub runs on; at the start; in the hub after each poll of the loop;
+ * on a host that takes the hub (no coroutine runs, the hub's mask). */
+extern uint64_t gp__nswitch;
+extern void *gp__hub_tp;
+void gp__handoff_start(void);
+extern unsigned char gp__handoff_lazy;
+void gp__handoff_monitor(void);
+void gp__handoff_drain(void);
+/* The OS thread c keeps while detached, else 0 (for the dump). */
+int gp__handoff_tid(gp_coro *c);
+void gp__sched_take(void);
+
 /* Every record in use (not in the spare list), the main one included. */
 extern gp_list gp__all;
 /* After fork, in the child (fork.c calls these in this order): a new
@@ -184,6 +202,7 @@ void gp__wq_init(void); /* also at start (hub.c) */
 void gp__sched_fork(gp_coro *self);
 void gp__coro_fork(gp_coro *self);
 void gp__work_fork(void);
+void gp__handoff_fork(void);
 int gp__hub_fork(gp_coro *self);
 
 #pragma GCC visibility pop

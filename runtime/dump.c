@@ -109,6 +109,9 @@ void gp__dump(int fd) {
       put(buf, sizeof buf, &n, "  ");
       describe_wait(c, buf, sizeof buf, &n);
     }
+    int tid = gp__handoff_tid(c);
+    if (tid > 0)
+      put(buf, sizeof buf, &n, "  (detached: keeps OS thread %d)", tid);
     put(buf, sizeof buf, &n, "\n");
     if (n >= sizeof buf - 1)
       buf[sizeof buf - 2] = '\n';

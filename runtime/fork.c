@@ -7,7 +7,8 @@
  * hub watches (fdtab.c), libuv's backend and wake-up fd (hub.c). Waiters
  * and ready coroutines are forgotten, and the records of the coroutines
  * that did not survive are retired (coro.c), the pool lanes emptied of
- * the threads that did not survive either (work.c).
+ * the threads that did not survive either (work.c), and the hand-off's
+ * spare OS threads and monitor forgotten (handoff.c).
  */
 #include "coro.h"
 
@@ -25,5 +26,6 @@ int gp__rt_fork_child(void) {
   gp__sched_fork(self);
   gp__coro_fork(self);
   gp__work_fork();
+  gp__handoff_fork();
   return gp__hub_fork(self);
 }

@@ -247,7 +247,7 @@ static void run_blocking(void) {
  * it would leave the handle half-sent, and the hub would spin on it). */
 void gp__hub_wake(void) {
   if (__atomic_load_n(&started, __ATOMIC_ACQUIRE)) {
-    unsigned char was = gp__inside_enter();
+    unsigned char was = gp__inside_mark(); /* may be a signal handler */
     uv_async_send(&wake_async);
     gp__inside_restore(was);
   }
@@ -273,9 +273,15 @@ static void hub_main(void) {
       uv_run(&loop, UV_RUN_NOWAIT);
     } else if (uv_loop_alive(&loop)) {
       run_blocking();
+    } else if (gp__handoff_detached() > 0) {
+      /* A coroutine on another OS thread will come back: wait for it. */
+      uv_ref((uv_handle_t *)&wake_async);
+      run_blocking();
+      uv_unref((uv_handle_t *)&wake_async);
     } else {
       deadlocked();
     }
+    gp__handoff_drain(); /* coroutines back from another OS thread */
     gp__sched_polled(); /* a coroutine that gave way at its slice */
   }
 }
@@ -351,6 +357,7 @@ int gp__rt_start(uintptr_t main_handle) {
     gp__diag_started();
   GP_LOGL(GP_LOG_INFO, "runtime started on thread %d (stacks %zu KiB)",
           main_rec.coro.id, gp__default_stack() / 1024);
+  gp__handoff_start();
   if (gp__hooks->start)
     gp__hooks->start();
   return 0;

@@ -24,6 +24,10 @@ typedef struct gp_coro gp_coro;
 struct gp_tls {
   unsigned char sched;  /* this OS thread runs the scheduler */
   unsigned char inside; /* runtime code is running: hooks pass through */
+  /* Private TLS: the coroutine whose block this is keeps an OS thread of
+   * its own for now (handoff.c; sched is 0 then): its next hook that
+   * would go cooperative gives it back first (gp__rejoin). */
+  unsigned char detached;
 };
 extern __thread struct gp_tls gp__tls
     __attribute__((tls_model("initial-exec")));
@@ -34,9 +38,21 @@ extern __thread struct gp_tls gp__tls
  * state it replaced, which the matching gp__inside_restore puts back, so
  * the pairs nest. A hook's own gp_enter/gp_leave (shim/core/guard.h) is
  * the unnested form, for a flag known to be clear. */
-static inline unsigned char gp__inside_enter(void) {
+void gp__rejoin(void);
+/* The plain mark, for a signal handler and the hand-off's own code. */
+static inline unsigned char gp__inside_mark(void) {
   unsigned char was = gp__tls.inside;
   gp__tls.inside = 1;
+  return was;
+}
+/* With private TLS the hand-off monitor may detach the running coroutine
+ * until it is inside (runtime/handoff.c): `inside` is set before
+ * `detached` is read, and one that was detached gives itself back. */
+static inline unsigned char gp__inside_enter(void) {
+  unsigned char was = gp__inside_mark();
+  __asm__ __volatile__("" ::: "memory");
+  if (GP_UNLIKELY(gp__tls.detached))
+    gp__rejoin();
   return was;
 }
 static inline unsigned char gp__outside_enter(void) {
@@ -46,6 +62,15 @@ static inline unsigned char gp__outside_enter(void) {
 }
 static inline void gp__inside_restore(unsigned char was) {
   gp__tls.inside = was;
+}
+
+/* gp__tls.sched for a hook that decides by it: a coroutine detached on an
+ * OS thread of its own (handoff.c) gives itself back first. Not in a
+ * signal handler. */
+static inline unsigned char gp__sched_here(void) {
+  if (GP_UNLIKELY(gp__tls.detached))
+    gp__rejoin();
+  return gp__tls.sched;
 }
 
 /* ---- the shim's hooks (hub.c holds the table; coro.c, sched.c and
@@ -91,6 +116,27 @@ struct gp_rt_hooks {
  * outlive the runtime (a static const one). Without it the runtime calls
  * nothing back and reserves no slot. */
 void gp__rt_set_hooks(const struct gp_rt_hooks *hooks);
+
+/* ---- hand-off of the scheduler to another OS thread (handoff.c) ----
+ *
+ * GPATCH_HANDOFF: a coroutine that runs ns without a switch while others
+ * live keeps its OS thread; the scheduler goes on on another one, at most
+ * `threads` OS threads in all (0: the default). Private TLS only; set
+ * before the start. */
+void gp__handoff_set(int64_t ns, unsigned threads);
+/* Called by a hook that finds gp__tls.detached: the running coroutine
+ * goes back to the scheduler, and returns running on its thread. */
+void gp__rejoin(void);
+/* Inside the runtime, before a call that may block in the kernel: the
+ * running coroutine keeps this OS thread, the scheduler goes on on
+ * another; 0 (then gp__rejoin after the call), or -1 (not possible). */
+int gp__detach_self(void);
+/* Coroutines detached now. Hand-offs and returns so far, the OS threads
+ * that have run coroutines (the first one included), and whether the
+ * monitor's thread runs (0 or 1). */
+int gp__handoff_detached(void);
+void gp__handoff_stats(uint64_t *handoffs, uint64_t *rejoins,
+                       unsigned *threads, unsigned *monitor);
 
 /* ---- scheduler (sched.c, hub.c; the switch and the main coroutine's
  * flag: coro.c) ---- */

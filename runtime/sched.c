@@ -80,6 +80,15 @@ void gp__sched_init_mask(uint64_t m) {
   errno_at = &errno; /* a call each time otherwise: errno is a macro */
 }
 
+/* A host that takes the hub (handoff.c): no coroutine runs there now, and
+ * the hub's signal mask is installed on this OS thread. */
+void gp__sched_take(void) {
+  __atomic_store_n(&gp__nswitch, gp__nswitch + 1, __ATOMIC_RELAXED);
+  __atomic_store_n(&gp__current, NULL, __ATOMIC_RELAXED);
+  gp__current_id = 0;
+  set_mask(gp__mask_hub());
+}
+
 /* Whatever runs first after a switch calls this: frees the stack of the
  * coroutine that ended and switched away. */
 void gp__sched_resumed(void) {
@@ -106,6 +115,10 @@ void gp__sig_resumed(gp_coro *c) {
 
 void gp__sched_start(void) {
   slow = gp__ctx_is_ucontext() || gp__diag || gp__tls_private;
+  /* With private TLS every context has its own errno, the hub too. */
+  static int scratch;
+  if (gp__tls_private)
+    errno_at = &scratch;
 }
 
 /* switch_to's rarer half (private TLS's too): diagnostics, and whether the
@@ -151,10 +164,13 @@ static void switch_to(gp_coro *from, gp_coro *to) {
     install_mask(to);
     gp__ctx_switch_asm(fc, tc);
   } else {
+    /* The hand-off monitor's clock: it exists with private TLS only. */
+    __atomic_store_n(&gp__nswitch, gp__nswitch + 1, __ATOMIC_RELAXED);
     if (switch_slow(from, to))
       install_mask(to);
     if (gp__tls_private) /* the thread pointer moves with the context */
-      gp__ctx_set_tp(to && to->tls_tp ? to->tls_tp : gp__tls_main_tp);
+      gp__ctx_set_tp(!to ? gp__hub_tp : to->tls_tp ? to->tls_tp
+                                                   : gp__tls_main_tp);
     gp__ctx_switch(fc, tc);
   }
   gp__sched_resumed();

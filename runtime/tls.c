@@ -128,6 +128,8 @@ int gp__tls_asked(void) { return wanted; }
 #define TCB_FEATURE_1 0x48
 #define RSEQ_CPU_ID_REGISTRATION_FAILED ((uint32_t)-2)
 
+static char *block_new(void);
+
 /* glibc's private entry points, resolved at the start. */
 static struct {
   void *(*allocate)(void *mem);
@@ -385,6 +387,16 @@ int gp__tls_start(void) {
   AT(m, TCB_MULTIPLE_THREADS, int) = 1;
   gp__tls_main_tp = m;
   gp__tls_private = 1;
+  /* The hub gets a block of its own too: whatever it calls (libuv's
+   * syscalls set errno) leaves the main coroutine's alone, and it can
+   * move to another OS thread (handoff.c). */
+  gp__hub_tp = block_new();
+  if (gp__hub_tp == NULL) {
+    gp__log("GPATCH_TLS=private: out of memory; coroutines share the OS "
+            "thread's TLS (GPATCH_TLS=shared)");
+    gp__tls_private = 0;
+    return 0;
+  }
   GP_LOGL(GP_LOG_INFO, "private TLS: struct pthread %zu B, wrfsbase %s",
           off.size, getauxval(AT_HWCAP2) & 2 ? "on" : "off");
   return 1;
@@ -420,12 +432,16 @@ static void set_stackblock(char *p, gp_coro *c) {
   sb[2] = guard;                 /* reported_guardsize */
 }
 
-int gp__tls_new(gp_coro *c) {
+/* A block set up as glibc's pthread_create sets a new thread's, with the
+ * shim's flags saying "a scheduler thread, inside the runtime" (the
+ * trampoline leaves it for the program), and in glibc's thread list.
+ * NULL when out of memory. */
+static char *block_new(void) {
   char *m = gp__tls_main_tp;
   /* Zeroed TCB, DTV, module images copied. */
   char *p = npool > 0 ? reuse() : g.allocate(NULL);
   if (p == NULL)
-    return -ENOMEM;
+    return NULL;
   AT(p, TCB_SELF0, char *) = p;
   AT(p, TCB_SELF, char *) = p;
   AT(p, TCB_MULTIPLE_THREADS, int) = 1;
@@ -439,16 +455,27 @@ int gp__tls_new(gp_coro *c) {
   AT(p, off.robust + 16, void *) = NULL;                     /* pending */
   AT(p, off.spec, char *) = p + off.spec1;
   AT(p, off.user_stack, unsigned char) = 1; /* fork leaves the stack be */
-  set_stackblock(p, c);
   AT(p, resp_off, void *) = p + off.res; /* _res: its own, as glibc's */
   if (*g.rseq_size > 0) /* the kernel updates only the main TCB's area */
     AT(p, *g.rseq_offset + 4, uint32_t) = RSEQ_CPU_ID_REGISTRATION_FAILED;
-  /* The shim's own per-thread flags: a scheduler thread, inside the
-   * runtime (the trampoline leaves it for the program). */
   AT(p, gp_tls_off, struct gp_tls) = (struct gp_tls){.sched = 1, .inside = 1};
   link_block(p); /* last: glibc may write its static TLS from now on */
-  c->tls_tp = p;
+  return p;
+}
+
+int gp__tls_new(gp_coro *c) {
+  c->tls_tp = block_new();
+  if (c->tls_tp == NULL)
+    return -ENOMEM;
+  set_stackblock(c->tls_tp, c);
   return 0;
+}
+
+void *gp__tls_block(void) { return block_new(); }
+
+struct gp_tls *gp__tls_of(gp_coro *c) {
+  char *tp = c->tls_tp ? c->tls_tp : gp__tls_main_tp;
+  return (struct gp_tls *)(tp + gp_tls_off);
 }
 
 void gp__tls_begin(void) {
@@ -522,6 +549,12 @@ void gp__tls_xid_end(void *marked) {
 }
 
 #else /* not glibc on x86-64: shared TLS only */
+
+void *gp__tls_block(void) { return NULL; }
+struct gp_tls *gp__tls_of(gp_coro *c) {
+  (void)c;
+  return &gp__tls;
+}
 
 int gp__tls_start(void) {
   if (wanted)

@@ -365,3 +365,6 @@ slice_row "  4 threads waiting: latest, ms" worst_ms "" "< 50 ms"
 slice_row "  the loop's calls/s beside them" calls_per_s "" "(not a target)"
 echo "(off: the loop keeps the OS thread; the waiting threads run only" \
      "after it)"
+
+echo
+sh "$(dirname "$0")/bench/handoff.sh" "$build" "$mode"

@@ -7,6 +7,7 @@
 #ifndef GP_REAL_H
 #define GP_REAL_H
 
+#include <mqueue.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
@@ -14,8 +15,10 @@
 #include <signal.h>
 #include <sched.h>
 #include <sys/epoll.h>
+#include <sys/msg.h>
 #include <sys/resource.h>
 #include <sys/select.h>
+#include <sys/sem.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -83,6 +86,19 @@
   X(int, pthread_mutex_unlock, (pthread_mutex_t *))                         \
   X(long, syscall, (long, ...))                                             \
   X(int, ioctl, (int, unsigned long, ...))                                  \
+  X(int, flock, (int, int))                                                 \
+  X(int, lockf, (int, int, off_t))                                          \
+  X(int, semop, (int, struct sembuf *, size_t))                             \
+  X(int, semtimedop, (int, struct sembuf *, size_t,                         \
+                      const struct timespec *))                             \
+  X(ssize_t, msgrcv, (int, void *, size_t, long, int))                      \
+  X(int, msgsnd, (int, const void *, size_t, int))                          \
+  X(ssize_t, mq_receive, (mqd_t, char *, size_t, unsigned *))               \
+  X(ssize_t, mq_timedreceive, (mqd_t, char *, size_t, unsigned *,           \
+                               const struct timespec *))                    \
+  X(int, mq_send, (mqd_t, const char *, size_t, unsigned))                  \
+  X(int, mq_timedsend, (mqd_t, const char *, size_t, unsigned,              \
+                        const struct timespec *))                           \
   X(int, setsockopt, (int, int, int, const void *, socklen_t))              \
   X(int, pthread_cond_wait, (pthread_cond_t *, pthread_mutex_t *))          \
   X(int, pthread_cond_timedwait, (pthread_cond_t *, pthread_mutex_t *,      \

@@ -47,7 +47,7 @@ static int api_ready(void) {
   gp_init();
   if (gp__tls.inside)
     return EPERM;
-  if (gp__tls.sched)
+  if (gp__sched_here())
     return gp__self() ? 0 : EPERM;
   if (!(gp_conf.families & GP_FAM_THREAD) || gp__rt_started())
     return EPERM;
@@ -102,7 +102,7 @@ GP_EXPORT int gpatch_timeout_start(gpatch_timeout *t, long ms) {
 GP_EXPORT int gpatch_timeout_cancel(gpatch_timeout *t) {
   if (t == NULL || !t->active_)
     return t ? t->expired_ : 0;
-  if (!gp__tls.sched || gp__tls.inside || gp__self() != t->owner_)
+  if (!gp__sched_here() || gp__tls.inside || gp__self() != t->owner_)
     return 0; /* not its coroutine: it stays on */
   gp_enter();
   t->expired_ = gp__now() >= t->deadline_;

@@ -29,6 +29,11 @@ struct gp_config {
   long slice_ms;      /* GPATCH_SLICE, ms (0: off) */
 };
 
+/* The default hand-off threshold, ms (GPATCH_HANDOFF; private TLS only):
+ * four time slices, so a coroutine that makes calls gives way at its
+ * slice long before, and one that makes none waits at most this long
+ * plus the monitor's period (a quarter of it). */
+#define GP_HANDOFF_DEFAULT_MS 20
 /* The default time slice, ms: long enough that a busy loop pays for the
  * hub's round trip (about a microsecond) a few hundred times a second at
  * most, short enough that the fds, timers and pool threads it would

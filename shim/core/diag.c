@@ -129,7 +129,8 @@ void gp_diag_setup(void) {
   gp__diag_enable(bits);
 }
 
-/* The GPATCH_STATS report: three lines of key=value words. */
+/* The GPATCH_STATS report: three lines of key=value words, and one more
+ * for the hand-off when its monitor ran. */
 static void report_stats(void) {
   struct gp_stats s;
   gp__stats_get(&s);
@@ -147,6 +148,13 @@ static void report_stats(void) {
            (unsigned long long)p[GP_PARK_JOIN],
            (unsigned long long)p[GP_PARK_SLEEP],
            (unsigned long long)p[GP_PARK_YIELD]);
+  uint64_t handoffs, rejoins;
+  unsigned hosts, monitor;
+  gp__handoff_stats(&handoffs, &rejoins, &hosts, &monitor);
+  if (monitor)
+    gp__logl(GP_LOG_INFO, "stats: handoffs=%llu returns=%llu os_threads=%u",
+             (unsigned long long)handoffs, (unsigned long long)rejoins,
+             hosts);
   if (s.stack_used == 0) {
     gp__logl(GP_LOG_INFO, "stats: stack_used_max=0 (no coroutine stack)");
     return;
@@ -199,5 +207,9 @@ int gp_outside_may_wake(void) {
   long own = 1 + gp_monitor_threads();
   for (unsigned lane = 0; lane < GP_WORK_LANES; lane++)
     own += gp__work_threads(lane);
+  uint64_t handoffs, rejoins;
+  unsigned hosts, monitor;
+  gp__handoff_stats(&handoffs, &rejoins, &hosts, &monitor);
+  own += monitor + (hosts > 1 ? hosts - 1 : 0); /* spare OS threads */
   return os_threads() > own;
 }

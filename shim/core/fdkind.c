@@ -40,7 +40,7 @@ int gp_fd_learn_kind(gp_fd *f) {
 }
 
 gp_fd *gp_fd_created(int fd, int kind) {
-  if (fd < 0 || !gp__tls.sched)
+  if (fd < 0 || !gp__sched_here())
     return NULL; /* the table belongs to the scheduler thread */
   unsigned char was = gp__inside_enter();
   gp_fd *f = gp__fd_get(fd);
@@ -51,7 +51,7 @@ gp_fd *gp_fd_created(int fd, int kind) {
 }
 
 void gp_fd_closing(int fd) {
-  if (fd < 0 || !gp__tls.sched)
+  if (fd < 0 || !gp__sched_here())
     return;
   unsigned char was = gp__inside_enter();
   gp_fd *f = gp__fd_find(fd);

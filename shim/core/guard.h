@@ -17,13 +17,20 @@
 #include "core/config.h"
 #include "rt.h"
 
+/* gp_coop off the scheduler thread: 0, unless the caller is a coroutine
+ * detached on an OS thread of its own (runtime/handoff.c), which gives
+ * itself back and asks again. Out of line, so that gp_coop stays small
+ * enough for the hooks that inline it. */
+__attribute__((cold)) int gp_coop_slow(unsigned family);
+
 static inline int gp_coop(unsigned family) {
   /* Two byte loads, not one 16-bit load: gp_enter and gp_leave store a
    * byte, and a wider load right after a narrower store to the same word
    * cannot be forwarded from the store buffer: it would stall every hook
    * that follows another. */
-  return gp__tls.sched == 1 && gp__tls.inside == 0 &&
-         (gp_conf.families & family);
+  if (GP_LIKELY(gp__tls.sched == 1))
+    return gp__tls.inside == 0 && (gp_conf.families & family);
+  return gp_coop_slow(family);
 }
 
 /* Set when a cancellation point's wait ended for a pthread_cancel: the
@@ -34,7 +41,16 @@ __attribute__((noreturn)) void gp_cancel_act(void);
 __attribute__((noreturn)) void gp_exit_unwind(void *retval);
 void gp_cancel_note(void);
 
-static inline void gp_enter(void) { gp__tls.inside = 1; }
+/* The hand-off monitor marks a coroutine (detached = 1) before it reads
+ * its `inside`; so `inside` is set before `detached` is read: one of the
+ * two sees the other (runtime/handoff.c). */
+__attribute__((cold)) void gp_enter_raced(void);
+static inline void gp_enter(void) {
+  gp__tls.inside = 1;
+  __asm__ __volatile__("" ::: "memory");
+  if (GP_UNLIKELY(gp__tls.detached))
+    gp_enter_raced();
+}
 
 /* A cancellation point, right after gp_enter: a pthread_cancel pending
  * for the running coroutine acts here (never returns then), as glibc's
@@ -75,6 +91,23 @@ static inline void gp_slice_after(unsigned family) {
     gp_leave();
   }
 }
+
+/* Around a call that may block in the kernel and has no cooperative form
+ * (flock, semop, msgrcv, ...): with the hand-off on (private TLS), the
+ * calling thread keeps this OS thread for the call and the scheduler goes
+ * on on another one at once (runtime/handoff.c, gp__detach_self); without
+ * it, the call blocks every thread as before. gp_detach_begin returns 1
+ * when it detached: then gp_detach_end after the call (errno kept). */
+int gp_detach_begin(void);
+void gp_detach_end(void);
+#define GP_DETACHED_CALL(call)                                              \
+  ({                                                                        \
+    int d_ = gp_detach_begin();                                             \
+    __typeof__(call) r_ = (call);                                           \
+    if (d_)                                                                 \
+      gp_detach_end();                                                      \
+    r_;                                                                     \
+  })
 
 /* When a wait ended because the running coroutine was killed or its
  * Timeout passed (gp__park_intr), the error the call reports: -ECANCELED

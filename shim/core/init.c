@@ -74,8 +74,8 @@ static void init_process(void) {
     gp_inherit_strip();
 }
 
-/* GPATCH_PATCH, GPATCH_STACK_SIZE, GPATCH_SWITCH, GPATCH_TLS and
- * GPATCH_SLICE. */
+/* GPATCH_PATCH, GPATCH_STACK_SIZE, GPATCH_SWITCH, GPATCH_TLS,
+ * GPATCH_SLICE, GPATCH_HANDOFF and GPATCH_MAX_OS_THREADS. */
 static void read_core(void) {
   char err[256];
   const char *v = secure_getenv("GPATCH_PATCH");
@@ -105,6 +105,16 @@ static void read_core(void) {
     bad_env("GPATCH_SLICE='%s': expected milliseconds, from 1 to %d, or 0 "
             "or off (no time slice)", v, GP_SLICE_MAX_MS);
   gp__slice_set(gp_conf.slice_ms * 1000000);
+  v = secure_getenv("GPATCH_HANDOFF");
+  long ms = GP_HANDOFF_DEFAULT_MS, threads = 0;
+  if (v && gp_parse_slice(v, &ms) != 0)
+    bad_env("GPATCH_HANDOFF='%s': expected milliseconds, from 1 to %d, or "
+            "0 or off (no hand-off)", v, GP_SLICE_MAX_MS);
+  v = secure_getenv("GPATCH_MAX_OS_THREADS");
+  if (v && gp_parse_count(v, 2, 64, &threads) != 0)
+    bad_env("GPATCH_MAX_OS_THREADS='%s': expected a number of OS threads "
+            "for coroutines, from 2 to 64", v);
+  gp__handoff_set(ms * 1000000, (unsigned)threads);
 }
 
 /* The most threads a pool lane may have, from GPATCH_DNS_THREADS and
@@ -195,7 +205,7 @@ void gp_init(void) {
   init_process();
   read_diag();
   gp_diag_setup();
-  pthread_atfork(NULL, NULL, gp_fork_child);
+  pthread_atfork(gp_fork_prepare, gp_fork_parent, gp_fork_child);
 }
 
 __attribute__((constructor(101))) static void gp_ctor(void) { gp_init(); }

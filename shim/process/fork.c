@@ -26,8 +26,35 @@
 #include "sync/kept.h"
 #include "thread/tid.h"
 
+/* With the hand-off (runtime/handoff.c), a thread that forks must be on
+ * the scheduler, and stay there until the fork is done: a detached one
+ * gives itself back first, and `inside` keeps the monitor from detaching
+ * it during the fork (the child would start detached from a scheduler
+ * that is not there). The prepare handler runs last of all (the shim's
+ * was registered first), the parent and child ones first. */
+static unsigned char held, held_was;
+
+void gp_fork_prepare(void) {
+  if (gp__tls.sched != 1 && !gp__tls.detached)
+    return; /* a thread of its own (not ours) */
+  held_was = gp__tls.inside;
+  gp_enter(); /* gives a detached thread back first */
+  held = 1;
+}
+
+void gp_fork_parent(void) {
+  if (held && gp__tls.sched == 1) {
+    held = 0;
+    gp__tls.inside = held_was;
+  }
+}
+
 void gp_fork_child(void) {
-  if (!gp__tls.sched)
+  if (held && gp__tls.sched == 1) {
+    held = 0;
+    gp__tls.inside = held_was;
+  }
+  if (!gp__sched_here())
     return; /* a foreign thread forked: its child never runs coroutines */
   unsigned char was = gp__inside_enter();
   gp_signal_fork();

@@ -12,7 +12,10 @@
  * retried on EINTR, as glibc's system and pclose wait. */
 pid_t gp_waitpid_retry(pid_t pid, int *st);
 
-/* The pthread_atfork child handler: the runtime in the child. */
+/* The pthread_atfork handlers: the caller kept on the scheduler across
+ * the fork (hand-off), and the runtime in the child. */
+void gp_fork_prepare(void);
+void gp_fork_parent(void);
 void gp_fork_child(void);
 
 /* GPATCH_INHERIT=0: removes libgpatch.so from LD_PRELOAD in this

@@ -14,7 +14,7 @@
 /* The mask lives per coroutine: after a change on the scheduler thread,
  * the runtime records it for the running coroutine. */
 static void note_mask(void) {
-  if (!gp__tls.sched)
+  if (!gp__sched_here())
     return;
   unsigned char was = gp__inside_enter();
   gp__sigmask_note();
@@ -26,7 +26,7 @@ static void note_mask(void) {
  * does for a thread's pending signals. */
 static void mask_changed(void) {
   note_mask();
-  gp_coro *c = gp__tls.sched ? gp__self() : NULL;
+  gp_coro *c = gp__sched_here() ? gp__self() : NULL;
   if (c && *gp__coro_sigpend(c)) {
     unsigned char was = gp__inside_enter();
     gp_signal_deliver(c);
@@ -56,7 +56,7 @@ GP_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old) {
  * has not taken yet. */
 GP_EXPORT int sigpending(sigset_t *set) {
   int r = GP_REAL(sigpending)(set);
-  gp_coro *c = gp__tls.sched ? gp__self() : NULL;
+  gp_coro *c = gp__sched_here() ? gp__self() : NULL;
   if (r == 0 && c) {
     uint64_t b;
     memcpy(&b, set, sizeof b);

@@ -40,7 +40,7 @@ static int close_ranges(unsigned first, unsigned last, int flags) {
     errno = EINVAL;
     return -1;
   }
-  if (!(flags & CLOSE_RANGE_CLOEXEC) && gp__tls.sched) {
+  if (!(flags & CLOSE_RANGE_CLOEXEC) && gp__sched_here()) {
     unsigned char was = gp__inside_enter();
     gp__fd_forget_range((int)first, last > INT_MAX ? INT_MAX : (int)last);
     gp__inside_restore(was);
@@ -98,7 +98,7 @@ GP_EXPORT int pipe2(int fds[2], int flags) {
 
 /* The new fd shares the old one's file: it has the same kind. */
 static int copied(int oldfd, int newfd) {
-  if (newfd < 0 || !gp__tls.sched)
+  if (newfd < 0 || !gp__sched_here())
     return newfd;
   gp_fd *old = gp__fd_find(oldfd);
   gp_fd_created(newfd, old ? gp_fd_info(old)->kind : GP_KIND_UNKNOWN);
@@ -128,6 +128,8 @@ GP_EXPORT int dup3(int oldfd, int newfd, int flags) {
 static int do_fcntl(int (*real)(int, int, ...), int fd, int cmd, void *arg) {
   if (cmd == F_SETFL)
     gp_fd_flags_changed();
+  if (cmd == F_SETLKW || cmd == F_OFD_SETLKW) /* a record lock's wait */
+    return GP_DETACHED_CALL(real(fd, cmd, arg));
   int r = real(fd, cmd, arg);
   if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
     copied(fd, r);

@@ -167,7 +167,7 @@ GP_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len) {
  * wakes the socket's waiters itself, to try their calls again. */
 GP_EXPORT int shutdown(int fd, int how) {
   int r = GP_REAL(shutdown)(fd, how);
-  if (r == 0 && gp__tls.sched) {
+  if (r == 0 && gp__sched_here()) {
     unsigned char was = gp__inside_enter();
     gp_fd *f = gp__fd_find(fd);
     if (f != NULL)

@@ -21,7 +21,7 @@
  * it is then released and taken again through glibc.) As for mutexes, a
  * coroutine always runs where gp_coop holds, so gp__current is not tested
  * again: that would be a load and a branch on every hand-off. */
-static int coop_cond(pthread_cond_t *c) {
+static inline __attribute__((always_inline)) int coop_cond(pthread_cond_t *c) {
   return gp_coop(GP_FAM_SYNC) && (c->__data.__wrefs & COND_SHARED) == 0;
 }
 

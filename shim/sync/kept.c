@@ -62,7 +62,7 @@ int gp_kept_other(const pthread_mutex_t *m) {
 }
 
 void gp_kept_taken(pthread_mutex_t *m, int r) {
-  if ((r != 0 && r != EOWNERDEAD) || !gp__tls.sched || gp__self() == NULL ||
+  if ((r != 0 && r != EOWNERDEAD) || !gp__sched_here() || gp__self() == NULL ||
       find(m) != NULL) /* a recursion */
     return;
   if (nheld == cap) {

@@ -44,7 +44,7 @@ unsigned char gp__cancel_now;
 /* The running coroutine's state, or NULL where glibc's serves (the main
  * coroutine, other OS threads, runtime code). */
 static struct gp_cancel *mine(void) {
-  if (!gp__tls.sched || gp__current == NULL || gp__coro_is_main(gp__current))
+  if (!gp__sched_here() || gp__current == NULL || gp__coro_is_main(gp__current))
     return NULL;
   return &gp_shim(gp__current)->cancel;
 }
@@ -201,7 +201,7 @@ GP_EXPORT void __pthread_unwind_next(__pthread_unwind_buf_t *buf) {
 }
 
 GP_EXPORT int pthread_cancel(pthread_t t) {
-  gp_coro *c = gp__tls.sched && !gp__tls.inside
+  gp_coro *c = gp__sched_here() && !gp__tls.inside
                    ? gp__coro_from_handle((uintptr_t)t)
                    : NULL;
   if (c == NULL)

@@ -37,7 +37,7 @@ static unsigned gens[PTHREAD_KEYS_MAX]; /* odd while the key exists */
 /* The table of the running coroutine, or NULL where glibc's storage
  * serves (the main coroutine, other OS threads, runtime code). */
 static struct gp_keyvals **table(void) {
-  if (!gp__tls.sched || gp__tls.inside || gp__self() == NULL ||
+  if (!gp__sched_here() || gp__tls.inside || gp__self() == NULL ||
       gp__coro_is_main(gp__self()))
     return NULL;
   return &gp_shim(gp__self())->keys;

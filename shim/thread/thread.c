@@ -29,9 +29,9 @@ static int may_spawn(void) {
    * the program's mutexes with the coroutines. Spawning only adds a
    * ready coroutine, which is safe at any point of runtime code that can
    * call malloc. */
-  if (gp__tls.inside && !gp__tls.sched)
+  if (gp__tls.inside && !gp__sched_here())
     return 0;
-  return gp__tls.sched || !gp__rt_started();
+  return gp__sched_here() || !gp__rt_started();
 }
 
 /* The stack size the program asked for, or 0 for the default. glibc

@@ -22,7 +22,7 @@
  * main thread, a real thread, or off the scheduler thread and in runtime
  * code. */
 static gp_coro *spawned_coro(pthread_t t) {
-  if (!gp__tls.sched || gp__tls.inside)
+  if (!gp__sched_here() || gp__tls.inside)
     return NULL;
   gp_coro *c = gp__coro_from_handle((uintptr_t)t);
   return c && !gp__coro_is_main(c) ? c : NULL;
@@ -70,7 +70,7 @@ static int signal_coro(gp_coro *c, int sig, const union sigval *val) {
 
 /* The coroutine a signal for t goes to: the main thread's too. */
 static gp_coro *target_of(pthread_t t) {
-  if (!gp__tls.sched || gp__tls.inside)
+  if (!gp__sched_here() || gp__tls.inside)
     return NULL;
   return gp__coro_from_handle((uintptr_t)t);
 }

@@ -57,8 +57,10 @@ static pid_t tid_of(gp_coro *c) {
   return GP_TID_MIN + (pid_t)(n % (GP_TID_END - GP_TID_MIN));
 }
 
+/* A coroutine detached on an OS thread of its own (the hand-off) gives
+ * itself back first, as at any hook (gp__sched_here). */
 pid_t gp_tid_self(void) {
-  gp_coro *c = gp__tls.sched ? gp__self() : NULL;
+  gp_coro *c = gp__sched_here() ? gp__self() : NULL;
   if (c == NULL || !gp__tls_is_private())
     return gp_tid_os();
   return has_real_tid(c) ? real_tid() : tid_of(c);
@@ -72,8 +74,8 @@ static int tid_match(gp_coro *c, void *arg) {
 }
 
 gp_coro *gp_tid_coro(pid_t tid) {
-  if (!gp__tls.sched || gp__tls.inside || !gp__rt_started() || tid <= 0 ||
-      !gp__tls_is_private())
+  if (!gp__sched_here() || gp__tls.inside || !gp__rt_started() ||
+      tid <= 0 || !gp__tls_is_private())
     return NULL; /* shared: no coroutine has a tid of its own */
   if (gp_tid_is_coro(tid))
     return gp__coro_find(tid_match, &tid);

@@ -42,3 +42,33 @@ Test(cpython, thread_and_socket_suites_pass_on_one_os_thread,
   cr_expect_eq(WEXITSTATUS(st), 0, "cpython-tests.sh exit %d:\n%s",
                WEXITSTATUS(st), tail);
 }
+
+/* The test the script excludes for want of the hand-off, with it: the
+ * worker spins in bytecode holding the GIL, the hand-off moves the main
+ * thread to another OS thread, its 5 ms timed wait for the GIL fires and
+ * it interrupts the loop. Then the same test without the hand-off fails,
+ * as it did before (the loop runs all its iterations), so this test can
+ * tell them apart. */
+static int run_tight_loops(const char *env) {
+  char cmd[2 * PATH_MAX + 256];
+  snprintf(cmd, sizeof cmd,
+           "%s LD_PRELOAD='%s/libgpatch.so' timeout -k 5 120 "
+           "/usr/bin/python3 -m test test_threading "
+           "-m test_can_interrupt_tight_loops >/dev/null 2>&1",
+           env, gp_build());
+  int st = system(cmd);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+Test(cpython, tight_loops_are_interrupted_with_the_handoff, .timeout = 300) {
+  if (access("/usr/lib/python3.11/test/test_threading.py", R_OK) != 0)
+    cr_skip_test("libpython3.11-testsuite is not installed (make deps "
+                 "installs it)");
+  if (!gp_preload_wanted())
+    cr_skip_test("the preload is not wanted");
+  cr_expect_eq(run_tight_loops("GPATCH_TLS=private"), 0,
+               "test_can_interrupt_tight_loops failed with the hand-off");
+  cr_expect_neq(run_tight_loops("GPATCH_TLS=private GPATCH_HANDOFF=off"), 0,
+                "test_can_interrupt_tight_loops passed without the "
+                "hand-off: this test no longer shows what it changes");
+}

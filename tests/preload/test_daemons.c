@@ -32,8 +32,9 @@ static void need(const char *path) {
 
 /* The OS threads of process pid but jemalloc's background thread (which
  * jemalloc starts through a pthread_create it looks up with dlsym from a
- * library loaded after the shim, out of its reach; README says so), or
- * -1. */
+ * library loaded after the shim, out of its reach; README says so) and
+ * gpatch's hand-off monitor (GPATCH_TLS=private; asleep, runs no program
+ * code), or -1. */
 static long threads_but_jemalloc(pid_t pid) {
   char path[320], comm[64];
   long n = 0;
@@ -48,7 +49,8 @@ static long threads_but_jemalloc(pid_t pid) {
              e->d_name);
     FILE *f = fopen(path, "r");
     if (f && fgets(comm, sizeof comm, f) &&
-        strncmp(comm, "jemalloc_bg_thd", 15) != 0)
+        strncmp(comm, "jemalloc_bg_thd", 15) != 0 &&
+        strncmp(comm, "gpatch-handoff", 14) != 0)
       n++;
     if (f)
       fclose(f);
@@ -57,19 +59,8 @@ static long threads_but_jemalloc(pid_t pid) {
   return n;
 }
 
-/* Threads: of process pid, or -1. */
-static long threads_of(pid_t pid) {
-  char path[64], line[256];
-  long n = -1;
-  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-  FILE *f = fopen(path, "r");
-  while (f && fgets(line, sizeof line, f))
-    if (strncmp(line, "Threads:", 8) == 0)
-      n = atol(line + 8);
-  if (f)
-    fclose(f);
-  return n;
-}
+/* The OS threads of process pid but gpatch's hand-off monitor, or -1. */
+static long threads_of(pid_t pid) { return threads_but_jemalloc(pid); }
 
 /* Whether process pid has exited (a zombie waiting to be reaped). */
 static int exited(pid_t pid) {

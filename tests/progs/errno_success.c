@@ -103,6 +103,7 @@ int main(void) {
   streams();
   restarts();
   odds();
+  ipc_and_locks();
   tids();
   blocking_last();
   printf("skipped=");

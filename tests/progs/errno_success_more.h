@@ -687,4 +687,63 @@ static void blocking_last(void) {
   pthread_spin_destroy(&s);
 }
 
+/* ---- Calls that block in the kernel with no cooperative form ---------
+ * (semaphores, message queues, file locks): each made where it does not
+ * wait, through the path that hands the scheduler to another OS thread
+ * (GPATCH_TLS=private) and the straight one. */
+#include <mqueue.h>
+#include <sys/file.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+
+static void ipc_and_locks(void) {
+  struct sembuf up = {0, 1, 0}, down = {0, -1, 0}, nowait = {0, 1, IPC_NOWAIT};
+  struct timespec ts = {5, 0}, abs;
+  struct {
+    long type;
+    char text[8];
+  } msg = {1, "hi"};
+  char path[PATH_MAX + 16], buf[64], name[64];
+  int sem = semget(IPC_PRIVATE, 1, 0600), q = msgget(IPC_PRIVATE, 0600), fd;
+  mqd_t mq;
+  struct mq_attr attr = {.mq_maxmsg = 4, .mq_msgsize = 32};
+  struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+
+  if (sem < 0 || q < 0)
+    die("semget/msgget");
+  CHECK("semop", "up", semop(sem, &up, 1) == 0);
+  CHECK("semop", "nowait", semop(sem, &nowait, 1) == 0);
+  CHECK("semop", "down", semop(sem, &down, 1) == 0);
+  CHECK("semtimedop", "down", semtimedop(sem, &down, 1, &ts) == 0);
+  CHECK("msgsnd", "send", msgsnd(q, &msg, sizeof msg.text, 0) == 0);
+  CHECK("msgrcv", "recv", msgrcv(q, &msg, sizeof msg.text, 0, 0) > 0);
+  semctl(sem, 0, IPC_RMID);
+  msgctl(q, IPC_RMID, NULL);
+  snprintf(name, sizeof name, "/gp_errno_%d", (int)getpid());
+  mq = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
+  if (mq == (mqd_t)-1)
+    die("mq_open");
+  mq_unlink(name);
+  clock_gettime(CLOCK_REALTIME, &abs);
+  abs.tv_sec += 5;
+  CHECK("mq_send", "send", mq_send(mq, "a", 1, 0) == 0);
+  CHECK("mq_timedsend", "send", mq_timedsend(mq, "b", 1, 0, &abs) == 0);
+  CHECK("mq_receive", "recv", mq_receive(mq, buf, sizeof buf, NULL) == 1);
+  CHECK("mq_timedreceive", "recv",
+        mq_timedreceive(mq, buf, sizeof buf, NULL, &abs) == 1);
+  mq_close(mq);
+  snprintf(path, sizeof path, "%s/locks", dir);
+  fd = open(path, O_RDWR | O_CREAT, 0600);
+  if (fd < 0)
+    die("open locks");
+  CHECK("flock", "exclusive", flock(fd, LOCK_EX) == 0);
+  CHECK("flock", "unlock_nb", flock(fd, LOCK_UN | LOCK_NB) == 0);
+  CHECK("lockf", "lock", lockf(fd, F_LOCK, 0) == 0);
+  CHECK("lockf", "unlock", lockf(fd, F_ULOCK, 0) == 0);
+  CHECK("lockf64", "lock", lockf64(fd, F_LOCK, 0) == 0);
+  CHECK("lockf64", "unlock", lockf64(fd, F_ULOCK, 0) == 0);
+  CHECK("fcntl", "setlkw", fcntl(fd, F_SETLKW, &fl) == 0);
+  close(fd);
+}
+
 #endif

@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* The number on the line of /proc/self/status that starts with key
@@ -28,7 +30,43 @@ static inline long status_value(const char *key) {
   return -1;
 }
 
-/* The process's OS thread count now, or -1. */
-static inline int threads_now(void) { return (int)status_value("Threads:"); }
+/* How many tasks in taskdir ("/proc/self/task", "/proc/PID/task") are
+ * gpatch's hand-off monitor ("gpatch-handoff", GPATCH_TLS=private),
+ * which runs no program code and sleeps while nothing is stuck. Read
+ * with getdents64 (no libc DIR, no allocation). */
+static inline int handoff_monitors(const char *taskdir) {
+  int fd = open(taskdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), n = 0;
+  char buf[8192], path[96], comm[32];
+  long got;
+  while (fd >= 0 && (got = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0)
+    for (long off = 0; off < got;) {
+      struct dent {
+        unsigned long long ino, next;
+        unsigned short len;
+        unsigned char type;
+        char name[1];
+      } *d = (struct dent *)(buf + off);
+      off += d->len;
+      if (d->name[0] == '.')
+        continue;
+      snprintf(path, sizeof path, "%s/%s/comm", taskdir, d->name);
+      int cf = open(path, O_RDONLY | O_CLOEXEC);
+      ssize_t k = cf < 0 ? -1 : read(cf, comm, sizeof comm - 1);
+      if (cf >= 0)
+        close(cf);
+      if (k > 0 && strncmp(comm, "gpatch-handoff", 14) == 0)
+        n++;
+    }
+  if (fd >= 0)
+    close(fd);
+  return n;
+}
+
+/* The process's OS thread count now, or -1, less the hand-off monitor:
+ * the threads that may run the program's code. */
+static inline int threads_now(void) {
+  long n = status_value("Threads:");
+  return n < 0 ? -1 : (int)n - handoff_monitors("/proc/self/task");
+}
 
 #endif
