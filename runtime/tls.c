@@ -76,7 +76,11 @@
  *
  * Not covered yet: a setuid called by a real thread while a coroutine
  * (not the hub, not main) runs still signals the OS thread's TCB, and
- * the answer comes in that coroutine's name (glibc waits for ever); a
+ * the answer comes in that coroutine's name (glibc waits for ever). With
+ * the hand-off, glibc reaches an OS thread through the TCB it lists for
+ * it: the main thread's OS thread, once a detached coroutine keeps it
+ * while the main coroutine (on the main TCB) runs elsewhere, is taken
+ * for the caller and keeps its old ids after a setuid there. A
  * coroutine parked in a signal handler that interrupted a lazy symbol
  * binding holds its block's scope flag, and a dlclose in another
  * coroutine waits for it for ever. A signal that arrives between the
