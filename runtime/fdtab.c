@@ -273,9 +273,10 @@ void gp__fd_wake(gp_fd *f, unsigned events) {
   wake(f, events, 0);
 }
 
-void gp__fd_forget(gp_fd *f) {
+/* Forgets f; del: remove it from the epoll set (else the close will). */
+static void forget(gp_fd *f, int del) {
   wake(f, GP_IN | GP_OUT | GP_PRI, -EBADF);
-  if (f->added && epfd >= 0)
+  if (f->added && epfd >= 0 && del)
     GP_REAL(epoll_ctl)(epfd, EPOLL_CTL_DEL, f->head.fd, NULL);
   f->added = 0;
   f->empty = 0;
@@ -283,3 +284,7 @@ void gp__fd_forget(gp_fd *f) {
   memset(f->head.slot, 0, sizeof f->head.slot);
   f->gen++;
 }
+
+void gp__fd_forget(gp_fd *f) { forget(f, 1); }
+
+void gp__fd_forget_alone(gp_fd *f) { forget(f, 0); }

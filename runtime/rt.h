@@ -431,6 +431,12 @@ int gp__fd_wait(gp_fd *f, unsigned events, int64_t deadline);
  * forgets its registration and readiness hints, and zeroes the shim's
  * slot. Call before the real close. */
 void gp__fd_forget(gp_fd *f);
+/* gp__fd_forget for an fd about to be closed whose file no other fd or
+ * process shares (the caller knows it): the registration is left to the
+ * close, which removes a file's last fd from every epoll set, so the
+ * close costs no epoll_ctl. (Were the file shared after all, its events
+ * would still come, and be dropped as stale.) */
+void gp__fd_forget_alone(gp_fd *f);
 /* Forgets the fds first..last (wakes their waiters with -EBADF): a
  * close_range is about to close them. */
 void gp__fd_forget_range(int first, int last);

@@ -71,6 +71,8 @@
 #include <errno.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "coro.h"
@@ -99,6 +101,38 @@ typedef struct node {
   gp_list lru;  /* in cache.lru */
   sclass *cls;  /* its class */
 } node;
+
+/* Fresh stacks: a miss of the cache takes the next stack of a run, one
+ * mapping of several stacks made at once (their guards installed by one
+ * call where the kernel allows), never touched before it is handed out:
+ *
+ *   run:  | g | stack | g | stack | g | stack | g | stack |
+ *                           ^ next                 left = 2
+ *
+ * A stack of a run is freed like any other (cached, or unmapped alone,
+ * which splits the run's mapping). */
+#define RUNS 4      /* sizes with a run at once */
+#define RUN_MAX 64  /* stacks in the longest run */
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14+ */
+#endif
+
+#ifndef PIDFD_SELF_THREAD
+#define PIDFD_SELF_THREAD -10000 /* Linux 6.14+: the calling thread */
+#endif
+
+struct run {
+  size_t size;   /* usable bytes of its stacks; 0: none yet */
+  char *next;    /* the next fresh stack's mapping start */
+  unsigned left; /* fresh stacks from next on */
+  unsigned len;  /* how many stacks the last run of this size had */
+  uint64_t used; /* run_clock when a stack was last taken */
+};
+
+static struct run runs[RUNS];
+static uint64_t run_clock;
+static int no_vector; /* process_madvise refused guards: one madvise each */
 
 static struct {
   sclass cls[CLASSES];
@@ -169,29 +203,112 @@ static void evict_oldest(void) {
   munmap(base, size + gp__page_size());
 }
 
-/* Maps a new stack of size usable bytes with its guard; 0 or -errno. */
-static int map_stack(size_t size, void **base) {
+/* Installs the guard pages of the n stacks (span bytes apart) of the run
+ * at p: one process_madvise for all where the kernel takes guards through
+ * it (Linux 6.13+), else one madvise each, else (before 6.13) mprotect.
+ * 0 or -errno. */
+static int guard_run(char *p, size_t span, unsigned n) {
   size_t guard = gp__page_size();
-  void *p = mmap(NULL, size + guard, PROT_READ | PROT_WRITE,
+  struct iovec iov[RUN_MAX];
+  for (unsigned i = 0; i < n; i++)
+    iov[i] = (struct iovec){p + i * span, guard};
+  if (n > 1 && !no_vector) {
+    if (syscall(SYS_process_madvise, PIDFD_SELF_THREAD, iov, (size_t)n,
+                MADV_GUARD_INSTALL, 0) == (long)(n * guard))
+      return 0;
+    no_vector = 1; /* refused or partial: one call each from now on */
+  }
+  for (unsigned i = 0; i < n; i++)
+    if (madvise(iov[i].iov_base, guard, MADV_GUARD_INSTALL) != 0 &&
+        mprotect(iov[i].iov_base, guard, PROT_NONE) != 0)
+      return -errno;
+  return 0;
+}
+
+/* Makes the top page of each of the n stacks (span bytes apart) of the
+ * run at p resident, with one process_madvise:
+ * every coroutine touches that page first, and a page fault costs about
+ * what a system call does, so a run of n saves n - 1 of them. Best
+ * effort: where the kernel refuses, the pages fault in as before. */
+static void populate_tops(char *p, size_t span, unsigned n) {
+  size_t page = gp__page_size();
+  int saved = errno;
+  struct iovec iov[RUN_MAX];
+  for (unsigned i = 0; i < n; i++)
+    iov[i] = (struct iovec){p + i * span + span - page, page};
+  if (n > 1 && !no_vector)
+    syscall(SYS_process_madvise, PIDFD_SELF_THREAD, iov, (size_t)n,
+            MADV_POPULATE_WRITE, 0);
+  errno = saved;
+}
+
+/* Maps a run of n stacks of size usable bytes, each with its guard, and
+ * stores its start in *p; 0 or -errno. */
+static int map_run(size_t size, unsigned n, char **p) {
+  size_t span = size + gp__page_size(), len = span * n;
+  void *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
                  -1, 0);
-  if (p == MAP_FAILED)
+  if (m == MAP_FAILED)
     return -errno;
   /* GPATCH_STATS reads stack use from resident pages: a huge page would
-   * make one touch look like 2 MiB of use (MAP_STACK implies this only
-   * since Linux 6.7). */
-  if (GP_UNLIKELY(gp__diag & GP_DIAG_STATS))
-    madvise(p, size + guard, MADV_NOHUGEPAGE);
-  if (madvise(p, guard, MADV_GUARD_INSTALL) != 0 &&
-      mprotect(p, guard, PROT_NONE) != 0) {
-    int err = -errno;
-    munmap(p, size + guard);
+   * make one touch look like 2 MiB of use; a run of several stacks is
+   * big enough to hold huge pages, which would cost RSS (MAP_STACK
+   * implies this only since Linux 6.7). */
+  if (GP_UNLIKELY(gp__diag & GP_DIAG_STATS) || n > 1)
+    madvise(m, len, MADV_NOHUGEPAGE);
+  int err = guard_run(m, span, n);
+  if (err) {
+    munmap(m, len);
     return err;
   }
+  populate_tops(m, span, n);
+  *p = m;
+  return 0;
+}
+
+/* The run of fresh stacks of size, or a slot to start one in: the slot
+ * whose run is used up first, else the least recently used, whose
+ * remaining stacks are unmapped. */
+static struct run *run_for(size_t size) {
+  struct run *pick = NULL;
+  for (struct run *r = runs; r < runs + RUNS; r++) {
+    if (r->size == size)
+      return r;
+    if (pick == NULL || (pick->left && (!r->left || r->used < pick->used)))
+      pick = r;
+  }
+  if (pick->left)
+    munmap(pick->next, pick->left * (pick->size + gp__page_size()));
+  *pick = (struct run){.size = size};
+  return pick;
+}
+
+/* A new stack of size usable bytes with its guard, from the run of fresh
+ * stacks of that size; a used-up run is followed by one twice as long
+ * (up to RUN_MAX), so that a program that makes many threads maps their
+ * stacks with few system calls and one that makes a few maps no more
+ * than it uses. 0 or -errno. */
+static int map_stack(size_t size, void **base) {
+  struct run *r = run_for(size);
+  if (r->left == 0) {
+    unsigned n = r->len ? r->len * 2 : 1;
+    if (n > RUN_MAX)
+      n = RUN_MAX;
+    int err = map_run(size, n, &r->next);
+    if (err)
+      return err;
+    r->len = r->left = n;
+  }
+  char *p = r->next;
+  size_t guard = gp__page_size();
+  r->next += size + guard;
+  r->left--;
+  r->used = ++run_clock;
   /* Tell memcheck this is a stack, or every switch looks like an error.
    * (Registrations are never removed: a stale entry costs memcheck
    * nothing.) */
-  (void)VALGRIND_STACK_REGISTER((char *)p + guard, (char *)p + guard + size);
+  (void)VALGRIND_STACK_REGISTER(p + guard, p + guard + size);
   cache.st.maps++;
   *base = p;
   return 0;

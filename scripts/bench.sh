@@ -301,6 +301,7 @@ for conns in $conns_list; do
          "Go/libuv req/s $(ratio "$go_rps" "$uv_rps")"
   fi
 done
+sh "$(dirname "$0")/bench/conn.sh" "$build" "$mode" || true
 echo
 
 if /usr/bin/python3 -c 'import gevent' 2>/dev/null; then

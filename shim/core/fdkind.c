@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <stdint.h>
@@ -50,13 +51,33 @@ gp_fd *gp_fd_created(int fd, int kind) {
   return f;
 }
 
+/* The mark of the fds made alone since the last fork or fd passing
+ * (fdkind.h, alone); 0 once it would wrap: then none is. */
+static unsigned char alone_mark = 1;
+
+void gp_fd_shared_maybe(void) {
+  unsigned char m = __atomic_load_n(&alone_mark, __ATOMIC_RELAXED);
+  if (m != 0)
+    __atomic_store_n(&alone_mark, (unsigned char)(m + 1), __ATOMIC_RELAXED);
+}
+
+/* Records that a hook just made f's file, which no other fd shares. */
+static void made_alone(struct gp_fdinfo *in) {
+  in->alone = __atomic_load_n(&alone_mark, __ATOMIC_RELAXED);
+}
+
 void gp_fd_closing(int fd) {
   if (fd < 0 || !gp__sched_here())
     return;
   unsigned char was = gp__inside_enter();
   gp_fd *f = gp__fd_find(fd);
-  if (f != NULL)
-    gp__fd_forget(f);
+  if (f != NULL) {
+    unsigned char a = gp_fd_info(f)->alone;
+    if (a != 0 && a == __atomic_load_n(&alone_mark, __ATOMIC_RELAXED))
+      gp__fd_forget_alone(f);
+    else
+      gp__fd_forget(f);
+  }
   gp__inside_restore(was);
 }
 
@@ -77,6 +98,107 @@ static int64_t timeo_ns(int fd, int opt) {
   return (int64_t)tv.tv_sec * 1000000000 + (int64_t)tv.tv_usec * 1000;
 }
 
+/* Set for good when a socket timeout was set where no record could note
+ * it (off the scheduler thread, or before the runtime started): then no
+ * socket's timeouts are taken as known to be 0. */
+static int timeo_untracked;
+
+/* 1 when f's socket timeouts are known to be 0 without reading them. */
+static int timeo_known_zero(const struct gp_fdinfo *in) {
+  return in->timeo_zero && !in->touched &&
+         !__atomic_load_n(&timeo_untracked, __ATOMIC_RELAXED);
+}
+
+void gp_fd_timeo_set(int fd) {
+  if (!gp__tls.sched) {
+    __atomic_store_n(&timeo_untracked, 1, __ATOMIC_RELAXED);
+    return;
+  }
+  unsigned char was = gp__inside_enter();
+  gp_fd *f = gp__fd_get(fd);
+  if (f != NULL) {
+    gp_fd_info(f)->touched = 1;
+    gp_fd_info(f)->timeo_zero = 0;
+  }
+  gp__inside_restore(was);
+}
+
+/* What the accepted sockets of a listener of this domain, type (without
+ * flags) and protocol start with: GP_SPAWN_*. */
+static int spawn_kind(int domain, int type, int protocol) {
+  if (domain == AF_UNIX)
+    return GP_SPAWN_FRESH;
+  if ((domain == AF_INET || domain == AF_INET6) && type == SOCK_STREAM &&
+      (protocol == 0 || protocol == IPPROTO_TCP))
+    return GP_SPAWN_COPY;
+  return GP_SPAWN_OTHER;
+}
+
+void gp_fd_socket_made(int fd, int domain, int type, int protocol) {
+  gp_fd *f = gp_fd_created(fd, GP_KIND_SOCK);
+  if (f == NULL)
+    return;
+  struct gp_fdinfo *in = gp_fd_info(f);
+  int base = type & 0xf; /* without SOCK_NONBLOCK and SOCK_CLOEXEC */
+  in->typed = 1;
+  in->stream = base == SOCK_STREAM;
+  in->spawns = (unsigned char)spawn_kind(domain, base, protocol);
+  in->timeo_zero = 1; /* the kernel's default */
+  in->nonblock = (type & SOCK_NONBLOCK) != 0;
+  in->rcvtimeo = in->sndtimeo = 0;
+  in->epoch = __atomic_load_n(&gp_fd_epoch, __ATOMIC_RELAXED);
+  in->cached = 1;
+  made_alone(in);
+}
+
+static int sockopt_int(int fd, int opt, int *v) {
+  socklen_t len = sizeof *v;
+  return getsockopt(fd, SOL_SOCKET, opt, v, &len);
+}
+
+/* Learns, once per listener, what its accepted sockets start with (its
+ * family), its type, and whether its timeouts are 0 (when no timeout was
+ * ever set where the shim could not see it, the listener's are as they
+ * are now until a setsockopt the hook sees). errno kept. */
+static void learn_listener(gp_fd *l) {
+  struct gp_fdinfo *in = gp_fd_info(l);
+  int fd = gp__fd_num(l), saved = errno, dom, type, proto;
+  if (sockopt_int(fd, SO_DOMAIN, &dom) != 0 ||
+      sockopt_int(fd, SO_TYPE, &type) != 0 ||
+      sockopt_int(fd, SO_PROTOCOL, &proto) != 0) {
+    in->spawns = GP_SPAWN_OTHER;
+    errno = saved;
+    return;
+  }
+  in->typed = 1;
+  in->stream = type == SOCK_STREAM;
+  in->spawns = (unsigned char)spawn_kind(dom, type, proto);
+  if (!in->touched && !__atomic_load_n(&timeo_untracked, __ATOMIC_RELAXED))
+    in->timeo_zero = timeo_ns(fd, SO_RCVTIMEO) == 0 &&
+                     timeo_ns(fd, SO_SNDTIMEO) == 0;
+  errno = saved;
+}
+
+gp_fd *gp_fd_accepted(int fd, gp_fd *l, int flags) {
+  gp_fd *f = gp_fd_created(fd, GP_KIND_SOCK);
+  if (f == NULL || l == NULL)
+    return f;
+  struct gp_fdinfo *lin = gp_fd_info(l), *in = gp_fd_info(f);
+  made_alone(in);
+  if (!lin->spawns)
+    learn_listener(l);
+  if (lin->spawns == GP_SPAWN_OTHER)
+    return f; /* everything is read on first use */
+  in->typed = lin->typed;
+  in->stream = lin->stream;
+  in->timeo_zero = lin->spawns == GP_SPAWN_FRESH || timeo_known_zero(lin);
+  in->nonblock = (flags & SOCK_NONBLOCK) != 0;
+  in->rcvtimeo = in->sndtimeo = 0;
+  in->epoch = __atomic_load_n(&gp_fd_epoch, __ATOMIC_RELAXED);
+  in->cached = timeo_known_zero(in); /* else the timeouts are read */
+  return f;
+}
+
 const struct gp_fdinfo *gp_fd_flags_read(gp_fd *f) {
   struct gp_fdinfo *in = gp_fd_info(f);
   int fd = gp__fd_num(f);
@@ -85,14 +207,19 @@ const struct gp_fdinfo *gp_fd_flags_read(gp_fd *f) {
   in->nonblock = fl >= 0 && (fl & O_NONBLOCK);
   in->rcvtimeo = in->sndtimeo = 0;
   int type = 0;
-  socklen_t len = sizeof type;
   /* The kind may not be known yet: accept and connect reach this before
-   * any read on a socket made before the runtime started. */
+   * any read on a socket made before the runtime started. What a hook
+   * learnt where the socket was made is not read again. */
   if (gp_fd_kind(f) == GP_KIND_SOCK) {
-    in->rcvtimeo = timeo_ns(fd, SO_RCVTIMEO);
-    in->sndtimeo = timeo_ns(fd, SO_SNDTIMEO);
-    in->stream = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
-                 type == SOCK_STREAM;
+    if (!timeo_known_zero(in)) {
+      in->rcvtimeo = timeo_ns(fd, SO_RCVTIMEO);
+      in->sndtimeo = timeo_ns(fd, SO_SNDTIMEO);
+    }
+    if (!in->typed) {
+      in->stream = sockopt_int(fd, SO_TYPE, &type) == 0 &&
+                   type == SOCK_STREAM;
+      in->typed = in->stream || type != 0;
+    }
   }
   in->epoch = epoch;
   in->cached = 1;

@@ -42,6 +42,34 @@ struct gp_fdinfo {
   uint32_t epoch;         /* gp_fd_epoch when the fields below were read */
   int64_t rcvtimeo;       /* SO_RCVTIMEO in ns, 0 for none */
   int64_t sndtimeo;       /* SO_SNDTIMEO in ns, 0 for none */
+  /* Facts a hook learnt where the socket was made, kept across epochs: */
+  unsigned char typed;      /* stream is known (a socket's type never
+                             * changes): no SO_TYPE to read */
+  unsigned char timeo_zero; /* both socket timeouts are 0 as the socket
+                             * was made, and no setsockopt seen since set
+                             * one (gp_fd_timeo_set): none to read */
+  unsigned char touched;    /* a setsockopt of a timeout was seen on the
+                             * fd, or it was duplicated: its timeouts are
+                             * never taken as 0 without reading them */
+  unsigned char alone;      /* gp_fd_alone_mark when a hook made the file
+                             * (socket, accept) and no dup, fork or fd
+                             * passing may have shared it since: a close
+                             * needs no epoll_ctl (gp__fd_forget_alone) */
+  unsigned char spawns;     /* a listener: what its accepted sockets'
+                             * timeouts start as, GP_SPAWN_* (0: not
+                             * known yet) */
+};
+
+/* What the kernel gives an accepted socket of a listener (Linux; checked
+ * by tests/progs/accept_facts.c). O_NONBLOCK is never inherited: the new
+ * file has it exactly when accept4 had SOCK_NONBLOCK. The type is the
+ * listener's. The socket timeouts depend on the family. */
+enum {
+  GP_SPAWN_COPY = 1, /* TCP: the new socket is a clone of the listener,
+                      * made when the handshake completed: it has the
+                      * timeouts the listener had then */
+  GP_SPAWN_FRESH,    /* AF_UNIX: a new socket, timeouts 0 */
+  GP_SPAWN_OTHER,    /* another family: read the new socket's own */
 };
 /* The runtime reserves GP_FD_SLOT bytes, aligned for 8, in each record. */
 _Static_assert(sizeof(struct gp_fdinfo) <= GP_FD_SLOT,
@@ -77,6 +105,22 @@ gp_fd *gp_fd_created(int fd, int kind);
  * and the shim's slot is zeroed. Scheduler thread only, a no-op
  * elsewhere. */
 void gp_fd_closing(int fd);
+
+/* Records what socket() or socketpair() made at fd (domain, type and
+ * protocol as given): its kind, type, O_NONBLOCK (SOCK_NONBLOCK) and
+ * timeouts (0), so that no call has to read them. */
+void gp_fd_socket_made(int fd, int domain, int type, int protocol);
+/* Records the socket fd that an accept4 with flags returned from the
+ * listener l: its kind, and the facts the kernel guarantees (see
+ * GP_SPAWN_*), learnt from the listener's, which are learnt once per
+ * listener. Returns fd's record, or NULL where gp_fd_created gives none. */
+gp_fd *gp_fd_accepted(int fd, gp_fd *l, int flags);
+/* Some fd's file may be shared from now on with another process (a fork,
+ * fds passed with SCM_RIGHTS): no fd made so far counts as alone. */
+void gp_fd_shared_maybe(void);
+/* setsockopt is about to set a socket timeout of fd: its timeouts are no
+ * longer known to be 0 (nor those of sockets it may accept later). */
+void gp_fd_timeo_set(int fd);
 
 /* Bumped by every call that may change an fd's O_NONBLOCK or socket
  * timeouts (gp_fd_flags_changed): the cached values are then read
@@ -117,6 +161,10 @@ int gp_fd_block(gp_fd *f, unsigned dir, int opt, int64_t *deadline);
  * another -errno as accept4 gives it, or -ENOSYS when io_uring cannot be
  * used (the caller polls, then accepts). */
 int gp_accept_nb(int fd, struct sockaddr *addr, socklen_t *len, int flags);
+/* 1 when gp_accept_nb is known to say EAGAIN itself when no connection
+ * waits (io_uring's IORING_ACCEPT_DONTWAIT, Linux 6.10+): no poll is
+ * needed before it. */
+int gp_accept_nb_dontwait(void);
 /* In a forked child: drops the parent's ring. */
 void gp_accept_nb_fork(void);
 

@@ -35,6 +35,7 @@
 static unsigned char held, held_was;
 
 void gp_fork_prepare(void) {
+  gp_fd_shared_maybe(); /* the child shares every fd's file (fdkind.h) */
   if (gp__tls.sched != 1 && !gp__tls.detached)
     return; /* a thread of its own (not ours) */
   held_was = gp__tls.inside;

@@ -217,6 +217,8 @@ static int try_once(int fd, struct sockaddr *addr, socklen_t *len,
   return accepted;
 }
 
+int gp_accept_nb_dontwait(void) { return ring.fd >= 0 && ring.dontwait > 0; }
+
 int gp_accept_nb(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
   if (ring_get() != 0)
     return -ENOSYS;

@@ -96,12 +96,22 @@ GP_EXPORT int pipe2(int fds[2], int flags) {
   return r;
 }
 
-/* The new fd shares the old one's file: it has the same kind. */
+/* The new fd shares the old one's file: it has the same kind. A socket
+ * timeout set through either now changes both, and setsockopt notes it on
+ * one record only: neither takes its timeouts as known to be 0 any more
+ * (fdkind.h, touched), and neither is alone. */
 static int copied(int oldfd, int newfd) {
   if (newfd < 0 || !gp__sched_here())
     return newfd;
   gp_fd *old = gp__fd_find(oldfd);
-  gp_fd_created(newfd, old ? gp_fd_info(old)->kind : GP_KIND_UNKNOWN);
+  gp_fd *f = gp_fd_created(newfd, old ? gp_fd_info(old)->kind
+                                      : GP_KIND_UNKNOWN);
+  if (old != NULL) {
+    gp_fd_info(old)->touched = 1;
+    gp_fd_info(old)->alone = 0;
+  }
+  if (f != NULL)
+    gp_fd_info(f)->touched = 1;
   return newfd;
 }
 

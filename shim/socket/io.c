@@ -434,6 +434,8 @@ GP_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
 }
 
 GP_EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags) {
+  if (m != NULL && m->msg_controllen > 0)
+    gp_fd_shared_maybe(); /* it may pass fds (SCM_RIGHTS) */
   GP_IO_HOOK(GP_REAL(sendmsg)(fd, m, flags),
              xfer_out(gp__fd_get(fd), (struct msghdr *)m, flags, 1));
 }

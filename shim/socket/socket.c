@@ -10,29 +10,31 @@
 
 GP_EXPORT int socket(int domain, int type, int protocol) {
   int fd = GP_REAL(socket)(domain, type, protocol);
-  gp_fd_created(fd, GP_KIND_SOCK);
+  if (fd >= 0)
+    gp_fd_socket_made(fd, domain, type, protocol);
   return fd;
 }
 
 GP_EXPORT int socketpair(int domain, int type, int protocol, int sv[2]) {
   int r = GP_REAL(socketpair)(domain, type, protocol, sv);
   if (r == 0) {
-    gp_fd_created(sv[0], GP_KIND_SOCK);
-    gp_fd_created(sv[1], GP_KIND_SOCK);
+    gp_fd_socket_made(sv[0], domain, type, protocol);
+    gp_fd_socket_made(sv[1], domain, type, protocol);
   }
   return r;
 }
 
 /* One accept that cannot block: the new fd, or -errno (-EAGAIN when no
- * connection waits). poll first: cheap when many coroutines woke for one
- * connection. Then the per-call non-blocking accept of io_uring. Without
+ * connection waits). The per-call non-blocking accept of io_uring; where
+ * the kernel cannot make it say EAGAIN itself (before Linux 6.10) poll
+ * first, since a request that waits costs a cancellation. Without
  * io_uring, O_NONBLOCK for this one accept4, the program's flags put back
  * at once: another process sharing the socket that enters accept in that
  * window gets EAGAIN, which is the lesser evil (a plain accept would block
  * this whole process if another one took the connection since the poll). */
 static int accept_once(int fd, struct sockaddr *addr, socklen_t *len,
                        int flags) {
-  if (!gp_fd_ready_now(fd, POLLIN))
+  if (!gp_accept_nb_dontwait() && !gp_fd_ready_now(fd, POLLIN))
     return -EAGAIN;
   int r = gp_accept_nb(fd, addr, len, flags);
   if (r != -ENOSYS)
@@ -58,9 +60,13 @@ static int accept_once(int fd, struct sockaddr *addr, socklen_t *len,
  * new connection's first request would overtake those, so that under a
  * load that opens connections as fast as it is answered more connections
  * are active at a time and every round trip waits longer. A program that
- * made the socket non-blocking still tries at once (see io.c). */
-static int accepted(int fd) {
-  gp_fd *f = gp_fd_created(fd, GP_KIND_SOCK);
+ * made the socket non-blocking still tries at once (see io.c).
+ *
+ * What the new socket is (a socket, its type, O_NONBLOCK as flags made
+ * it, its timeouts) is recorded from the listener's facts, learnt once
+ * per listener, so that no call has to read it (fdkind.c). */
+static int accepted(int fd, gp_fd *l, int flags) {
+  gp_fd *f = gp_fd_accepted(fd, l, flags);
   if (f != NULL)
     gp__fd_seen_empty(f, GP_IN);
   return fd;
@@ -81,7 +87,7 @@ static int coop_accept(int fd, struct sockaddr *addr, socklen_t *len,
       if (deadline == 0) /* a connection was waiting: no park */
         gp__slice_point();
       errno = saved;
-      return accepted(r);
+      return accepted(r, f, flags);
     }
     if (r != -EAGAIN && r != -EWOULDBLOCK)
       return gp_ret(r);
@@ -98,7 +104,13 @@ GP_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len,
                       int flags) {
   if (!gp_coop(GP_FAM_SOCKET) || gp__live() <= 1) {
     int r = GP_REAL(accept4)(fd, addr, len, flags);
-    gp_fd_created(r, GP_KIND_SOCK);
+    if (r >= 0 && gp__tls.sched) {
+      int saved = errno;
+      unsigned char was = gp__inside_enter();
+      gp_fd_accepted(r, gp__fd_get(fd), flags);
+      gp__inside_restore(was);
+      errno = saved;
+    }
     return r;
   }
   gp_enter();
@@ -182,7 +194,9 @@ GP_EXPORT int setsockopt(int fd, int level, int opt, const void *val,
                          socklen_t len) {
   if (level == SOL_SOCKET &&
       (opt == SO_RCVTIMEO_OLD || opt == SO_SNDTIMEO_OLD ||
-       opt == SO_RCVTIMEO_NEW || opt == SO_SNDTIMEO_NEW))
+       opt == SO_RCVTIMEO_NEW || opt == SO_SNDTIMEO_NEW)) {
+    gp_fd_timeo_set(fd);
     gp_fd_flags_changed();
+  }
   return GP_REAL(setsockopt)(fd, level, opt, val, len);
 }

@@ -576,19 +576,44 @@ int gp_wait_drained(int port, double timeout_s) {
   }
 }
 
-int gp_free_port(void) {
+/* Binds a TCP socket to addr:port (port 0: the kernel's choice) and
+ * returns the port bound, or -1; the socket is closed again. */
+static int try_port(in_addr_t addr, int port) {
   struct sockaddr_in a = { .sin_family = AF_INET };
   socklen_t len = sizeof a;
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), got = -1;
 
   if (fd < 0)
     return -1;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_addr.s_addr = htonl(addr);
+  a.sin_port = htons((uint16_t)port);
   if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0
       && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-    port = ntohs(a.sin_port);
+    got = ntohs(a.sin_port);
   close(fd);
-  return port;
+  return got;
+}
+
+int gp_free_port(void) {
+  enum { SPAN = 10000 };
+  FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+  int low = 0, high = 0, start, i;
+
+  if (f != NULL) {
+    if (fscanf(f, "%d %d", &low, &high) != 2)
+      low = 0;
+    fclose(f);
+  }
+  if (low < 1024 + SPAN)
+    return try_port(INADDR_LOOPBACK, 0);
+  start = (int)((getpid() * 7919u + (unsigned)(now_s() * 1e6)) % SPAN);
+  for (i = 0; i < SPAN; i++) {
+    int port = low - SPAN + (start + i) % SPAN;
+
+    if (try_port(INADDR_ANY, port) == port)
+      return port;
+  }
+  return try_port(INADDR_LOOPBACK, 0);
 }
 
 /* Finds the first "key=NUM" token of text.  Returns 1 and sets *v when there

@@ -54,8 +54,14 @@ void gp_run_free(struct gp_run *r);
 /* The build directory: $GPATCH_TEST_BUILD, or "build" when unset. */
 const char *gp_build(void);
 
-/* Binds a TCP socket to 127.0.0.1:0 and returns the port the kernel chose
- * (the socket is closed again), or -1 on failure. */
+/* A TCP port nothing is bound to now, for a server the test starts: one
+ * below the kernel's ephemeral range (ip_local_port_range), which bind to
+ * port 0 and connect never hand out, so the connections of the tests that
+ * run in parallel cannot take it before the server binds it (a port from
+ * bind to port 0 could be, and the server then failed with EADDRINUSE).
+ * Tried from a random start, each checked with a bind to 0.0.0.0 (the
+ * socket is closed again). Falls back to the kernel's choice when the
+ * range starts too low. Returns -1 on failure. */
 int gp_free_port(void);
 
 /* The value of the first "key=NUM" token in text (a token starts the text or

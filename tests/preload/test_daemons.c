@@ -76,6 +76,20 @@ static int exited(pid_t pid) {
   return p == NULL || p[2] == 'Z';
 }
 
+/* Waits up to timeout_s for the server p to listen on port; when it does
+ * not (it exited: a port taken meanwhile, a crash), stops it and fails
+ * the test with its status and output. */
+static void listening(struct gp_proc *p, int port, double timeout_s,
+                      const char *what) {
+  struct gp_run r;
+
+  if (gp_wait_listen(port, p, timeout_s) == 0)
+    return;
+  gp_stop(p, SIGKILL, 5, &r);
+  cr_assert_fail("%s never listened on port %d; %s", what, port,
+                 gp_describe(&r));
+}
+
 Test(daemons, redis_server_with_redis_benchmark) {
   need("/usr/bin/redis-server");
   need("/usr/bin/redis-benchmark");
@@ -87,7 +101,7 @@ Test(daemons, redis_server_with_redis_benchmark) {
   cr_assert_eq(gp_start(&srv, 1, NULL, "/usr/bin/redis-server",
                         GP_ARGV("--port", port_s, "--bind", "127.0.0.1",
                                 "--save", "", "--appendonly", "no")), 0);
-  cr_assert_eq(gp_wait_listen(port, &srv, 20), 0, "redis never listened");
+  listening(&srv, port, 20, "redis");
   gp_run_ok(&r, 0, NULL, 120, "/usr/bin/redis-benchmark",
             GP_ARGV("-p", port_s, "-c", "100", "-n", "20000", "-q", "-t",
                     "set,get,incr,lpush"));
@@ -138,7 +152,7 @@ Test(daemons, memcached_four_workers_values_read_back) {
   cr_assert_eq(gp_start(&srv, 1, NULL, "/usr/bin/memcached",
                         GP_ARGV("-t", "4", "-p", port_s, "-U", "0", "-l",
                                 "127.0.0.1", "-u", "root")), 0);
-  cr_assert_eq(gp_wait_listen(port, &srv, 20), 0, "memcached never listened");
+  listening(&srv, port, 20, "memcached");
   gp_run_ok(&r, 0, NULL, 120, "/usr/bin/memcslap",
             GP_ARGV(servers, "--concurrency=50", "--execute-number=1000"));
   gp_run_free(&r);
@@ -184,21 +198,15 @@ Test(daemons, python_threading_http_server_200_downloads) {
   struct gp_proc srv, cli;
   struct gp_run r, stopped;
   char serve[4096], script[4096];
-  /* The build directory is build/ or build/asan/ of the source tree. */
-  const char *up = "..";
-  snprintf(script, sizeof script, "%s/%s/tests/progs/http_get.py",
-           gp_build(), up);
-  if (access(script, R_OK) != 0) {
-    up = "../..";
-    snprintf(script, sizeof script, "%s/%s/tests/progs/http_get.py",
-             gp_build(), up);
-  }
-  snprintf(serve, sizeof serve, "%s/%s/tests/progs/http_serve.py",
-           gp_build(), up);
+  /* The scripts of the source tree (gp_src, as for squid below: also
+   * right for a build directory elsewhere, with GPATCH_TEST_SRC). */
+  snprintf(script, sizeof script, "%s/tests/progs/http_get.py",
+           gp_src() ? gp_src() : ".");
+  snprintf(serve, sizeof serve, "%s/tests/progs/http_serve.py",
+           gp_src() ? gp_src() : ".");
   cr_assert_eq(gp_start(&srv, 1, NULL, "/usr/bin/python3",
                         GP_ARGV(serve, port_s, dir)), 0);
-  cr_assert_eq(gp_wait_listen(port, &srv, 20), 0, "http.server never "
-               "listened");
+  listening(&srv, port, 20, "http.server");
   cr_assert_eq(gp_start(&cli, 0, NULL, "/usr/bin/python3",
                         GP_ARGV(script, port_s, file)), 0);
   long peak = 0;
@@ -277,7 +285,7 @@ static void apache_with(const char *mpm) {
   struct gp_run r, stopped;
   cr_assert_eq(gp_start(&srv, 1, NULL, "/usr/sbin/apache2",
                         GP_ARGV("-f", conf, "-DFOREGROUND")), 0);
-  cr_assert_eq(gp_wait_listen(port, &srv, 20), 0, "apache2 never listened");
+  listening(&srv, port, 20, "apache2");
   snprintf(url, sizeof url, "http://127.0.0.1:%d/blob", port);
   gp_run_ok(&r, 0, NULL, 120, "/usr/bin/ab",
             GP_ARGV("-q", "-s", "30", "-n", "5000", "-c", "100", url));
@@ -353,10 +361,10 @@ Test(daemons, squid_aufs_cache_200_downloads) {
   cr_assert_eq(gp_start(&org, 0, NULL, "/usr/bin/python3",
                         GP_ARGV("-m", "http.server", origin_s, "--bind",
                                 "127.0.0.1", "--directory", path)), 0);
-  cr_assert_eq(gp_wait_listen(origin, &org, 20), 0, "origin never listened");
+  listening(&org, origin, 20, "origin");
   cr_assert_eq(gp_start(&srv, 1, NULL, "/usr/sbin/squid",
                         GP_ARGV("-f", conf, "-N")), 0);
-  cr_assert_eq(gp_wait_listen(port, &srv, 30), 0, "squid never listened");
+  listening(&srv, port, 30, "squid");
   /* http_get.py fetches http://127.0.0.1:ORIGIN/blob; urllib takes the
    * proxy from http_proxy, so every download goes through squid. */
   snprintf(script, sizeof script, "%s/tests/progs/http_get.py",

@@ -364,6 +364,13 @@ Test(config, bad_diagnostic_values_refused, .fini = rm_tmp) {
   check_refused(GP_ARGV("GPATCH_MAX_BLOCKING=100ms"), "GPATCH_MAX_BLOCKING");
   check_refused(GP_ARGV("GPATCH_MAX_BLOCKING=3600001"),
                 "GPATCH_MAX_BLOCKING");
+  check_refused(GP_ARGV("GPATCH_HANDOFF=soon"), "GPATCH_HANDOFF='soon'");
+  check_refused(GP_ARGV("GPATCH_HANDOFF=-1"), "GPATCH_HANDOFF='-1'");
+  check_refused(GP_ARGV("GPATCH_HANDOFF=10001"), "GPATCH_HANDOFF='10001'");
+  check_refused(GP_ARGV("GPATCH_MAX_OS_THREADS=1"),
+                "GPATCH_MAX_OS_THREADS='1'");
+  check_refused(GP_ARGV("GPATCH_MAX_OS_THREADS=65"),
+                "GPATCH_MAX_OS_THREADS='65'");
   check_refused(GP_ARGV("GPATCH_LOG=verbose"), "GPATCH_LOG='verbose'");
   check_refused(GP_ARGV("GPATCH_LOG_FILE="), "GPATCH_LOG_FILE is empty");
   snprintf(dir, sizeof dir, "GPATCH_LOG_FILE=%s", tmp);

@@ -56,9 +56,13 @@ Test(process, vfork_then_exit_or_exec) {
   gp_run_free(&n);
 }
 
+/* The deadline is generous: natively each fork copies the mappings of
+ * 2,000 thread stacks and each child frees them again (TLB shoot-downs on
+ * every CPU); with the other core busy a native run took 11 to 25 s and
+ * once passed 30 s. */
 Test(process, twenty_forks_among_2000_threads_all_reaped) {
   struct gp_run n, p;
-  int pre = gp_both(&n, &p, 30, "proc_fork", GP_ARGV("many"), 2001, NULL);
+  int pre = gp_both(&n, &p, 120, "proc_fork", GP_ARGV("many"), 2001, NULL);
   GP_EXPECT_VAL(&n, "reaped", ==, 20);
   if (pre)
     gp_run_free(&p);
@@ -124,10 +128,11 @@ static void spawn_check(const char *mode, const char *ms_key) {
   snprintf(ignore, sizeof ignore, "%s ticks", ms_key);
   int pre = gp_both(&n, &p, 20, "proc_spawn", GP_ARGV(mode), 0, ignore);
   if (pre) {
-    /* 20 x 0.3 s one after another would take 6 s; together about 0.3 s,
-     * and on a loaded machine up to about 1.5 s (seen at load 16). */
-    GP_EXPECT_VAL(&p, ms_key, <, 3000);
-    GP_EXPECT_VAL(&p, "ticks", >=, 15);
+    /* The runs overlapped: together they took less than half of what one
+     * after another would take at least (see proc_spawn.c). Not a limit in
+     * seconds: at load 20 the 20 x 0.3 s took 3.5 s natively. */
+    GP_EXPECT_VAL(&p, "fast", ==, 1);
+    GP_EXPECT_VAL(&p, "ticks", >=, 1);
     gp_run_free(&p);
   }
   gp_run_free(&n);

@@ -33,6 +33,10 @@
 
 #include "threads_now.h"
 
+/* The idler waits here until the server thread has counted the OS threads
+ * (natively its sleep could end before the count). */
+static pthread_barrier_t gate;
+
 static int lfd;
 static struct sockaddr_in addr;
 
@@ -152,6 +156,7 @@ static void reset(void) {
 static void *server(void *arg) {
   (void)arg;
   printf("threads=%d\n", threads_now()); /* main, the idler, this one */
+  pthread_barrier_wait(&gate); /* the idler waits there until now */
   early();
   timeo();
   nonblock();
@@ -163,6 +168,7 @@ static void *server(void *arg) {
 
 static void *idler(void *arg) { /* keeps a second thread alive */
   (void)arg;
+  pthread_barrier_wait(&gate); /* alive until counted */
   usleep(3000 * 1000);
   return NULL;
 }
@@ -179,6 +185,7 @@ int main(void) {
     return 2;
   }
   pthread_t idle, srv;
+  pthread_barrier_init(&gate, NULL, 2);
   pthread_create(&idle, NULL, idler, NULL);
   pthread_detach(idle);
   pthread_create(&srv, NULL, server, NULL);

@@ -52,6 +52,10 @@ static long rc = -2, rc2 = -2, wait_ms;
 static int err, revents, reused = -1;
 static char fresh[16] = "none";
 static int done, woke_on_close = -1; /* the waiter returned; see above */
+/* The actor waits here until main has counted the OS threads: natively
+ * the waiter can only return after the actor acted, and both could be
+ * gone before a late count. */
+static pthread_barrier_t gate;
 
 static long now_ms(void) {
   struct timespec ts;
@@ -132,6 +136,7 @@ static void *actor(void *arg) {
   int other[2];
 
   (void)arg;
+  pthread_barrier_wait(&gate); /* main has counted the threads */
   usleep(60000);
   if (is("close_alone")) {
     close(fd);
@@ -200,10 +205,11 @@ int main(int argc, char **argv) {
 
   mode = argc > 1 ? argv[1] : "";
   setup();
+  pthread_barrier_init(&gate, NULL, 2);
   pthread_create(&w, NULL, waiter, NULL);
   pthread_create(&a, NULL, actor, NULL);
-  usleep(20000);
   threads = threads_now();
+  pthread_barrier_wait(&gate);
   pthread_join(w, NULL);
   pthread_join(a, NULL);
   printf("threads=%d\nrc=%ld\nrc2=%ld\nerr=%d\nrevents=%d\nreused=%d\n"

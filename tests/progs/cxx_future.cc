@@ -18,6 +18,7 @@
 #include <thread>
 
 #include <linux/futex.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -29,6 +30,10 @@ extern "C" {
 }
 
 using namespace std::chrono_literals;
+
+// std::async's task waits here until main has counted the OS threads
+// (natively its 100 ms sleep could otherwise end before a late count).
+static pthread_barrier_t gate;
 
 static std::atomic<int> ticks{0};
 static std::atomic<bool> stop{false};
@@ -75,11 +80,14 @@ int main() {
       std::this_thread::sleep_for(1ms);
     }
   });
+  pthread_barrier_init(&gate, nullptr, 2);
   auto f = std::async(std::launch::async, [] {
+    pthread_barrier_wait(&gate);
     std::this_thread::sleep_for(100ms);
     return 7;
   });
   int threads = threads_now();
+  pthread_barrier_wait(&gate);
   int before = ticks.load();
   int async_ready = f.wait_for(2s) == std::future_status::ready &&
                     f.get() == 7;

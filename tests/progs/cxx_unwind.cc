@@ -36,8 +36,14 @@ static void *exiter(void *) {
 
 static void cleanup(void *) { cancel_cleanup = 1; }
 
+// The cancelled thread meets main here once it holds mu: main counts the
+// OS threads and sees mu held then (it slept 50 ms for both before: a
+// thread started late had not taken mu yet).
+static pthread_barrier_t gate;
+
 static void *blocked(void *) {
   std::lock_guard<std::mutex> hold(mu);
+  pthread_barrier_wait(&gate);
   pthread_cleanup_push(cleanup, nullptr);
   try {
     char c;
@@ -59,8 +65,9 @@ int main() {
   pthread_create(&a, nullptr, exiter, nullptr);
   pthread_join(a, &ra);
 
+  pthread_barrier_init(&gate, nullptr, 2);
   pthread_create(&b, nullptr, blocked, nullptr);
-  usleep(50 * 1000); // it holds mu and blocks in read
+  pthread_barrier_wait(&gate); // it holds mu (and blocks in read, or will)
   std::printf("threads=%d\n", threads_now());
   int held = !mu.try_lock();
   pthread_cancel(b);

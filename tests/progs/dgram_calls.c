@@ -33,6 +33,10 @@
 
 #include "threads_now.h"
 
+/* The idler waits here until the reader thread has counted the OS threads
+ * (natively its sleep could end before the count). */
+static pthread_barrier_t gate;
+
 static int rx, tx;
 static struct sockaddr_in rx_addr, tx_addr;
 
@@ -66,6 +70,7 @@ static void *reader(void *arg) {
   char buf[64];
   (void)arg;
   printf("threads=%d\n", threads_now()); /* main, the idler, this one */
+  pthread_barrier_wait(&gate); /* the idler waits there until now */
   post();
   post();
   printf("short_recv=%zd\n", recv(rx, buf, 4, 0));
@@ -116,6 +121,7 @@ static void *reader(void *arg) {
 
 static void *idler(void *arg) { /* keeps a second thread alive */
   (void)arg;
+  pthread_barrier_wait(&gate); /* alive until counted */
   usleep(3000 * 1000);
   return NULL;
 }
@@ -124,6 +130,7 @@ int main(void) {
   rx = bound(&rx_addr);
   tx = bound(&tx_addr);
   pthread_t idle, r;
+  pthread_barrier_init(&gate, NULL, 2);
   pthread_create(&idle, NULL, idler, NULL);
   pthread_detach(idle);
   pthread_create(&r, NULL, reader, NULL);

@@ -59,8 +59,13 @@ static void report(const char *name, long rc) {
   printf("%s_rc=%ld\n%s_errno=%d\n", name, rc, name, rc < 0 ? errno : 0);
 }
 
+/* The late writer waits here until the worker has counted the OS threads
+ * (natively it could otherwise write and end before the count). */
+static pthread_barrier_t gate;
+
 static void *late_writer(void *arg) {
   (void)arg;
+  pthread_barrier_wait(&gate);
   usleep(100000);
   if (write(client_fd, "late", 4) != 4)
     fprintf(stderr, "nonblock: late write failed\n");
@@ -170,8 +175,10 @@ static void *worker(void *arg) {
   set_nonblock(s, 0);
   printf("s_flags_cleared=%d\n", fcntl(s, F_GETFL));
   client_fd = c;
+  pthread_barrier_init(&gate, NULL, 2);
   pthread_create(&t, NULL, late_writer, NULL);
   printf("threads=%d\n", threads_now());
+  pthread_barrier_wait(&gate);
   t0 = now_ms();
   printf("late_read=%zd\n", read(s, buf, 4));
   printf("late_waited=%d\n", now_ms() - t0 >= 40);

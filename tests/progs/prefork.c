@@ -41,10 +41,18 @@ static void *acceptor(void *arg) {
     }
     char buf[64];
     ssize_t n = read(c, buf, sizeof buf);
-    if (n > 0 && write(c, "pong\n", 5) == 5) {
+    if (n > 0) {
+      /* Counted before the answer: once the client has it, the parent may
+       * end the clients and this child report before a count after it
+       * (served=999 of 1000 under load). */
       pthread_mutex_lock(&mu);
       served++;
       pthread_mutex_unlock(&mu);
+      if (write(c, "pong\n", 5) != 5) {
+        pthread_mutex_lock(&mu);
+        served--;
+        pthread_mutex_unlock(&mu);
+      }
     }
     close(c);
   }

@@ -87,11 +87,16 @@ static void *acceptor(void *arg) {
   }
 }
 
+/* The client waits here until main has counted the OS threads: natively
+ * its connections could all be done, and the ticker stopped, first. */
+static pthread_barrier_t gate;
+
 static void *client(void *arg) {
   char buf[16];
   int i;
 
   (void)arg;
+  pthread_barrier_wait(&gate);
   for (i = 0; i < nconn; i++) {
     int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -136,11 +141,12 @@ int main(int argc, char **argv) {
     if ((kids[i] = fork()) == 0)
       child();
   close(count_pipe[1]);
+  pthread_barrier_init(&gate, NULL, 2);
   pthread_create(&t, NULL, ticker, NULL);
   pthread_create(&a, NULL, acceptor, NULL);
   pthread_create(&c, NULL, client, NULL);
-  usleep(10000);
   threads = threads_now();
+  pthread_barrier_wait(&gate);
   pthread_join(c, NULL);
   pthread_join(t, NULL);
   for (i = 0; i < NCHILD; i++) {

@@ -48,6 +48,7 @@
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int released, arrived;
+static int counted; /* main has counted the OS threads: the sleepers go on */
 static int wake_pipe[2];
 
 static void start(pthread_t *t, void *(*fn)(void *), void *arg) {
@@ -85,6 +86,19 @@ static void *pipe_reader(void *arg) {
 static void *sleeper(void *arg) {
   (void)arg;
   arrive();
+  usleep(300 * 1000);
+  return NULL;
+}
+
+/* A sleeper that starts its sleep once main has counted the OS threads
+ * (natively its sleep could end before the count). */
+static void *counted_sleeper(void *arg) {
+  (void)arg;
+  arrive();
+  pthread_mutex_lock(&mu);
+  while (!counted)
+    pthread_cond_wait(&cv, &mu);
+  pthread_mutex_unlock(&mu);
   usleep(300 * 1000);
   return NULL;
 }
@@ -215,9 +229,13 @@ static int mode_fork(int from_thread) {
   for (int i = 0; i < NREAD; i++)
     start(&t[n++], pipe_reader, NULL);
   for (int i = 0; i < NSLEEP; i++)
-    start(&t[n++], sleeper, NULL);
+    start(&t[n++], counted_sleeper, NULL);
   wait_arrived(n);
   printf("threads=%d\n", threads_now());
+  pthread_mutex_lock(&mu);
+  counted = 1;
+  pthread_cond_broadcast(&cv);
+  pthread_mutex_unlock(&mu);
   int code;
   if (from_thread) {
     pthread_t f;

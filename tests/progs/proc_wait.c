@@ -160,11 +160,38 @@ static void on_chld(int sig) {
 
 /* Reaps three children exiting 100 ms apart with wait(-1) or
  * waitpid(0); returns how many came back in order. */
+/* A child that waits for the end of file on after (its predecessor's
+ * pipe: every write end closed, so the predecessor has exited; -1: none),
+ * then 100 ms, then exits with what. The three exit in order whatever
+ * the load (with plain 100, 200 and 300 ms sleeps a child kept off the
+ * CPU for 100 ms could exit after the next one). */
+static pid_t chained_child(int after, int what) {
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid != 0)
+    return pid;
+  signal(SIGCHLD, SIG_DFL);
+  char c;
+  while (after >= 0 && read(after, &c, 1) != 0)
+    ;
+  usleep(100 * 1000);
+  _exit(what);
+}
+
 static int reap_three(int use_wait) {
   pid_t c[3];
-  int in_order = 0, st;
-  for (int i = 0; i < 3; i++)
-    c[i] = child(100 * (i + 1), 20 + i);
+  int in_order = 0, st, after = -1;
+  for (int i = 0; i < 3; i++) {
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0)
+      return -1;
+    c[i] = chained_child(after, 20 + i); /* holds p[1] until it exits */
+    close(p[1]);
+    if (after >= 0)
+      close(after);
+    after = p[0];
+  }
+  close(after);
   for (int i = 0; i < 3; i++) {
     pid_t p = use_wait ? wait(&st) : waitpid(0, &st, 0);
     in_order += p == c[i] && WEXITSTATUS(st) == 20 + i;
@@ -186,7 +213,9 @@ static int mode_any(void) {
   long ms_b = now_ms() - t0;
   printf("dfl_in_order=%d handler_in_order=%d chld_seen=%d dfl_ms=%ld "
          "handler_ms=%ld\n", a, b, chld_seen >= 1, ms_a, ms_b);
-  return a == 3 && b == 3 && ms_a < 1000 && ms_b < 1000 ? 0 : 1;
+  /* The timings are the test's to judge (preloaded only): natively, under
+   * load, reaping three children of 100-300 ms took 1.4 s. */
+  return a == 3 && b == 3 ? 0 : 1;
 }
 
 static int mode_ignore(void) {

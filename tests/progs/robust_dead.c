@@ -45,15 +45,22 @@ static const char *name(int r) {
   }
 }
 
+/* The first owner of m1 and its waiter meet main here: the owner holds
+ * m1 before the waiter tries it, and neither can end before main has
+ * counted the OS threads. */
+static pthread_barrier_t first;
+
 static void *take_and_end(void *m) {
   pthread_mutex_lock(m);
+  if (m == &m1)
+    pthread_barrier_wait(&first);
   usleep(50 * 1000); /* the waiter blocks meanwhile */
   return NULL;       /* ends holding it */
 }
 
 static void *waiter(void *arg) {
   (void)arg;
-  usleep(10 * 1000);
+  pthread_barrier_wait(&first);
   waiter_got = pthread_mutex_lock(&m1);
   if (waiter_got == EOWNERDEAD)
     pthread_mutex_consistent(&m1);
@@ -107,10 +114,11 @@ int main(void) {
   init(&m3);
   init(&outer);
   pthread_t a, b;
+  pthread_barrier_init(&first, NULL, 3);
   pthread_create(&a, NULL, take_and_end, &m1);
   pthread_create(&b, NULL, waiter, NULL);
-  usleep(20 * 1000);
   printf("threads=%d\n", threads_now());
+  pthread_barrier_wait(&first);
   pthread_join(a, NULL);
   pthread_join(b, NULL);
   int again = pthread_mutex_lock(&m1);

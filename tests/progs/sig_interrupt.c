@@ -58,9 +58,18 @@ static void *waiter(void *arg) {
   return NULL;
 }
 
+/* The killer waits here until main has counted the OS threads (natively
+ * it could otherwise be done before a late count). */
+static pthread_barrier_t gate;
+
 static void *killer(void *arg) {
   (void)arg;
+  pthread_barrier_wait(&gate);
   usleep(200 * 1000);
+  /* Natively also until main is blocked in its call (under load it could
+   * get there after the signal, and then wait forever). */
+  if (threads_now() > 1)
+    wait_in_call(getpid());
   kill(getpid(), SIGUSR1);
   if (restart) {
     usleep(100 * 1000);
@@ -102,11 +111,13 @@ int main(int argc, char **argv) {
   }
   pthread_t t;
   void *(*fns[])(void *) = {reader, sleeper, waiter, killer};
+  pthread_barrier_init(&gate, NULL, 2);
   for (int i = 0; i < 4; i++) {
     pthread_create(&t, NULL, fns[i], NULL);
     pthread_detach(t);
   }
   printf("threads=%d\n", threads_now());
+  pthread_barrier_wait(&gate);
   int ok = 0;
   if (strcmp(mode, "intr") == 0 || strcmp(mode, "restart") == 0) {
     int c = accept(lfd, NULL, NULL);

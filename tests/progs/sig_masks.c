@@ -30,6 +30,9 @@ static int sigwait_mode;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int blocked; /* sigwait mode: the worker has blocked SIGTERM */
+/* The worker waits here until main has counted the OS threads (natively
+ * it could otherwise be done before a late count). */
+static pthread_barrier_t gate;
 
 static void on_term(int sig) {
   (void)sig;
@@ -52,7 +55,12 @@ static void *worker(void *arg) {
     pthread_cond_signal(&cv);
     pthread_mutex_unlock(&mu);
   }
+  pthread_barrier_wait(&gate);
   usleep(200000);
+  /* Natively also until main is blocked in accept or sigwait (under load
+   * it could get there after the signal). */
+  if (threads_now() > 1)
+    wait_in_call(getpid());
   kill(getpid(), SIGTERM);
   return NULL;
 }
@@ -73,6 +81,7 @@ static int unblock_case(void) {
   pthread_create(&t, NULL, worker, NULL);
   block_term(SIG_UNBLOCK);
   printf("threads=%d\n", threads_now());
+  pthread_barrier_wait(&gate);
   int c = accept(ls, NULL, NULL);
   int eintr = c < 0 && errno == EINTR;
   pthread_join(t, NULL);
@@ -90,6 +99,7 @@ static int sigwait_case(void) {
     pthread_cond_wait(&cv, &mu);
   pthread_mutex_unlock(&mu);
   printf("threads=%d\n", threads_now());
+  pthread_barrier_wait(&gate);
   sigset_t s;
   sigemptyset(&s);
   sigaddset(&s, SIGTERM);
@@ -101,6 +111,7 @@ static int sigwait_case(void) {
 }
 
 int main(int argc, char **argv) {
+  pthread_barrier_init(&gate, NULL, 2);
   if (argc == 2 && strcmp(argv[1], "unblock") == 0)
     return unblock_case();
   if (argc == 2 && strcmp(argv[1], "sigwait") == 0)

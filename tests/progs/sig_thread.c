@@ -37,9 +37,11 @@ static void on_usr1(int sig) {
 
 /* Part 1: blocked in read, interrupted; the handler runs in this thread. */
 static int read_eintr, handled_before_eintr;
+static pid_t reader_tid;
 static void *reader(void *arg) {
   char c;
   (void)arg;
+  reader_tid = gettid();
   pthread_barrier_wait(&gate);
   ssize_t n = read(pipefd[0], &c, 1);
   read_eintr = n == -1 && errno == EINTR;
@@ -86,7 +88,12 @@ int main(void) {
 
   pthread_create(&target, NULL, reader, NULL);
   pthread_barrier_wait(&gate);
-  usleep(50 * 1000); /* the reader blocks in read */
+  /* The reader blocks in read (natively a 50 ms sleep was not enough
+   * under load: the signal came first, and the read then never ended). */
+  if (threads_now() > 1)
+    wait_in_call(reader_tid);
+  else
+    usleep(50 * 1000); /* preloaded: the reader runs meanwhile */
   pthread_kill(target, SIGUSR1);
   pthread_join(target, NULL);
   int handler_in_target = handled_in_target;

@@ -11,8 +11,9 @@
  * data comes before the timeout, and a timeout of {0, 0} (forever) on a
  * recv that data ends after 300 ms. A ticker thread counts 1 ms sleeps.
  * Prints NAME_rc, NAME_errno, NAME_timed (1 when the call took 190 ms to
- * 1.5 s) and NAME_ticked (1 when the ticker ran 20 times or more during
- * the call) for each, and threads.
+ * 1.5 s) and NAME_ticked (1 when the ticker ran during the call: under
+ * load the process may wait on the run queue for most of it, so a count
+ * would measure the load) for each, and threads.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -60,7 +61,7 @@ static void report(const char *name, long rc) {
   long ms = now_ms() - t0;
 
   printf("%s_rc=%ld %s_errno=%d %s_timed=%d %s_ticked=%d\n", name, rc, name,
-         err, name, ms >= 190 && ms < 1500, name, ticks - k0 >= 20);
+         err, name, ms >= 190 && ms < 1500, name, ticks - k0 >= 1);
 }
 
 static void receives(void) {

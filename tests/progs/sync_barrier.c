@@ -22,12 +22,14 @@
 enum { MAX_THREADS = 256, MAX_ROUNDS = 1000 };
 
 static pthread_barrier_t bar;
+static pthread_barrier_t gate; /* the workers start once main has counted */
 static int nthreads, rounds;
 static int arrived[MAX_ROUNDS], serials[MAX_ROUNDS];
 static int late, others;
 
 static void *worker(void *arg) {
   long id = (long)arg;
+  pthread_barrier_wait(&gate);
   for (int r = 0; r < rounds; r++) {
     __atomic_fetch_add(&arrived[r], 1, __ATOMIC_SEQ_CST);
     if ((id + r) % 3 == 0)
@@ -56,10 +58,12 @@ int main(int argc, char **argv) {
   printf("init_zero=%d\n", pthread_barrier_init(&one, NULL, 0));
   pthread_barrier_init(&one, NULL, 1);
   pthread_barrier_init(&bar, NULL, (unsigned)nthreads);
+  pthread_barrier_init(&gate, NULL, (unsigned)nthreads + 1);
   pthread_t t[MAX_THREADS];
   for (long i = 0; i < nthreads; i++)
     pthread_create(&t[i], NULL, worker, (void *)i);
-  int threads = threads_now();
+  int threads = threads_now(); /* none can end before the gate opens */
+  pthread_barrier_wait(&gate);
   /* main, not counted by the barrier, meanwhile uses the count-1 one */
   int one_serial = 0;
   for (int i = 0; i < 3; i++)

@@ -3,7 +3,7 @@
  *   sync_rwlock share|exclude|errors|timed|prefer|handover|giveup|shared
  *
  * share     four readers hold the lock at once (readers_max=4); threads
- *           is the OS thread count while they hold it
+ *           is the OS thread count while they wait to take it
  * exclude   writers and readers hammer one lock: no writer ever overlaps
  *           another writer or a reader (overlap=0)
  * errors    EDEADLK, EBUSY, EINVAL as glibc returns them, in a thread
@@ -70,8 +70,13 @@ static struct timespec in_ms(clockid_t clk, int n) {
   return ts;
 }
 
+/* The share readers wait here until main has counted the OS threads
+ * (natively the first ones could otherwise be done before a late count). */
+static pthread_barrier_t gate;
+
 static void *share_reader(void *arg) {
   (void)arg;
+  pthread_barrier_wait(&gate);
   pthread_rwlock_rdlock(&lock);
   pthread_mutex_lock(&mu);
   if (++inside > max_inside)
@@ -87,10 +92,11 @@ static void *share_reader(void *arg) {
 
 static int share(void) {
   pthread_t t[4];
+  pthread_barrier_init(&gate, NULL, 5);
   for (int i = 0; i < 4; i++)
     pthread_create(&t[i], NULL, share_reader, NULL);
-  ms(100);
   int threads = threads_now();
+  pthread_barrier_wait(&gate); /* they take the lock together now */
   for (int i = 0; i < 4; i++)
     pthread_join(t[i], NULL);
   printf("threads=%d\nreaders_max=%d\n", threads, max_inside);

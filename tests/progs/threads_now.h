@@ -1,15 +1,18 @@
-/* threads_now.h: the test programs' one helper. They print threads=N, the
+/* threads_now.h: the test programs' helpers. They print threads=N, the
  * "Threads:" line of /proc/self/status, taken while all their threads are
  * alive: natively N counts OS threads, under gpatch it must be 1. Plain
- * open and read, so it works at any point of a program. */
+ * open and read, so it works at any point of a program. wait_in_call
+ * waits, natively, for another thread to block in a call. */
 #ifndef THREADS_NOW_H
 #define THREADS_NOW_H
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdio.h>
 #include <sys/syscall.h>
+#include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The number on the line of /proc/self/status that starts with key
@@ -67,6 +70,35 @@ static inline int handoff_monitors(const char *taskdir) {
 static inline int threads_now(void) {
   long n = status_value("Threads:");
   return n < 0 ? -1 : (int)n - handoff_monitors("/proc/self/task");
+}
+
+/* Natively, waits until the OS thread tid sleeps in a system call other
+ * than futex (/proc/self/task/TID/syscall names one, not "running"),
+ * polling every millisecond for up to about 10 s; when that file cannot
+ * be read, it only sleeps 50 ms. For a step (a signal) that needs another
+ * thread already blocked in its call: a fixed sleep loses that race when
+ * the thread is kept off the CPU under load. Preloaded every thread is a
+ * coroutine of one OS thread: callers do not use it then (threads_now()
+ * is 1). */
+static inline void wait_in_call(pid_t tid) {
+  char path[64], buf[64], *end;
+  snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
+  for (int i = 0; i < 10000; i++) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+    if (fd >= 0)
+      close(fd);
+    if (n <= 0) {
+      usleep(50 * 1000);
+      return;
+    }
+    buf[n] = '\0';
+    long nr = strtol(buf, &end, 10);
+    if (end != buf && nr >= 0 && nr != SYS_futex)
+      return;
+    struct timespec ms = { 0, 1000 * 1000 };
+    nanosleep(&ms, NULL);
+  }
 }
 
 #endif

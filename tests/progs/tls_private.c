@@ -48,6 +48,9 @@ static int pipes[N][2];
 /* Every thread waits at all_up, main counts the OS threads, then all
  * pass counted: none has ended when they are counted. */
 static pthread_barrier_t all_up, counted;
+/* A thread that main counts waits here until main has counted it (fork,
+ * stream, churn): natively it could otherwise end before the count. */
+static pthread_barrier_t gate;
 static void wait_counted(void) {
   pthread_barrier_wait(&all_up);
   pthread_barrier_wait(&counted);
@@ -164,6 +167,7 @@ static long run_n(void *(*fn)(void *)) {
 
 static void *forker(void *arg) {
   (void)arg;
+  pthread_barrier_wait(&gate); /* main counts the threads first */
   fork_value = 42;
   usleep(1000);
   fflush(stdout);
@@ -193,6 +197,7 @@ static void *stream_reader(void *arg) {
 
 static void *stream_writer(void *arg) {
   (void)arg;
+  pthread_barrier_wait(&gate); /* main counts the threads first */
   usleep(20000); /* the reader is in fgets by now */
   wrote = fprintf(shared_fp, "hello\n") == 6 && fflush(shared_fp) == 0;
   return NULL;
@@ -207,9 +212,11 @@ static void stream(void) {
   if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0 ||
       (shared_fp = fdopen(sv[0], "r+")) == NULL)
     abort();
+  pthread_barrier_init(&gate, NULL, 2);
   pthread_create(&r, NULL, stream_reader, NULL);
   pthread_create(&w, NULL, stream_writer, NULL);
   printf("threads=%d\n", threads_now());
+  pthread_barrier_wait(&gate);
   usleep(100000);
   if (write(sv[1], "fed\n", 4) != 4)
     abort();
@@ -234,8 +241,6 @@ static void *churn_one(void *arg) {
 
 /* The first measured thread waits here until main has counted the OS
  * threads (a thread this short may have ended before the count). */
-static pthread_barrier_t gate;
-
 static void *churn_first(void *arg) {
   pthread_barrier_wait(&gate);
   return churn_one(arg);
@@ -306,8 +311,10 @@ int main(int argc, char **argv) {
   } else if (strcmp(mode, "fork") == 0) {
     pthread_t t;
     void *r;
+    pthread_barrier_init(&gate, NULL, 2);
     pthread_create(&t, NULL, forker, NULL);
     printf("threads=%d\n", threads_now());
+    pthread_barrier_wait(&gate);
     pthread_join(t, &r);
     printf("child_status=%ld\nparent_value=%ld\n", (long)r, fork_value);
   } else if (strcmp(mode, "stream") == 0) {
