@@ -235,6 +235,15 @@ gp_coro *gp__coro_from_handle(uintptr_t h) {
   return c->magic == GP_CORO_MAGIC ? c : NULL;
 }
 
+gp_coro *gp__coro_find(int (*match)(gp_coro *c, void *arg), void *arg) {
+  for (gp_list *l = gp__all.next; l != &gp__all; l = l->next) {
+    gp_coro *c = GP_CONTAINER(l, gp_coro, all);
+    if (c->state != GP_DEAD && match(c, arg))
+      return c;
+  }
+  return NULL;
+}
+
 uintptr_t gp__coro_handle(gp_coro *c) { return c->handle; }
 int gp__coro_id(gp_coro *c) { return c->id; }
 int gp__coro_number(gp_coro *c) {

@@ -223,6 +223,12 @@ int gp__tls_is_private(void);
 /* Whether private TLS was asked for, known before the start decides. */
 int gp__tls_asked(void);
 void gp__tls_run_dtors(void);
+/* Around a real setuid-family call on the scheduler thread in private
+ * mode: makes glibc's __nptl_setxid pass over this OS thread's own TCB
+ * when a coroutine calls (it would wait for that thread forever). Give
+ * gp__tls_xid_end what gp__tls_xid_begin returned. */
+void *gp__tls_xid_begin(void);
+void gp__tls_xid_end(void *marked);
 /* 1 for the coroutine that runs on the process's original thread. */
 int gp__coro_is_main(gp_coro *c);
 /* The coroutine that stands for the process's main thread (the kernel's
@@ -333,6 +339,9 @@ void *gp__coro_slot(gp_coro *c);
 void *gp__coro_retval(gp_coro *c);
 /* The coroutine whose handle is h, or NULL when h names none. */
 gp_coro *gp__coro_from_handle(uintptr_t h);
+/* The first coroutine that has not ended for which match(c, arg) is
+ * nonzero, or NULL: a walk of every record (scheduler thread only). */
+gp_coro *gp__coro_find(int (*match)(gp_coro *c, void *arg), void *arg);
 uintptr_t gp__coro_handle(gp_coro *c);
 /* An id that never equals a real thread id: mutex owner words hold it.
  * Coroutines other than the main one have ids from GP_CORO_ID_MIN up (the

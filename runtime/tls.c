@@ -44,24 +44,61 @@
  * ctype tables), a pending dlerror; the thread_local destructor list is
  * empty after gp__tls_run_dtors.
  *
- * Not covered yet: the static (initial-exec) TLS of a library dlopen'ed
- * once blocks exist is not copied into them (glibc initialises it only in
- * the threads it knows); the tid field is the OS thread's real tid, so
- * gettid and glibc's own owner checks see one thread (the shim's sync
- * family owns the program's mutexes); stackblock is unset
- * (pthread_getattr_np is the shim's); the resolver state (__resp) stays
- * the global _res. A signal that arrives between the write of the thread
- * pointer and the stack switch runs its handler on the next context's
- * block: harmless while no handler switches coroutines (none does).
+ * What else a thread has in glibc, and where it comes from here:
+ * - _res: glibc's start_thread points the thread's __resp at the res
+ *   field of its descriptor; gp__tls_new does the same (the image says
+ *   the global _res), and the coroutine's end closes what res_init
+ *   opened, as __res_thread_freeres does.
+ * - stackblock, stackblock_size, guardsize: the coroutine's stack
+ *   mapping (glibc's alloca cutoff and longjmp read them).
+ * - The thread lists: every block is in glibc's list of threads with
+ *   user stacks (GL(dl_stack_user), under its lock) from gp__tls_new to
+ *   gp__tls_free, so that a dlopen on any thread (glibc's own, for NSS
+ *   or iconv, too) copies the initial-exec TLS of the modules it loads
+ *   into every coroutine before their constructors run, as it does for
+ *   its threads (_dl_init_static_tls). The other walkers of that list
+ *   must not take a block for a thread of its own: each block is marked
+ *   exiting (cancelhandling), which __nptl_setxid (setuid and friends)
+ *   passes over, and gp__tls_xid_begin hides the OS thread's own TCB
+ *   from a setuid called by a coroutine (shim/process/setxid.c). gdb's
+ *   libthread_db lists the blocks as threads of one LWP.
+ * - The tid field stays the OS thread's real tid, in every block. The
+ *   program sees a tid per coroutine (shim/thread/tid.c answers gettid),
+ *   but glibc's own readers of the field need one the kernel knows: the
+ *   owner word of robust and priority-inheritance mutexes (the kernel
+ *   reads it as a tid, and FUTEX_TID_MASK stops at bit 29), the owner
+ *   checks of error-checking and recursive mutexes (the shim's sync
+ *   family owns the program's mutexes and tells coroutines apart
+ *   itself), pthread_getcpuclockid, and fork's child (set_tid_address
+ *   writes the new real tid there). raise() takes the tid from the
+ *   kernel (gettid) for the calling thread, so it signals the OS thread
+ *   with the raising coroutine current, as a thread's raise would.
+ *
+ * Not covered yet: a setuid called by a real thread while a coroutine
+ * (not the hub, not main) runs still signals the OS thread's TCB, and
+ * the answer comes in that coroutine's name (glibc waits for ever). With
+ * the hand-off, glibc reaches an OS thread through the TCB it lists for
+ * it: the main thread's OS thread, once a detached coroutine keeps it
+ * while the main coroutine (on the main TCB) runs elsewhere, is taken
+ * for the caller and keeps its old ids after a setuid there. A
+ * coroutine parked in a signal handler that interrupted a lazy symbol
+ * binding holds its block's scope flag, and a dlclose in another
+ * coroutine waits for it for ever. A signal that arrives between the
+ * write of the thread pointer and the stack switch runs its handler on
+ * the next context's block: harmless while no handler switches
+ * coroutines (none does).
  */
 #include <dlfcn.h>
 #include <link.h>
 #include <locale.h>
 #include <netdb.h>
+#include <resolv.h>
+#undef p_type /* resolv.h's name for __p_type, a field of ElfW(Phdr) here */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
+#include <linux/futex.h>
 #include <sys/auxv.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -110,8 +147,11 @@ static struct {
 
 /* Offsets in struct pthread, from the thread pointer. */
 static struct {
-  size_t list, tid, robust, spec1, spec, user_stack, size;
+  size_t list, tid, robust, spec1, spec, user_stack, size, cancel;
+  size_t stackblock; /* stackblock, stackblock_size, guardsize, reported */
+  size_t res;        /* struct __res_state res, the thread's _res */
 } off;
+static ptrdiff_t resp_off;   /* libc's __resp (the _res in use), from tp */
 static ptrdiff_t gp_tls_off; /* our own gp__tls, from the thread pointer */
 static ptrdiff_t libc_off;   /* libc's static TLS block, from it */
 static size_t libc_size;     /* its size (0: unknown, blocks not reused) */
@@ -127,6 +167,114 @@ static const uint32_t *desc(const char *name) {
 }
 
 #define AT(tp, o, type) (*(type *)((char *)(tp) + (o)))
+
+/* The fields after the debugger's: glibc 2.36 has, after nextevent, an
+ * _Unwind_Exception (32 bytes, 16-aligned), then stackblock,
+ * stackblock_size, guardsize, reported_guardsize, tpp, then res; then
+ * sigmask (8), c11 and exiting, exit_lock, tls_state (16), then the rseq
+ * area, 32-aligned, whose offset libc exports. glibc sets the main
+ * thread's stackblock_size to __libc_stack_end (dl-tls_init_tp.c), and
+ * the main thread's res is unused (its __resp is the global _res).
+ * Returns NULL, or what did not match. */
+static const char *layout_tail(char *m) {
+  extern void *__libc_stack_end;
+  const uint32_t *d_next = desc("_thread_db_pthread_nextevent");
+  if (!d_next || d_next[0] != 64)
+    return "libthread_db nextevent descriptor";
+  off.stackblock = ((d_next[2] + 8 + 15) & ~(size_t)15) + 32;
+  off.res = off.stackblock + 5 * 8;
+  size_t end = off.res + sizeof(struct __res_state) + 8 + 8 + 16;
+  if (((end + 31) & ~(size_t)31) != (size_t)*g.rseq_offset)
+    return "struct pthread offsets before rseq";
+  if (AT(m, off.stackblock + 8, void *) != __libc_stack_end)
+    return "stackblock_size";
+  for (size_t i = 0; i < sizeof(struct __res_state); i++)
+    if (m[off.res + i] != 0)
+      return "res";
+  char *resp = dlvsym(RTLD_DEFAULT, "__resp", "GLIBC_PRIVATE");
+  if (resp == NULL || resp >= m || AT(resp, 0, void *) != __res_state())
+    return "__resp";
+  resp_off = resp - m;
+  return NULL;
+}
+
+/* glibc's list of threads whose stack the program gave
+ * (GL(dl_stack_user), where the main thread is) and the lock of the
+ * thread lists (GL(dl_stack_cache_lock)), in ld.so's _rtld_global. */
+struct link {
+  struct link *next, *prev;
+};
+static struct link *stack_user;
+static int *stack_lock;
+#define EXITING_BITMASK 0x10 /* cancelhandling: the thread is exiting */
+
+/* Finds the list and its lock (ldsodefs.h of 2.36: _dl_stack_used,
+ * _dl_stack_user, _dl_stack_cache, _dl_stack_cache_actsize,
+ * _dl_in_flight_stack, _dl_stack_cache_lock) and checks that the main
+ * TCB m is in the list. Returns NULL, or what did not match. */
+static const char *find_list(char *m) {
+  char *rg = dlvsym(RTLD_DEFAULT, "_rtld_global", "GLIBC_PRIVATE");
+  const uint32_t *d_used = desc("_thread_db_rtld_global__dl_stack_used");
+  const uint32_t *d_user = desc("_thread_db_rtld_global__dl_stack_user");
+  if (!rg || !d_used || !d_user || d_user[0] != 128 ||
+      d_user[2] != d_used[2] + 16)
+    return "glibc's thread lists";
+  stack_user = (struct link *)(rg + d_user[2]);
+  stack_lock = (int *)(rg + d_user[2] + 16 + 16 + 8 + 8);
+  struct link *l = stack_user->next;
+  for (int n = 0; l != stack_user && n < 1000; n++, l = l->next)
+    if (l == (struct link *)(m + off.list))
+      return (unsigned)*stack_lock <= 2 ? NULL : "the thread lists' lock";
+  return "the main thread in glibc's thread list";
+}
+
+/* glibc's lll_lock and lll_unlock (private futex: 0 free, 1 taken, 2
+ * taken with waiters), on the real syscall. */
+static void list_lock(void) {
+  int free = 0;
+  if (__atomic_compare_exchange_n(stack_lock, &free, 1, false,
+                                  __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+    return;
+  while (__atomic_exchange_n(stack_lock, 2, __ATOMIC_ACQUIRE) != 0)
+    GP_REAL(syscall)(SYS_futex, stack_lock, FUTEX_WAIT_PRIVATE, 2, NULL);
+}
+
+static void list_unlock(void) {
+  if (__atomic_exchange_n(stack_lock, 0, __ATOMIC_RELEASE) == 2)
+    GP_REAL(syscall)(SYS_futex, stack_lock, FUTEX_WAKE_PRIVATE, 1);
+}
+
+/* Puts block p in glibc's list, as pthread_create puts a thread whose
+ * stack the program gave: every dlopen (on any thread, glibc's own for
+ * NSS and iconv too) then copies the static TLS of a module it loads
+ * into p, before the module's constructors run (_dl_init_static_tls).
+ * p is marked as exiting, which makes setuid and friends (__nptl_setxid)
+ * pass over it: they would signal its tid, the OS thread's, and wait for
+ * a handler to answer in p's name, which none does. */
+static void link_block(char *p) {
+  struct link *n = (struct link *)(p + off.list);
+  AT(p, off.cancel, int) |= EXITING_BITMASK;
+  list_lock();
+  n->next = stack_user->next;
+  n->prev = stack_user;
+  stack_user->next->prev = n;
+  __atomic_store_n(&stack_user->next, n, __ATOMIC_RELEASE);
+  list_unlock();
+}
+
+/* Takes block p out of the list. In a child forked after p was linked,
+ * glibc made the list anew with the forking thread alone: p's links are
+ * stale, and their neighbours (but other stale blocks) disagree. */
+static void unlink_block(char *p) {
+  struct link *n = (struct link *)(p + off.list);
+  list_lock();
+  if (n->next->prev == n && n->prev->next == n) {
+    n->next->prev = n->prev;
+    n->prev->next = n->next;
+  }
+  n->next = n->prev = n;
+  list_unlock();
+}
 
 /* Reads the offsets and checks each against the main TCB m (whose tid is
  * tid). Returns NULL, or what did not match. */
@@ -144,6 +292,7 @@ static const char *layout(char *m, pid_t tid) {
     return "libthread_db descriptors of another shape";
   off.size = *d_size;
   off.list = d_list[2];
+  off.cancel = d_cancel[2];
   off.tid = d_tid[2];
   off.spec = d_spec[2];
   /* glibc 2.36: tid, pid, robust_prev, then robust_head; cancelhandling
@@ -167,7 +316,7 @@ static const char *layout(char *m, pid_t tid) {
     return "specific[0]";
   if (AT(m, off.user_stack, unsigned char) != 1)
     return "user_stack";
-  return NULL;
+  return layout_tail(m);
 }
 
 /* dl_iterate_phdr's callback: the static TLS block of the module that
@@ -209,6 +358,8 @@ static int setup(char *m) {
     goto fallback;
   }
   why = layout(m, (pid_t)GP_REAL(syscall)(SYS_gettid));
+  if (why == NULL)
+    why = find_list(m);
   if (why)
     goto fallback;
   gp_tls_off = (char *)&gp__tls - m;
@@ -271,9 +422,24 @@ static char *reuse(void) {
   return p;
 }
 
+/* The stack glibc reads in the thread's descriptor (its alloca cutoff,
+ * __libc_alloca_cutoff; longjmp's unwinding of cleanup buffers): the
+ * whole mapping, guard page included, as glibc describes a stack it
+ * allocated (the TLS block is elsewhere here), or the program's own
+ * stack with no guard. */
+static void set_stackblock(char *p, gp_coro *c) {
+  size_t guard = c->own_stack ? 0 : gp__page_size();
+  size_t *sb = &AT(p, off.stackblock + 8, size_t);
+  AT(p, off.stackblock, void *) = c->own_stack ? c->own_stack : c->stack;
+  sb[0] = c->stack_size + guard; /* stackblock_size */
+  sb[1] = guard;                 /* guardsize */
+  sb[2] = guard;                 /* reported_guardsize */
+}
+
 /* A block set up as glibc's pthread_create sets a new thread's, with the
  * shim's flags saying "a scheduler thread, inside the runtime" (the
- * trampoline leaves it for the program). NULL when out of memory. */
+ * trampoline leaves it for the program), and in glibc's thread list.
+ * NULL when out of memory. */
 static char *block_new(void) {
   char *m = gp__tls_main_tp;
   /* Zeroed TCB, DTV, module images copied. */
@@ -287,24 +453,26 @@ static char *block_new(void) {
   AT(p, TCB_STACK_GUARD, uintptr_t) = AT(m, TCB_STACK_GUARD, uintptr_t);
   AT(p, TCB_POINTER_GUARD, uintptr_t) = AT(m, TCB_POINTER_GUARD, uintptr_t);
   AT(p, TCB_FEATURE_1, unsigned) = AT(m, TCB_FEATURE_1, unsigned);
-  /* Linked to itself: a fork in this coroutine unlinks it in the child. */
-  AT(p, off.list, char *) = p + off.list;
-  AT(p, off.list + 8, char *) = p + off.list;
   AT(p, off.tid, pid_t) = AT(m, off.tid, pid_t);
   AT(p, off.robust, char *) = p + off.robust;                /* list */
   AT(p, off.robust + 8, long) = AT(m, off.robust + 8, long); /* offset */
   AT(p, off.robust + 16, void *) = NULL;                     /* pending */
   AT(p, off.spec, char *) = p + off.spec1;
   AT(p, off.user_stack, unsigned char) = 1; /* fork leaves the stack be */
+  AT(p, resp_off, void *) = p + off.res; /* _res: its own, as glibc's */
   if (*g.rseq_size > 0) /* the kernel updates only the main TCB's area */
     AT(p, *g.rseq_offset + 4, uint32_t) = RSEQ_CPU_ID_REGISTRATION_FAILED;
   AT(p, gp_tls_off, struct gp_tls) = (struct gp_tls){.sched = 1, .inside = 1};
+  link_block(p); /* last: glibc may write its static TLS from now on */
   return p;
 }
 
 int gp__tls_new(gp_coro *c) {
   c->tls_tp = block_new();
-  return c->tls_tp ? 0 : -ENOMEM;
+  if (c->tls_tp == NULL)
+    return -ENOMEM;
+  set_stackblock(c->tls_tp, c);
+  return 0;
 }
 
 void *gp__tls_block(void) { return block_new(); }
@@ -328,6 +496,11 @@ void gp__tls_begin(void) {
 void gp__tls_run_dtors(void) {
   if (gp__tls_private && gp__current && !gp__current->is_main) {
     g.call_tls_dtors();
+    /* glibc's __res_thread_freeres: the resolver's sockets, if any. */
+    struct __res_state *res = __res_state();
+    if (res->nscount != 0)
+      res_nclose(res);
+    res->options = 0;
     gp__current->tls_done = 1;
   }
 }
@@ -336,11 +509,47 @@ void gp__tls_run_dtors(void) {
  * reused: one retired in a forked child still lists thread_local objects
  * to destroy in libc's part. */
 void gp__tls_free(gp_coro *c) {
+  unlink_block(c->tls_tp);
   if (libc_size && c->tls_done && npool < POOL_MAX)
     pool[npool++] = c->tls_tp;
   else
     g.deallocate(c->tls_tp, true);
   c->tls_tp = NULL;
+}
+
+/* setuid and friends (__nptl_setxid) signal every other thread glibc
+ * lists and wait until each one's handler has answered in its name. The
+ * running coroutine's block is not the OS thread's own (the main TCB, or
+ * another real thread's), yet that one has the same tid: its signal is
+ * handled here, in the caller's name, and glibc waits for it forever. So
+ * for the call, the listed TCBs of this OS thread but the running block
+ * (coroutine blocks are marked already) are marked as exiting too; the
+ * caller's own system call changes the OS thread's ids, as for them. */
+void *gp__tls_xid_begin(void) {
+  char *self, *marked = NULL;
+  if (!gp__tls_private || !gp__tls.sched)
+    return NULL;
+  __asm__("mov %%fs:0, %0" : "=r"(self));
+  pid_t tid = (pid_t)GP_REAL(syscall)(SYS_gettid);
+  list_lock();
+  for (struct link *head = stack_user - 1; head <= stack_user; head++)
+    for (struct link *l = head->next; l != head; l = l->next) {
+      char *t = (char *)l - off.list;
+      int *ch = &AT(t, off.cancel, int);
+      if (t == self || AT(t, off.tid, pid_t) != tid ||
+          (__atomic_load_n(ch, __ATOMIC_RELAXED) & EXITING_BITMASK))
+        continue;
+      __atomic_fetch_or(ch, EXITING_BITMASK, __ATOMIC_ACQ_REL);
+      marked = t;
+    }
+  list_unlock();
+  return marked;
+}
+
+void gp__tls_xid_end(void *marked) {
+  if (marked)
+    __atomic_fetch_and(&AT(marked, off.cancel, int), ~EXITING_BITMASK,
+                       __ATOMIC_ACQ_REL);
 }
 
 #else /* not glibc on x86-64: shared TLS only */
@@ -357,6 +566,20 @@ int gp__tls_start(void) {
             "coroutines share the OS thread's TLS (GPATCH_TLS=shared)");
   return 0;
 }
+/* The stack glibc reads in the thread's descriptor (its alloca cutoff,
+ * __libc_alloca_cutoff; longjmp's unwinding of cleanup buffers): the
+ * whole mapping, guard page included, as glibc describes a stack it
+ * allocated (the TLS block is elsewhere here), or the program's own
+ * stack with no guard. */
+static void set_stackblock(char *p, gp_coro *c) {
+  size_t guard = c->own_stack ? 0 : gp__page_size();
+  size_t *sb = &AT(p, off.stackblock + 8, size_t);
+  AT(p, off.stackblock, void *) = c->own_stack ? c->own_stack : c->stack;
+  sb[0] = c->stack_size + guard; /* stackblock_size */
+  sb[1] = guard;                 /* guardsize */
+  sb[2] = guard;                 /* reported_guardsize */
+}
+
 int gp__tls_new(gp_coro *c) {
   (void)c;
   return -ENOSYS;
@@ -364,5 +587,7 @@ int gp__tls_new(gp_coro *c) {
 void gp__tls_begin(void) {}
 void gp__tls_run_dtors(void) {}
 void gp__tls_free(gp_coro *c) { c->tls_tp = NULL; }
+void *gp__tls_xid_begin(void) { return NULL; }
+void gp__tls_xid_end(void *marked) { (void)marked; }
 
 #endif

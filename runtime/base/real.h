@@ -135,6 +135,23 @@
   X(int, pthread_getschedparam, (pthread_t, int *, struct sched_param *))   \
   X(int, pthread_setschedprio, (pthread_t, int))                            \
   X(int, pthread_getcpuclockid, (pthread_t, clockid_t *))                  \
+  X(int, sched_getaffinity, (pid_t, size_t, cpu_set_t *))                   \
+  X(int, sched_setaffinity, (pid_t, size_t, const cpu_set_t *))             \
+  X(int, sched_getscheduler, (pid_t))                                       \
+  X(int, sched_setscheduler, (pid_t, int, const struct sched_param *))      \
+  X(int, sched_getparam, (pid_t, struct sched_param *))                     \
+  X(int, sched_setparam, (pid_t, const struct sched_param *))               \
+  X(int, getpriority, (__priority_which_t, id_t))                           \
+  X(int, setpriority, (__priority_which_t, id_t, int))                      \
+  X(int, setuid, (uid_t))                                                   \
+  X(int, setgid, (gid_t))                                                   \
+  X(int, seteuid, (uid_t))                                                  \
+  X(int, setegid, (gid_t))                                                  \
+  X(int, setreuid, (uid_t, uid_t))                                          \
+  X(int, setregid, (gid_t, gid_t))                                          \
+  X(int, setresuid, (uid_t, uid_t, uid_t))                                  \
+  X(int, setresgid, (gid_t, gid_t, gid_t))                                  \
+  X(int, setgroups, (size_t, const gid_t *))                                \
   X(int, pthread_key_create, (pthread_key_t *, void (*)(void *)))          \
   X(int, pthread_key_delete, (pthread_key_t))                               \
   X(void *, pthread_getspecific, (pthread_key_t))                           \

@@ -24,6 +24,7 @@
 #include "process/intr.h"
 #include "process/sig.h"
 #include "real.h"
+#include "thread/tid.h"
 
 #define AIMED_MAX 1024
 struct aimed_sig {
@@ -89,7 +90,7 @@ static int raise_for(gp_coro *c, const struct aimed_sig *a) {
   int saved = errno;
   int r = 0;
   unsigned char was = gp__outside_enter();
-  if (GP_REAL(syscall)(SYS_rt_tgsigqueueinfo, getpid(), gettid(), a->sig,
+  if (GP_REAL(syscall)(SYS_rt_tgsigqueueinfo, getpid(), gp_tid_os(), a->sig,
                        &si) != 0)
     r = errno;
   gp__inside_restore(was);

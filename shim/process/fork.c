@@ -24,6 +24,7 @@
 #include "process/proc.h"
 #include "real.h"
 #include "sync/kept.h"
+#include "thread/tid.h"
 
 /* With the hand-off (runtime/handoff.c), a thread that forks must be on
  * the scheduler, and stay there until the fork is done: a detached one
@@ -61,6 +62,7 @@ void gp_fork_child(void) {
   gp_kept_fork();
   gp_accept_nb_fork();
   int err = gp__rt_fork_child();
+  gp_tid_fork();
   gp__inside_restore(was);
   if (err) {
     gp__log("fork: the child's event loop could not be made (error %d); "

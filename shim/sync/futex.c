@@ -13,7 +13,9 @@
  * process, whose wake never reaches the wait queue: its waiter looks at
  * the word again after a nap that doubles from GP_NAP_MIN to GP_NAP_MAX,
  * and returns 0 (woken) once the word no longer holds the value it waited
- * on. Every other system call goes to the real syscall().
+ * on. SYS_gettid, SYS_tgkill and SYS_tkill answer as gettid and tgkill do
+ * (thread/tid.c, process/tgkill.c). Every other system call goes to the
+ * real syscall().
  */
 #include <errno.h>
 #include <linux/futex.h>
@@ -26,6 +28,7 @@
 #include "process/intr.h"
 #include "real.h"
 #include "core/timeutil.h"
+#include "thread/tid.h"
 
 /* Parks while *addr == val, until a wake, the deadline or a signal.
  * shared: the word may change in another process too, whose wake does not
@@ -103,6 +106,15 @@ GP_EXPORT long syscall(long nr, ...) {
   for (int i = 0; i < 6; i++)
     a[i] = va_arg(ap, long);
   va_end(ap);
+  if (nr == SYS_gettid)
+    return gp_tid_self();
+  if (nr == SYS_tgkill || nr == SYS_tkill) {
+    long ret;
+    int tg = nr == SYS_tgkill;
+    if ((!tg || a[0] > 0) &&
+        gp_tid_kill(tg ? (pid_t)a[0] : 0, (pid_t)a[tg], (int)a[tg + 1], &ret))
+      return ret;
+  }
   if (nr == SYS_futex && gp_coop(GP_FAM_SYNC)) {
     long ret;
     gp_enter();

@@ -223,8 +223,18 @@ static inline int hold_end(struct holder *h) {
   return (int)(intptr_t)r;
 }
 
-/* The calling OS thread's id, for wait_blocked. */
+/* The calling thread's id, for wait_blocked. */
 static inline pid_t os_tid(void) { return gettid(); }
+
+/* Whether tid is another OS thread of this process. Under the shim every
+ * coroutine runs on the caller's OS thread: its tid is the OS thread's
+ * (GPATCH_TLS=shared), or an id of its own that the kernel does not know
+ * (private), with no /proc/self/task entry. */
+static inline int other_os_thread(pid_t tid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/task/%d", (int)tid);
+  return tid != os_tid() && access(path, F_OK) == 0;
+}
 
 /* Waits until the OS thread tid sleeps (state S in its stat: it blocks in
  * the call it was about to make), so that a case about a thread that
@@ -233,7 +243,7 @@ static inline pid_t os_tid(void) { return gettid(); }
  * to wait for. */
 static inline void wait_blocked(pid_t tid) {
   char path[64], buf[256];
-  if (tid == os_tid())
+  if (!other_os_thread(tid))
     return;
   snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
   for (int i = 0; i < 10000; i++) {
@@ -257,7 +267,7 @@ static inline void wait_blocked(pid_t tid) {
  * that: yielding lets it run to its end (the ready queue is FIFO). */
 static inline void wait_gone(pid_t tid) {
   char path[64];
-  if (tid == os_tid()) {
+  if (!other_os_thread(tid)) { /* natively: gone already */
     for (int i = 0; i < 10; i++)
       sched_yield();
     return;

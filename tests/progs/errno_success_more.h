@@ -605,6 +605,66 @@ static void odds(void) {
   }
 }
 
+/* ---- Thread ids and the calls that take one --------------------------- */
+
+static pid_t tid_of_waiter;
+
+static void *note_tid_and_wait(void *arg) {
+  char c;
+  tid_of_waiter = gettid();
+  while (read((int)(intptr_t)arg, &c, 1) < 0 && errno == EINTR)
+    ;
+  return NULL;
+}
+
+/* Each on the calling thread's id and on another thread's (which, with
+ * GPATCH_TLS=private, is a coroutine's own). */
+static void tids(void) {
+  struct sched_param sp;
+  cpu_set_t cpus;
+  pthread_t t;
+  int p[2], pol, prio;
+  pid_t me;
+
+  make_pipe(p);
+  pthread_create(&t, NULL, note_tid_and_wait, (void *)(intptr_t)p[0]);
+  while (__atomic_load_n(&tid_of_waiter, __ATOMIC_RELAXED) == 0)
+    ms_sleep(1);
+  CHECK("gettid", "now", (me = gettid()) > 0);
+  pid_t ids[2] = {me, tid_of_waiter};
+  for (int i = 0; i < 2; i++) {
+    const char *path = i == 0 ? "self" : "thread";
+    CHECK("tgkill", path, tgkill(getpid(), ids[i], 0) == 0);
+    CHECK("sched_getaffinity", path,
+          sched_getaffinity(ids[i], sizeof cpus, &cpus) == 0);
+    CHECK("sched_setaffinity", path,
+          sched_setaffinity(ids[i], sizeof cpus, &cpus) == 0);
+    CHECK("sched_getscheduler", path, (pol = sched_getscheduler(ids[i])) >= 0);
+    CHECK("sched_getparam", path, sched_getparam(ids[i], &sp) == 0);
+    CHECK("sched_setparam", path, sched_setparam(ids[i], &sp) == 0);
+    CHECK("sched_setscheduler", path,
+          sched_setscheduler(ids[i], pol, &sp) == 0);
+    CHECK("getpriority", path,
+          (prio = getpriority(PRIO_PROCESS, (id_t)ids[i])) >= -20);
+    CHECK("setpriority", path,
+          setpriority(PRIO_PROCESS, (id_t)ids[i], prio) == 0);
+  }
+  if (write(p[1], "q", 1) != 1)
+    die("write");
+  pthread_join(t, NULL);
+  close2(p);
+  CHECK("setuid", "same", setuid(getuid()) == 0);
+  CHECK("setgid", "same", setgid(getgid()) == 0);
+  CHECK("seteuid", "same", seteuid(geteuid()) == 0);
+  CHECK("setegid", "same", setegid(getegid()) == 0);
+  CHECK("setreuid", "keep", setreuid((uid_t)-1, (uid_t)-1) == 0);
+  CHECK("setregid", "keep", setregid((gid_t)-1, (gid_t)-1) == 0);
+  CHECK("setresuid", "keep",
+        setresuid((uid_t)-1, (uid_t)-1, (uid_t)-1) == 0);
+  CHECK("setresgid", "keep",
+        setresgid((gid_t)-1, (gid_t)-1, (gid_t)-1) == 0);
+}
+
 /* Cases that hang the whole run when the shim blocks the OS thread in them:
  * run last, so that every other case has printed its line. */
 static void blocking_last(void) {

@@ -1,0 +1,294 @@
+/* tls_thread: what glibc keeps per thread besides __thread variables.
+ *
+ *   tls_thread tids|res|stack|setxid
+ *
+ * tids: 8 threads note gettid() and syscall(SYS_gettid), park, and note
+ *   them again; main then aims SIGUSR1 at each by tgkill (4 of them) or
+ *   tkill (the others) while they wait in a pipe read, and its handler
+ *   notes the tid it ran with. Prints tids_agree (threads whose two
+ *   calls gave the same id), tids_stable, tids_distinct (ids no other
+ *   thread and not main had), main_is_pid (main's gettid is its pid),
+ *   handled (threads whose handler ran in them), sched_ok (threads whose
+ *   tid sched_getaffinity, sched_getscheduler and get/setpriority took),
+ *   ended_esrch (tgkill of an ended thread's tid: ESRCH), self_kill (a
+ *   thread's tgkill of its own tid ran its handler at once) and
+ *   child_main (a child forked by a thread has gettid() == getpid()).
+ * res: 8 threads each res_init() and set _res.retry to their own value,
+ *   park, and check it; prints res_distinct (threads whose &_res no other
+ *   had, main included), res_own and main_res (main's _res untouched).
+ * stack: a thread made with a 64 KiB stack asks glibc's alloca cutoff
+ *   (__libc_alloca_cutoff, which reads the thread's stack size from its
+ *   descriptor) about 16,000 and 20,000 bytes; prints cutoff_16000 and
+ *   cutoff_20000 (1 when alloca is allowed), and getattr_ok (its
+ *   pthread_getattr_np stack holds a local variable).
+ * setxid: with 4 threads waiting and a real OS thread running (natively
+ *   they are; under gpatch getaddrinfo starts a pool thread), a thread
+ *   and then main set their user and group ids to what they are (glibc
+ *   makes every thread it knows do the same); prints setxid_ok (1 when
+ *   every call returned 0, none hung).
+ * Each prints threads (OS threads while all of its threads live).
+ */
+#include <dlfcn.h>
+#include <netdb.h>
+#include <errno.h>
+#include <pthread.h>
+#include <resolv.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "threads_now.h"
+
+#define N 8
+
+static pid_t first[N], second[N], by_syscall[N], in_handler[N];
+static int pipes[N][2];
+static __thread int my_index = -1;
+static pthread_barrier_t noted, signalled;
+
+static void on_usr1(int sig) {
+  (void)sig;
+  if (my_index >= 0)
+    in_handler[my_index] = gettid();
+}
+
+static int self_kill;
+
+static void *note_tid(void *arg) {
+  int i = (int)(long)arg;
+  char c;
+  my_index = i;
+  first[i] = gettid();
+  by_syscall[i] = (pid_t)syscall(SYS_gettid);
+  usleep(1000);
+  sched_yield();
+  second[i] = gettid();
+  if (i == 0) { /* to itself: the handler runs before tgkill returns */
+    in_handler[i] = 0;
+    self_kill = tgkill(getpid(), gettid(), SIGUSR1) == 0 &&
+                in_handler[i] == first[i];
+  }
+  pthread_barrier_wait(&noted);
+  if (read(pipes[i][0], &c, 1) != 1) /* SA_RESTART: the signal comes here */
+    abort();
+  return NULL;
+}
+
+static void *forker(void *arg) {
+  (void)arg;
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0)
+    _exit(gettid() == getpid() && syscall(SYS_gettid) == getpid() ? 0 : 1);
+  int st = -1;
+  if (pid < 0 || waitpid(pid, &st, 0) != pid)
+    return (void *)0L;
+  return (void *)(long)(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+static int sched_ok_for(pid_t tid) {
+  cpu_set_t set;
+  errno = 0;
+  int prio = getpriority(PRIO_PROCESS, (id_t)tid);
+  return sched_getaffinity(tid, sizeof set, &set) == 0 &&
+         CPU_COUNT(&set) > 0 && sched_getscheduler(tid) == SCHED_OTHER &&
+         errno == 0 && setpriority(PRIO_PROCESS, (id_t)tid, prio) == 0;
+}
+
+static void tids(void) {
+  pthread_t t[N];
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_usr1;
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGUSR1, &sa, NULL);
+  pthread_barrier_init(&noted, NULL, N + 1);
+  for (int i = 0; i < N; i++)
+    if (pipe(pipes[i]) != 0 ||
+        pthread_create(&t[i], NULL, note_tid, (void *)(long)i) != 0)
+      abort();
+  pthread_barrier_wait(&noted);
+  printf("threads=%d\n", threads_now());
+  int sched_ok = 0;
+  for (int i = 0; i < N; i++) {
+    sched_ok += sched_ok_for(first[i]);
+    if (i < N / 2)
+      tgkill(getpid(), first[i], SIGUSR1);
+    else
+      syscall(SYS_tkill, first[i], SIGUSR1);
+  }
+  for (int i = 0; i < N; i++)
+    if (write(pipes[i][1], "x", 1) != 1)
+      abort();
+  pid_t me = gettid();
+  int agree = 0, stable = 0, distinct = 0, handled = 0;
+  for (int i = 0; i < N; i++) {
+    pthread_join(t[i], NULL);
+    int alone = first[i] != me && first[i] > 0;
+    for (int j = 0; j < N; j++)
+      alone = alone && (i == j || first[i] != first[j]);
+    distinct += alone;
+    agree += by_syscall[i] == first[i];
+    stable += second[i] == first[i];
+    handled += in_handler[i] == first[i];
+  }
+  errno = 0;
+  int esrch = tgkill(getpid(), first[1], 0) == -1 && errno == ESRCH;
+  pthread_t f;
+  void *child_main;
+  pthread_create(&f, NULL, forker, NULL);
+  pthread_join(f, &child_main);
+  printf("tids_agree=%d\ntids_stable=%d\ntids_distinct=%d\nmain_is_pid=%d\n"
+         "handled=%d\nsched_ok=%d\nended_esrch=%d\nself_kill=%d\n"
+         "child_main=%ld\n", agree, stable, distinct,
+         me == getpid() && syscall(SYS_gettid) == getpid(), handled,
+         sched_ok, esrch, self_kill, (long)child_main);
+}
+
+static struct __res_state *res_at[N];
+static int res_own;
+
+static void *own_res(void *arg) {
+  int i = (int)(long)arg;
+  res_init();
+  _res.retry = 10 + i;
+  res_at[i] = &_res;
+  pthread_barrier_wait(&noted);
+  pthread_barrier_wait(&signalled);
+  for (int k = 0; k < 4; k++) {
+    usleep(1000);
+    sched_yield();
+  }
+  __atomic_add_fetch(&res_own, _res.retry == 10 + i && &_res == res_at[i],
+                     __ATOMIC_RELAXED);
+  return NULL;
+}
+
+static void res(void) {
+  pthread_t t[N];
+  res_init();
+  int main_retry = _res.retry;
+  pthread_barrier_init(&noted, NULL, N + 1);
+  pthread_barrier_init(&signalled, NULL, N + 1);
+  for (int i = 0; i < N; i++)
+    pthread_create(&t[i], NULL, own_res, (void *)(long)i);
+  pthread_barrier_wait(&noted);
+  printf("threads=%d\n", threads_now());
+  pthread_barrier_wait(&signalled);
+  int distinct = 0;
+  for (int i = 0; i < N; i++) {
+    pthread_join(t[i], NULL);
+    int alone = res_at[i] != &_res;
+    for (int j = 0; j < N; j++)
+      alone = alone && (i == j || res_at[i] != res_at[j]);
+    distinct += alone;
+  }
+  printf("res_distinct=%d\nres_own=%d\nmain_res=%d\n", distinct, res_own,
+         _res.retry == main_retry);
+}
+
+static int cutoff_16000, cutoff_20000, getattr_ok;
+
+static void *ask_cutoff(void *arg) {
+  int (*cutoff)(size_t) = arg;
+  int local = 0;
+  pthread_attr_t a;
+  void *lo;
+  size_t size;
+  cutoff_16000 = cutoff(16000);
+  cutoff_20000 = cutoff(20000);
+  if (pthread_getattr_np(pthread_self(), &a) == 0 &&
+      pthread_attr_getstack(&a, &lo, &size) == 0)
+    getattr_ok = (char *)&local > (char *)lo &&
+                 (char *)&local < (char *)lo + size && size >= 65536;
+  pthread_attr_destroy(&a);
+  pthread_barrier_wait(&noted);
+  pthread_barrier_wait(&signalled); /* main has counted the OS threads */
+  return NULL;
+}
+
+static void stack(void) {
+  pthread_t t;
+  pthread_attr_t a;
+  int (*cutoff)(size_t) =
+      (int (*)(size_t))dlvsym(RTLD_DEFAULT, "__libc_alloca_cutoff",
+                              "GLIBC_PRIVATE");
+  if (cutoff == NULL)
+    abort();
+  pthread_barrier_init(&noted, NULL, 2);
+  pthread_barrier_init(&signalled, NULL, 2);
+  pthread_attr_init(&a);
+  pthread_attr_setstacksize(&a, 65536);
+  pthread_create(&t, &a, ask_cutoff, (void *)cutoff);
+  pthread_barrier_wait(&noted);
+  printf("threads=%d\n", threads_now());
+  pthread_barrier_wait(&signalled);
+  pthread_join(t, NULL);
+  printf("cutoff_16000=%d\ncutoff_20000=%d\ngetattr_ok=%d\n", cutoff_16000,
+         cutoff_20000, getattr_ok);
+}
+
+static int xid_calls(void) {
+  return setuid(getuid()) == 0 && setgid(getgid()) == 0 &&
+         seteuid(geteuid()) == 0 && setegid(getegid()) == 0 &&
+         setreuid((uid_t)-1, (uid_t)-1) == 0 &&
+         setresgid((gid_t)-1, (gid_t)-1, (gid_t)-1) == 0;
+}
+
+static void *waiter(void *arg) {
+  char c;
+  if (read(*(int *)arg, &c, 1) != 1)
+    abort();
+  return NULL;
+}
+
+static void *xid_thread(void *arg) {
+  (void)arg;
+  return (void *)(long)xid_calls();
+}
+
+static void setxid(void) {
+  pthread_t w[4], x;
+  int p[2];
+  void *ok;
+  struct addrinfo *ai = NULL;
+  if (pipe(p) != 0)
+    abort();
+  for (int i = 0; i < 4; i++)
+    pthread_create(&w[i], NULL, waiter, &p[0]);
+  usleep(10000);
+  printf("threads=%d\n", threads_now());
+  if (getaddrinfo("localhost", "80", NULL, &ai) == 0)
+    freeaddrinfo(ai);
+  pthread_create(&x, NULL, xid_thread, NULL);
+  pthread_join(x, &ok);
+  int main_ok = xid_calls();
+  if (write(p[1], "xxxx", 4) != 4)
+    abort();
+  for (int i = 0; i < 4; i++)
+    pthread_join(w[i], NULL);
+  printf("setxid_ok=%d\n", ok != NULL && main_ok);
+}
+
+int main(int argc, char **argv) {
+  const char *mode = argc > 1 ? argv[1] : "tids";
+  if (strcmp(mode, "tids") == 0) {
+    tids();
+  } else if (strcmp(mode, "res") == 0) {
+    res();
+  } else if (strcmp(mode, "stack") == 0) {
+    stack();
+  } else if (strcmp(mode, "setxid") == 0) {
+    setxid();
+  } else {
+    fprintf(stderr, "usage: tls_thread tids|res|stack|setxid\n");
+    return 2;
+  }
+  return 0;
+}
