@@ -318,6 +318,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: %s reset|halfclose|slowloris|vanish\n", argv[0]);
     return 2;
   }
+  setvbuf(stdout, NULL, _IOLBF, 0);
   signal(SIGPIPE, SIG_IGN);
   alarm(60);
   int lfd = fault_listen(&port);
