@@ -4,17 +4,17 @@
  *   fault_sigstorm intr      it has not
  *
  * A child process sends SIGUSR1 to this one 100,000 times a second (the
- * kernel merges those that find one pending: far fewer are handled) and,
- * once 100 have been handled,
- * 16 client threads each send 8 MiB in chunks of 1 to 16 KiB through a
- * thread-per-connection echo server in this process (blocking accept,
- * connect, read, write), each chunk read back and compared before the
- * next.  Then the bytes the server echoed are compared with those sent:
- * nothing lost, nothing doubled.  EINTR is counted on every call; per
- * signal(7), with SA_RESTART a socket call without a timeout is restarted,
- * so eintr=0 is printed only as a check in restart mode; without it EINTR
- * is allowed and retried (the count is printed as eintr_seen=N, which the
- * test does not compare, nor signals=N, the signals handled).  Prints key=value tokens that are the same
+ * kernel merges those that find one pending: far fewer are handled).
+ * Once 100 have been handled, 16 client threads each send 8 MiB in chunks
+ * of 1 to 16 KiB through a thread-per-connection echo server in this
+ * process (blocking accept, connect, read, write), each chunk read back
+ * and compared before the next.  Then the bytes the server echoed are
+ * compared with those sent: nothing lost, nothing doubled.  EINTR is
+ * counted on every call.  Per signal(7), with SA_RESTART a socket call
+ * without a timeout is restarted, so restart mode prints eintr=N, which
+ * must be 0; without it EINTR is allowed and retried, and intr mode
+ * prints eintr_seen=N, which the test does not compare (nor signals=N,
+ * the signals handled).  Prints key=value tokens otherwise the same
  * natively and under gpatch.
  */
 #include <poll.h>
