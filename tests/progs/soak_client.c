@@ -352,9 +352,15 @@ static void pump(struct conn *c, int ending) {
       return;
     }
     c->progress = now_us();
-    if (c->exp_off == 0 && c->alt[0] != '\0' && tmp[0] == c->alt[0]) {
-      c->exp_len = strlen(c->alt); /* The other accepted reply. */
-      memcpy(c->exp, c->alt, c->exp_len);
+    if (c->exp_off == 0 && c->alt[0] != '\0') {
+      /* The other accepted reply, when the bytes read so far are its and
+       * not those of exp (":0" and ":1" share their first byte). */
+      size_t al = strlen(c->alt), m = (size_t)n < al ? (size_t)n : al;
+      size_t me = (size_t)n < c->exp_len ? (size_t)n : c->exp_len;
+      if (memcmp(tmp, c->alt, m) == 0 && memcmp(tmp, c->exp, me) != 0) {
+        c->exp_len = al;
+        memcpy(c->exp, c->alt, al);
+      }
     }
     if ((size_t)n > c->exp_len - c->exp_off
         || memcmp(tmp, c->exp + c->exp_off, (size_t)n) != 0) {
