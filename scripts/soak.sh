@@ -109,6 +109,14 @@ if [ "$(id -u)" = 0 ]; then
 fi
 # shellcheck disable=SC3045 # dash, bash and busybox have ulimit -H -n.
 ulimit -n "$(ulimit -H -n)" 2>/dev/null || true
+# The echo client and server each hold SOAK_HOLD sockets and more.
+nofile=$(ulimit -n)
+if [ "$nofile" != unlimited ] && [ $((hold + conns + 500)) -gt "$nofile" ]
+then
+  hold=$((nofile - conns - 500))
+  [ "$hold" -lt 100 ] && hold=100
+  echo "soak: the fd limit is $nofile: holding $hold echo connections" >&2
+fi
 
 now() { date +%s; }
 
