@@ -116,12 +116,14 @@ Test(faults, map_count_used_up_pthread_create_says_eagain) {
 
 Test(faults, signal_storm_with_sa_restart_no_eintr_no_lost_bytes) {
   faults("fault_sigstorm", GP_ARGV("restart"), "signals",
-         GP_ARGV("clients_ok=16", "echoed_bytes=134217728", "eintr=0"));
+         GP_ARGV("clients_ok=16", "echoed_bytes=134217728", "eintr=0",
+                 "handoffs_in_order=100000", "sync_errors=0"));
 }
 
 Test(faults, signal_storm_without_sa_restart_no_lost_bytes) {
   faults("fault_sigstorm", GP_ARGV("intr"), "signals eintr_seen",
-         GP_ARGV("clients_ok=16", "echoed_bytes=134217728"));
+         GP_ARGV("clients_ok=16", "echoed_bytes=134217728",
+                 "handoffs_in_order=100000", "sync_errors=0"));
 }
 
 Test(faults, fork_exec_and_system_while_serving) {

@@ -9,7 +9,10 @@
  * of 1 to 16 KiB through a thread-per-connection echo server in this
  * process (blocking accept, connect, read, write), each chunk read back
  * and compared before the next.  Then the bytes the server echoed are
- * compared with those sent: nothing lost, nothing doubled.  EINTR is
+ * compared with those sent: nothing lost, nothing doubled.  Beside them
+ * two threads hand 100,000 items over through a mutex and a condvar:
+ * every item taken once and in order, and no pthread call (mutex, condvar,
+ * join) returns an error (they never return EINTR).  EINTR is
  * counted on every call.  Per signal(7), with SA_RESTART a socket call
  * without a timeout is restarted, so restart mode prints eintr=N, which
  * must be 0; without it EINTR is allowed and retried, and intr mode
@@ -105,6 +108,47 @@ static void *client(void *arg) {
   return (void *)(intptr_t)ok;
 }
 
+/* A mutex and condvar hand-off of HANDOFFS items, one slot, beside the
+ * echo traffic: never EINTR (signal(7)), every item taken once, in order. */
+enum { HANDOFFS = 100000 };
+static pthread_mutex_t hm = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hc = PTHREAD_COND_INITIALIZER;
+static long slot = -1;            /* The item on offer, or -1. */
+static atomic_long sync_errors;   /* Non-zero returns of the sync calls. */
+
+static void check0(int r) {
+  if (r != 0)
+    atomic_fetch_add(&sync_errors, 1);
+}
+
+static void *producer(void *arg) {
+  (void)arg;
+  for (long i = 0; i < HANDOFFS; i++) {
+    check0(pthread_mutex_lock(&hm));
+    while (slot != -1)
+      check0(pthread_cond_wait(&hc, &hm));
+    slot = i;
+    check0(pthread_cond_broadcast(&hc));
+    check0(pthread_mutex_unlock(&hm));
+  }
+  return NULL;
+}
+
+static void *consumer(void *arg) {
+  (void)arg;
+  long in_order = 0;
+  for (long i = 0; i < HANDOFFS; i++) {
+    check0(pthread_mutex_lock(&hm));
+    while (slot == -1)
+      check0(pthread_cond_wait(&hc, &hm));
+    in_order += slot == i;
+    slot = -1;
+    check0(pthread_cond_broadcast(&hc));
+    check0(pthread_mutex_unlock(&hm));
+  }
+  return (void *)in_order;
+}
+
 /* The storm: SIGUSR1 to parent at 100,000 a second until killed or 60 s. */
 static void storm(pid_t parent) {
   struct timespec t0, now;
@@ -152,20 +196,24 @@ int main(int argc, char **argv) {
   }
   while (handled < 100) /* The storm has begun. */
     sched_yield();
-  pthread_t acc, cl[CLIENTS];
+  pthread_t acc, cl[CLIENTS], prod, cons;
+  FAULT_CHECK(pthread_create(&prod, NULL, producer, NULL) == 0);
+  FAULT_CHECK(pthread_create(&cons, NULL, consumer, NULL) == 0);
   FAULT_CHECK(pthread_create(&acc, NULL, acceptor, NULL) == 0);
   for (int i = 0; i < CLIENTS; i++)
     FAULT_CHECK(pthread_create(&cl[i], NULL, client, (void *)(intptr_t)i)
                 == 0);
   int ok = 0;
+  void *in_order = NULL;
   for (int i = 0; i < CLIENTS; i++) {
     void *r;
-    int e;
-    while ((e = pthread_join(cl[i], &r)) == EINTR)
-      ;
+    int e = pthread_join(cl[i], &r); /* (never EINTR) */
+    check0(e);
     ok += e == 0 && r == (void *)1;
   }
-  pthread_join(acc, NULL);
+  check0(pthread_join(acc, NULL));
+  check0(pthread_join(prod, NULL));
+  check0(pthread_join(cons, &in_order));
   kill(kid, SIGKILL);
   while (waitpid(kid, NULL, 0) < 0 && errno == EINTR)
     ;
@@ -173,6 +221,8 @@ int main(int argc, char **argv) {
     sched_yield();
   printf("clients_ok=%d echoed_bytes=%ld signals=%ld\n", ok,
          atomic_load(&server_bytes), (long)handled);
+  printf("handoffs_in_order=%ld sync_errors=%ld\n", (long)in_order,
+         atomic_load(&sync_errors));
   if (restart)
     printf("eintr=%ld\n", atomic_load(&eintr));
   else
