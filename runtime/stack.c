@@ -56,6 +56,11 @@
  * stacks of any class are unmapped until it holds; a stack bigger than
  * the bound alone is never kept.
  *
+ * A new mapping that fails (ENOMEM: RLIMIT_AS, vm.max_map_count) empties
+ * the cache and is tried once more: the address space and map entries
+ * that ended threads left in it serve the size asked, as glibc's own
+ * stack cache gives them back.
+ *
  * RSS: a cached stack keeps the pages its coroutine touched, as the
  * default-size cache always did. Giving them back (MADV_DONTNEED or
  * MADV_FREE) would cost a system call on every exit and page faults on
