@@ -4,6 +4,8 @@
 #   make test         build and run every test (Criterion)
 #   make test SANITIZE=1   the same with ASan/UBSan on the runtime unit tests
 #   make deb          the Debian package, build/deb/gpatch_<version>_<arch>.deb
+#   make soak         redis, memcached and the echo server under the shim
+#                     for SOAK_SECONDS (600) each, loopback only; one table
 #   make clean
 #
 # Missing Debian packages are installed by `make deps` (apt-get, as root).
@@ -58,7 +60,7 @@ DEPS_PKGS := gcc g++ make pkg-config libuv1-dev libcriterion-dev valgrind \
              lintian libaio1
 
 .PHONY: all deps run test test-unit test-preload clean check-exports bench \
-        bench-go check-aarch64
+        bench-go check-aarch64 soak
 
 all: deps $(LIB) $(PROGS)
 
@@ -167,6 +169,13 @@ bench: all $(BUILD)/bench/uv_echo
 	-@if command -v go >/dev/null 2>&1; then \
 	  $(MAKE) --no-print-directory bench-go; fi
 	@sh scripts/bench.sh $(BUILD) $(if $(QUICK),quick,full)
+
+# The soak runs (scripts/soak.sh says what each does and what "flat"
+# means): SOAK_SECONDS per server, SOAK_SERVERS to choose (default: redis
+# memcached echo).  A short form of each runs in make test
+# (tests/preload/test_soak.c).
+soak: all
+	@sh scripts/soak.sh $(BUILD) $(SOAK_SERVERS)
 
 test: all check-exports $(TESTSO) $(UNIT_BIN) $(PRELOAD_BIN)
 	@sh scripts/run-tests.sh $(BUILD) $(UNIT_BIN) $(PRELOAD_BIN)

@@ -73,8 +73,24 @@ static int accepted(int fd, gp_fd *l, int flags) {
   return fd;
 }
 
+/* Whether the process may open one more fd: 0, or -EMFILE at its limit.
+ * A dup of the listening socket (the shim's own, closed at once) asks the
+ * kernel exactly what accept4 asks first: Linux allocates the new fd
+ * before it looks for a connection, so at the limit a blocking accept
+ * fails with EMFILE at once, whether or not a connection waits. */
+static int fd_room(int fd) {
+  int saved = errno;
+  int d = GP_REAL(fcntl)(fd, F_DUPFD_CLOEXEC, 0);
+  int err = d < 0 && errno == EMFILE ? -EMFILE : 0;
+  if (d >= 0)
+    GP_REAL(close)(d);
+  errno = saved;
+  return err;
+}
+
 /* accept4 as the blocking call: try without blocking, and while no
- * connection waits, park until the listening socket is readable. */
+ * connection waits, park until the listening socket is readable (unless
+ * no fd is left: then EMFILE, as natively). */
 static int coop_accept(int fd, struct sockaddr *addr, socklen_t *len,
                        int flags) {
   gp_fd *f = gp__fd_get(fd);
@@ -91,6 +107,8 @@ static int coop_accept(int fd, struct sockaddr *addr, socklen_t *len,
       return accepted(r, f, flags);
     }
     if (r != -EAGAIN && r != -EWOULDBLOCK)
+      return gp_ret(r);
+    if ((r = fd_room(fd)) != 0)
       return gp_ret(r);
     gp__wait_note("accept");
     int err = gp_fd_block(f, GP_IN, SO_RCVTIMEO, &deadline);

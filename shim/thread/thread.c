@@ -102,8 +102,11 @@ GP_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr,
     err = gp__spawn(fn, arg, wanted_stack(attr), detached, &c);
   if (!was_inside)
     gp_leave(); /* else runtime code called us, and goes on as such */
+  /* Whatever the runtime lacked (memory for a stack, fds for its loop
+   * when the program used them all before its first thread), the caller
+   * hears what pthread_create says of missing resources. */
   if (err)
-    return err == -ENOMEM ? EAGAIN : -err;
+    return err == -EINVAL || err == -EPERM ? -err : EAGAIN;
   inherit_name(c);
   *t = (pthread_t)gp__coro_handle(c);
   return 0;

@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "coro.h"
@@ -266,4 +268,34 @@ Test(stack, coroutines_with_a_set_size_reuse_stacks) {
   /* The second round maps nothing. */
   cr_assert_eq(after.maps, before.maps);
   cr_assert_geq(after.hits, before.hits + 4);
+}
+
+/* A new size that cannot be mapped (RLIMIT_AS) gets the address space
+ * the cache holds in stacks of another size: the cache is emptied and the
+ * mapping tried again. */
+Test(stack, a_failed_mapping_empties_the_cache_and_retries) {
+  enum { N = 32 };
+  size_t small = 256 * 1024, big = 4 * 1024 * 1024;
+  void *bases[N];
+  for (int i = 0; i < N; i++)
+    cr_assert_eq(gp__stack_alloc(small, &bases[i]), 0);
+  for (int i = 0; i < N; i++)
+    gp__stack_free(bases[i], small);
+  struct gp_stack_stats st;
+  gp__stack_stats(&st);
+  cr_assert_geq(st.stacks, N);
+  /* Room for less than one big stack, while the cache holds 8 MiB. */
+  unsigned long pages = 0;
+  FILE *f = fopen("/proc/self/statm", "r");
+  cr_assert(f != NULL && fscanf(f, "%lu", &pages) == 1);
+  fclose(f);
+  struct rlimit rl;
+  cr_assert_eq(getrlimit(RLIMIT_AS, &rl), 0);
+  rl.rlim_cur = pages * gp__page_size() + big / 2;
+  cr_assert_eq(setrlimit(RLIMIT_AS, &rl), 0);
+  void *b;
+  cr_assert_eq(gp__stack_alloc(big, &b), 0);
+  gp__stack_stats(&st);
+  cr_expect_eq(st.stacks, 0);
+  gp__stack_free(b, big);
 }
