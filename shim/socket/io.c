@@ -15,10 +15,14 @@
  * once its slice is spent (rt.h, gp__slice_point).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "core/fdkind.h"
 #include "core/guard.h"
@@ -67,6 +71,40 @@ static ssize_t sock_in(int fd, struct msghdr *m, int flags, int flat) {
   return GP_REAL(recvmsg)(fd, m, flags | MSG_DONTWAIT);
 }
 
+/* Whether the real call on a non-socket fd that poll() just found not
+ * ready for dir would fail at once instead of blocking, so that it must be
+ * made rather than waited for (a wait would never end for a blocking fd,
+ * and a non-blocking one would see EAGAIN instead of the kernel's error):
+ * a send or recv on a non-socket (ENOTSOCK), a read of a write-only fd or
+ * a write of a read-only one, such as the wrong end of a pipe (EBADF), a
+ * read or write of an epoll set, a read or write of less than 8 bytes on
+ * an eventfd, a read of less than 8 on a timerfd (EINVAL).  Only reached
+ * on the way to a wait; errno is kept. */
+static int refused_at_once(int fd, int kind, unsigned dir, int sock,
+                           size_t len) {
+  int saved = errno, fl, r = 0;
+  char path[40], link[64];
+  ssize_t n;
+
+  if (sock)
+    return 1;
+  fl = GP_REAL(fcntl)(fd, F_GETFL);
+  if (fl >= 0 && ((fl & O_PATH) ||
+                  (fl & O_ACCMODE) == (dir == GP_IN ? O_WRONLY : O_RDONLY)))
+    r = 1;
+  else if (kind == GP_KIND_POLL) {
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    n = readlink(path, link, sizeof link - 1);
+    link[n > 0 ? n : 0] = '\0';
+    r = strcmp(link, "anon_inode:[eventpoll]") == 0 ||
+        (len < 8 && strcmp(link, "anon_inode:[eventfd]") == 0) ||
+        (len < 8 && dir == GP_IN &&
+         strcmp(link, "anon_inode:[timerfd]") == 0);
+  }
+  errno = saved;
+  return r;
+}
+
 /* One attempt on f's fd that cannot block, or a real call for fds that
  * never wait. sock: the call was one of the recv family; flat: see
  * sock_in. */
@@ -75,7 +113,9 @@ static ssize_t try_in(gp_fd *f, int kind, struct msghdr *m, int flags,
   int fd = gp__fd_num(f);
   if (kind == GP_KIND_SOCK)
     return sock_in(fd, m, flags, flat);
-  if (kind != GP_KIND_PASS && !gp_fd_ready_now(fd, POLLIN)) {
+  if (kind != GP_KIND_PASS && !gp_fd_ready_now(fd, POLLIN) &&
+      !refused_at_once(fd, kind, GP_IN, sock,
+                       gp_iovs_len(m->msg_iov, (int)m->msg_iovlen))) {
     errno = EAGAIN;
     return -1;
   }
@@ -244,7 +284,9 @@ static ssize_t try_out(gp_fd *f, int kind, struct msghdr *m, int flags,
       gp_iovs_len(m->msg_iov, (int)m->msg_iovlen) > TTY_INLINE &&
       !gp_fd_nonblock(f))
     return tty_write(fd, m->msg_iov, (int)m->msg_iovlen);
-  if (kind != GP_KIND_PASS && !gp_fd_ready_now(fd, POLLOUT)) {
+  if (kind != GP_KIND_PASS && !gp_fd_ready_now(fd, POLLOUT) &&
+      !refused_at_once(fd, kind, GP_OUT, sock,
+                       gp_iovs_len(m->msg_iov, (int)m->msg_iovlen))) {
     errno = EAGAIN;
     return -1;
   }
