@@ -12,7 +12,9 @@
 #     transcripts really are scheduling independent)
 # A run that does not exit 0 counts as a mismatch.  On a mismatch it prints the seed, how to replay it and the diff; the
 # transcripts are kept in $FUZZ_KEEP (default: build/fuzz-fail).  Exit
-# status 1 when any seed mismatched.  GPATCH_* variables of the caller's
+# status 1 when any seed mismatched.  The preloaded run has FUZZ_TRACE=1:
+# its stderr (kept as preload.err) shows every line as it was made, so the
+# last lines of each group show where a run that hung stopped.  GPATCH_* variables of the caller's
 # environment reach the preloaded runs (GPATCH_TLS=private, say).
 set -u
 
@@ -27,7 +29,7 @@ one() { # one SEED: runs both sides, prints nothing when they agree
     env -u LD_PRELOAD timeout -s KILL "$TMO" "$prog" "$seed" \
       > "$dir/preload" 2> "$dir/preload.err"
   else
-    LD_PRELOAD="$BUILD/libgpatch.so" timeout -s KILL "$TMO" "$prog" "$seed" \
+    FUZZ_TRACE=1 LD_PRELOAD="$BUILD/libgpatch.so" timeout -s KILL "$TMO" "$prog" "$seed" \
       > "$dir/preload" 2> "$dir/preload.err"
   fi
   echo "exit=$?" >> "$dir/preload"
@@ -44,7 +46,7 @@ one() { # one SEED: runs both sides, prints nothing when they agree
   {
     echo "MISMATCH seed=$seed (replay: $prog $seed; LD_PRELOAD=$BUILD/libgpatch.so $prog $seed; kept in $KEEP/$seed)"
     diff -u "$KEEP/$seed/native" "$KEEP/$seed/preload" | head -40
-    tail -5 "$KEEP/$seed/preload.err"
+    grep -v '^g[0-9]*\.[0-9]* ' "$KEEP/$seed/preload.err" | tail -5
   } | sed 's/^/  /; 1s/^  //'
   return 1
 }

@@ -78,7 +78,8 @@ static ssize_t sock_in(int fd, struct msghdr *m, int flags, int flat) {
  * a send or recv on a non-socket (ENOTSOCK), a read of a write-only fd or
  * a write of a read-only one, such as the wrong end of a pipe (EBADF), a
  * read or write of an epoll set, a read or write of less than 8 bytes on
- * an eventfd, a read of less than 8 on a timerfd (EINVAL).  Only reached
+ * an eventfd, a read of less than 8 on a timerfd (EINVAL), a transfer of
+ * no bytes on a pipe (0 at once, even when it is full).  Only reached
  * on the way to a wait; errno is kept. */
 static int refused_at_once(int fd, int kind, unsigned dir, int sock,
                            size_t len) {
@@ -86,7 +87,7 @@ static int refused_at_once(int fd, int kind, unsigned dir, int sock,
   char path[40], link[64];
   ssize_t n;
 
-  if (sock)
+  if (sock || len == 0) /* ENOTSOCK; a read or write of 0 returns 0 */
     return 1;
   fl = GP_REAL(fcntl)(fd, F_GETFL);
   if (fl >= 0 && ((fl & O_PATH) ||
@@ -113,7 +114,8 @@ static ssize_t try_in(gp_fd *f, int kind, struct msghdr *m, int flags,
   int fd = gp__fd_num(f);
   if (kind == GP_KIND_SOCK)
     return sock_in(fd, m, flags, flat);
-  if (kind != GP_KIND_PASS && !gp_fd_ready_now(fd, POLLIN) &&
+  if (kind != GP_KIND_PASS && !gp_fd_nonblock(f) &&
+      !gp_fd_ready_now(fd, POLLIN) &&
       !refused_at_once(fd, kind, GP_IN, sock,
                        gp_iovs_len(m->msg_iov, (int)m->msg_iovlen))) {
     errno = EAGAIN;
@@ -274,7 +276,11 @@ static ssize_t sock_out(int fd, const struct msghdr *m, int flags) {
 }
 
 /* One attempt at sending on f's fd; pipes take at most PIPE_BUF bytes
- * after poll says they are writable, which cannot block. */
+ * after poll says they are writable, which cannot block.  An fd the
+ * program made non-blocking gets the plain call at once, as natively: a
+ * poll first would refuse a small write that the kernel still packs into
+ * a full pipe's last page (POLLOUT needs a free page), and PIPE_BUF pieces
+ * would fill the pages differently. */
 static ssize_t try_out(gp_fd *f, int kind, struct msghdr *m, int flags,
                        int sock) {
   int fd = gp__fd_num(f);
@@ -284,7 +290,8 @@ static ssize_t try_out(gp_fd *f, int kind, struct msghdr *m, int flags,
       gp_iovs_len(m->msg_iov, (int)m->msg_iovlen) > TTY_INLINE &&
       !gp_fd_nonblock(f))
     return tty_write(fd, m->msg_iov, (int)m->msg_iovlen);
-  if (kind != GP_KIND_PASS && !gp_fd_ready_now(fd, POLLOUT) &&
+  if (kind != GP_KIND_PASS && !gp_fd_nonblock(f) &&
+      !gp_fd_ready_now(fd, POLLOUT) &&
       !refused_at_once(fd, kind, GP_OUT, sock,
                        gp_iovs_len(m->msg_iov, (int)m->msg_iovlen))) {
     errno = EAGAIN;
@@ -294,8 +301,8 @@ static ssize_t try_out(gp_fd *f, int kind, struct msghdr *m, int flags,
     return GP_REAL(sendmsg)(fd, m, flags);
   if (kind == GP_KIND_PASS && (gp_conf.families & GP_FAM_FILE))
     return gp_file_rw(fd, m->msg_iov, (int)m->msg_iovlen, 1);
-  if (kind != GP_KIND_FIFO || gp_iovs_len(m->msg_iov, (int)m->msg_iovlen) <=
-                                  PIPE_BUF)
+  if (kind != GP_KIND_FIFO || gp_fd_nonblock(f) ||
+      gp_iovs_len(m->msg_iov, (int)m->msg_iovlen) <= PIPE_BUF)
     return GP_REAL(writev)(fd, m->msg_iov, (int)m->msg_iovlen);
   /* Non-atomic anyway (over PIPE_BUF): send the first PIPE_BUF bytes. */
   struct iovec one[1];
@@ -330,7 +337,7 @@ static ssize_t xfer_out(gp_fd *f, struct msghdr *m, int flags, int sock) {
       xfer_moved(&x, (size_t)r);
       if (x.done >= total)
         break;
-      if (r > 0 && kind != GP_KIND_FIFO && gp_fd_nonblock(f))
+      if (r > 0 && gp_fd_nonblock(f))
         break; /* a non-blocking program takes the partial write */
     } else if (!again(f, kind, GP_OUT, flags, sock, &x.deadline)) {
       x.failed = 1;

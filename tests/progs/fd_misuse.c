@@ -18,7 +18,13 @@
  *   read4_eventfd               a 4-byte read of an eventfd at 0
  *   write4_eventfd              a 4-byte write to an eventfd
  *   read_epoll, write_epoll     read and write on an epoll set
- * each twice: blocking (key_b) and with O_NONBLOCK set (key_nb).
+ * each twice: blocking (key_b) and with O_NONBLOCK set (key_nb), then
+ *   fill_nb     bytes a non-blocking pipe takes in 1000-byte writes until
+ *               EAGAIN (the kernel packs them into its last page: poll
+ *               says "no room" 3000 bytes earlier, fuzz seeds 5, 6)
+ *   fill5k_nb   the same with 5000-byte writes (partial writes)
+ *   write0_full a write of 0 bytes to that full pipe, blocking (0)
+ *   read0_empty a read of 0 bytes from an empty blocking pipe (0)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -88,6 +94,41 @@ static void calls(int nb) {
   close(ep);
 }
 
+/* Fills a non-blocking pipe with writes of size n; returns the bytes. */
+static long fill(int fd, size_t n) {
+  static char buf[5000];
+  long total = 0;
+  ssize_t w;
+
+  while ((w = write(fd, buf, n)) > 0)
+    total += w;
+  return total;
+}
+
+/* The pipe-capacity and zero-length cases. */
+static void pipes(void) {
+  int p[2];
+
+  if (pipe2(p, O_NONBLOCK) != 0)
+    return;
+  printf("fill_nb=%ld\n", fill(p[1], 1000));
+  fcntl(p[1], F_SETFL, 0);
+  show("write0", "full", write(p[1], "", 0));
+  close(p[0]);
+  close(p[1]);
+  if (pipe2(p, O_NONBLOCK) != 0)
+    return;
+  printf("fill5k_nb=%ld\n", fill(p[1], 5000));
+  fcntl(p[0], F_SETFL, 0);
+  close(p[1]);
+  close(p[0]);
+  if (pipe(p) != 0)
+    return;
+  show("read0", "empty", read(p[0], p, 0));
+  close(p[0]);
+  close(p[1]);
+}
+
 int main(void) {
   pthread_t t;
 
@@ -95,6 +136,7 @@ int main(void) {
     return 1;
   calls(0);
   calls(1);
+  pipes();
   pthread_mutex_lock(&mu);
   done = 1;
   pthread_cond_signal(&cv);

@@ -63,6 +63,8 @@ struct fz_log {
   char *buf;  /* The text, NUL-terminated, or NULL when empty. */
   size_t len; /* Bytes used, without the NUL. */
   size_t cap; /* Bytes allocated. */
+  int gid;    /* Group and role, for FUZZ_TRACE lines. */
+  int role;
 };
 
 /* Set by FUZZ_TRACE=1: every line also goes to stderr as it is made, to
@@ -86,7 +88,7 @@ static inline void fz_say(struct fz_log *l, const char *fmt, ...) {
     n = sizeof line - 2;
   line[n++] = '\n';
   if (fz_trace)
-    fprintf(stderr, "%.*s", n, line);
+    fprintf(stderr, "g%d.%d %.*s", l->gid, l->role, n, line);
   if (l->len + n + 1 > l->cap) {
     size_t cap = l->cap ? l->cap * 2 : 4096;
     char *b;

@@ -99,7 +99,12 @@ static void plan(uint64_t seed) {
 
 static void *group_main(void *arg) {
   struct fz_group *g = arg;
+  int j;
 
+  for (j = 0; j < FZ_ROLES; j++) {
+    g->log[j].gid = g->id;
+    g->log[j].role = j;
+  }
   scen[g->kind].run(g);
   return NULL;
 }
