@@ -25,10 +25,15 @@
  *   fill5k_nb   the same with 5000-byte writes (partial writes)
  *   write0_full a write of 0 bytes to that full pipe, blocking (0)
  *   read0_empty a read of 0 bytes from an empty blocking pipe (0)
+ *   send_shutrd a blocking send on a full AF_UNIX stream socket whose
+ *               peer has called shutdown(SHUT_RD) (EPIPE at once; the
+ *               shim skipped the try on a socket it had seen full and
+ *               waited for room that the kernel never reports, seed 28)
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -129,6 +134,22 @@ static void pipes(void) {
   close(p[1]);
 }
 
+/* A full socket whose peer stops reading: send fails with EPIPE. */
+static void shut_rd(void) {
+  static char buf[4096];
+  int sv[2];
+
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+    return;
+  signal(SIGPIPE, SIG_IGN);
+  while (send(sv[0], buf, sizeof buf, MSG_DONTWAIT) > 0)
+    ;
+  shutdown(sv[1], SHUT_RD);
+  show("send", "shutrd", send(sv[0], buf, sizeof buf, 0));
+  close(sv[0]);
+  close(sv[1]);
+}
+
 int main(void) {
   pthread_t t;
 
@@ -137,6 +158,7 @@ int main(void) {
   calls(0);
   calls(1);
   pipes();
+  shut_rd();
   pthread_mutex_lock(&mu);
   done = 1;
   pthread_cond_signal(&cv);
