@@ -150,6 +150,12 @@ static int op_write(struct fz_solo *s) {
   } else if (o != NULL) {
     if (o->kind == FK_SEQPKT && n == 0)
       n = 1;
+    /* A blocking pipe write above PIPE_BUF goes in PIPE_BUF pieces under
+     * the shim (it must not block the process): the same bytes, but
+     * packed into other pages, so a later fill would find another
+     * capacity.  Not a difference a program may rely on. */
+    if (o->kind == FK_PIPE && !d->nonblock && n > 4096)
+      n = 4096;
     fz_fill(s->buf, n, (uint64_t)d->obj * 2 + (o->kind == FK_PIPE ? 0 :
             1 - d->side), o->off[o->kind == FK_PIPE ? 0 : 1 - d->side]);
   }
