@@ -128,6 +128,9 @@ static ssize_t try_in(gp_fd *f, int kind, struct msghdr *m, int flags,
   return GP_REAL(readv)(fd, m->msg_iov, (int)m->msg_iovlen);
 }
 
+/* x.deadline once the socket's timeout passed: the next try is the last. */
+#define TIMED_OUT INT64_MIN
+
 /* After an attempt on f's fd for dir failed (errno says why): 1 to try
  * again, after parking while the fd would block (until the socket's
  * timeout, kept in *deadline); 0 to give up with the error in errno.
@@ -143,9 +146,18 @@ static int again(gp_fd *f, int kind, unsigned dir, int flags, int sock,
   int opt = 0;
   if (sock || kind == GP_KIND_SOCK)
     opt = dir == GP_IN ? SO_RCVTIMEO : SO_SNDTIMEO;
+  if (*deadline == TIMED_OUT)
+    return 0; /* the last try after the timeout failed too */
   int err = gp_fd_block(f, dir, opt, deadline);
   if (err == -EPERM) { /* cannot be polled: the plain call from now on */
     gp_fd_set_kind(f, GP_KIND_PASS);
+    return 1;
+  }
+  if (err == -EAGAIN && opt && *deadline != 0) { /* 0: non-blocking fd */
+    /* The socket's timeout passed: one last try, since data or room that
+     * came in time counts (the loop may run the timer before the event
+     * when the process was late, fuzz seed 1267). */
+    *deadline = TIMED_OUT;
     return 1;
   }
   if (err) {
@@ -221,7 +233,8 @@ static ssize_t xfer_in(gp_fd *f, struct msghdr *m, int flags, int sock,
     return -1;
   for (;;) {
     int kind = gp_fd_kind(f);
-    ssize_t r = known_empty(f, kind, GP_IN, flags)
+    /* The hint may skip the first try only: after a wait, always try. */
+    ssize_t r = x.deadline == 0 && known_empty(f, kind, GP_IN, flags)
                     ? -1
                     : try_in(f, kind, &x.cur, flags, sock, flat);
     if (kind == GP_KIND_SOCK)
