@@ -6,7 +6,8 @@
  * the range.  `make fuzz SEEDS=5000` (scripts/fuzz.sh) soaks more.
  *
  * Also the calls the fuzzer found the shim waiting on, where the kernel
- * answers at once (fd_misuse).
+ * answers at once (fd_misuse), and signals pending while blocked
+ * (sig_pending_mask).
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -110,6 +111,22 @@ Test(fuzz, parked_send_sees_peer_shut_rd, .disabled = true) {
               NULL))
     gp_expect_token(&p, "send_errno=EPIPE");
   gp_expect_token(&n, "send_errno=EPIPE");
+  gp_run_free(&n);
+  gp_run_free(&p);
+}
+
+/* A signal aimed at a thread that blocks it ends ppoll and sigsuspend
+ * whose mask unblocks it, after its handler, whoever sent it. */
+Test(fuzz, pending_aimed_signal_ends_masked_waits) {
+  struct gp_run n, p;
+
+  if (gp_both(&n, &p, 20, "sig_pending_mask", (const char *const[]){ NULL },
+              0, NULL)) {
+    gp_expect_token(&p, "remote_ppoll=-1,EINTR,1");
+    gp_expect_token(&p, "remote_sigsuspend=-1,EINTR,1");
+  }
+  gp_expect_token(&n, "remote_ppoll=-1,EINTR,1");
+  gp_expect_token(&n, "remote_sigsuspend=-1,EINTR,1");
   gp_run_free(&n);
   gp_run_free(&p);
 }
