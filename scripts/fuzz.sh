@@ -10,12 +10,14 @@
 # -t  deadline of each run, seconds (30); a run past it is a mismatch
 # -n  compare two native runs instead (checks that the interpreter's
 #     transcripts really are scheduling independent)
-# A run that does not exit 0 counts as a mismatch.  On a mismatch it prints the seed, how to replay it and the diff; the
-# transcripts are kept in $FUZZ_KEEP (default: build/fuzz-fail).  Exit
-# status 1 when any seed mismatched.  The preloaded run has FUZZ_TRACE=1:
-# its stderr (kept as preload.err) shows every line as it was made, so the
-# last lines of each group show where a run that hung stopped.  GPATCH_* variables of the caller's
-# environment reach the preloaded runs (GPATCH_TLS=private, say).
+# A run that does not exit 0 counts as a mismatch.  On a mismatch it
+# prints the seed, how to replay it and the diff; the transcripts are kept
+# in $FUZZ_KEEP (default: build/fuzz-fail).  Exit status 1 when any seed
+# mismatched.  The preloaded run has FUZZ_TRACE=1: its stderr (kept as
+# preload.err) shows every line as it was made, so the last lines of each
+# group show where a run that hung stopped.  GPATCH_* and FUZZ_* variables
+# of the caller's environment reach the runs (GPATCH_TLS=private,
+# FUZZ_SIGNALS=0).
 set -u
 
 one() { # one SEED: runs both sides, prints nothing when they agree
