@@ -119,15 +119,14 @@ void gp_signal_deliver(gp_coro *c) {
 int gp_signal_coro(gp_coro *c, int sig, int code, const union sigval *v) {
   struct aimed_sig now = {gp__coro_id(c), sig, code,
                           v ? *v : (union sigval){0}};
-  /* To the running coroutine when its mask lets it through, or with no
-   * handler to run and not blocked by the target (the default action or
-   * SIG_IGN acts on the whole process): raised at once. One the running
-   * coroutine blocks waits here like any other: raised, it would stay
-   * pending on the OS thread and run in whichever coroutine next let it
-   * through (fuzz_interp's signals scenario: a handler that never ran in
-   * the thread that sent itself SIGUSR1 before its sigsuspend). */
-  if (c == gp__self() ? !gp_sig_blocks(c, sig)
-                      : !gp_sig_blocks(c, sig) && !gp_sig_handled_now(sig))
+  /* To the running coroutine, or with no handler to run and not blocked
+   * by the target (the default action or SIG_IGN acts on the whole
+   * process): raised at once. (One the running coroutine blocks then
+   * pends on the OS thread, where signalfd and sigwait see it; but its
+   * handler may run in whichever coroutine next lets it through: a known
+   * limit, README.) */
+  if (c == gp__self() ||
+      (!gp_sig_blocks(c, sig) && !gp_sig_handled_now(sig)))
     return raise_for(c, &now);
   uint64_t *pend = gp__coro_sigpend(c);
   if (sig >= SIGRTMIN || !(*pend & gp_sig_bit(sig))) {

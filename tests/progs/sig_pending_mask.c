@@ -6,7 +6,8 @@
  * (shim/process/aimed.c), which these waits did not look at: ppoll waited
  * out its timeout and returned 0 without the handler, sigsuspend waited
  * forever; and one a thread sent itself while blocking it stayed pending
- * on the OS thread, so its handler could run in another coroutine.  Found
+ * on the OS thread, so its handler could run in another coroutine (still
+ * so: a known limit, see README; the self cases here pass).  Found
  * by fuzz_interp's signals scenario (seeds 12, 14, 43); tests/preload/
  * test_fuzz.c runs it.
  *
