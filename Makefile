@@ -3,6 +3,8 @@
 #   make run          build, then run the demo (echo server natively and shimmed)
 #   make test         build and run every test (Criterion)
 #   make test SANITIZE=1   the same with ASan/UBSan on the runtime unit tests
+#   make fuzz SEEDS=5000   differential fuzzing: seeds natively and under the
+#                     shim, transcripts compared (FUZZ_FIRST=0, FUZZ_JOBS=2)
 #   make deb          the Debian package, build/deb/gpatch_<version>_<arch>.deb
 #   make soak         redis, memcached and the echo server under the shim
 #                     for SOAK_SECONDS (600) each, loopback only; one table
@@ -60,7 +62,7 @@ DEPS_PKGS := gcc g++ make pkg-config libuv1-dev libcriterion-dev valgrind \
              lintian libaio1
 
 .PHONY: all deps run test test-unit test-preload clean check-exports bench \
-        bench-go check-aarch64 soak
+        bench-go check-aarch64 soak fuzz
 
 all: deps $(LIB) $(PROGS)
 
@@ -179,6 +181,14 @@ soak: all
 
 test: all check-exports $(TESTSO) $(UNIT_BIN) $(PRELOAD_BIN)
 	@sh scripts/run-tests.sh $(BUILD) $(UNIT_BIN) $(PRELOAD_BIN)
+
+# Differential fuzzing beyond the 100 seeds of make test (scripts/fuzz.sh
+# says how a mismatch is reported and replayed).
+SEEDS      ?= 1000
+FUZZ_FIRST ?= 0
+FUZZ_JOBS  ?= 2
+fuzz: $(LIB) $(BUILD)/progs/fuzz_interp
+	@sh scripts/fuzz.sh -b $(BUILD) -j $(FUZZ_JOBS) $(FUZZ_FIRST) $(SEEDS)
 
 clean:
 	rm -rf $(BUILD)

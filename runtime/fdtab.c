@@ -147,7 +147,11 @@ int gp__fd_maybe_ready(const gp_fd *f, unsigned dir) {
 }
 
 void gp__fd_seen_empty(gp_fd *f, unsigned dir) {
-  f->empty |= (unsigned char)dir;
+  /* Only an fd in the epoll set gets the edge that clears the hint: for
+   * one never waited on, the hint would stay after data came (a read with
+   * SO_RCVTIMEO then parked on data already there, fuzz seed 1267). */
+  if (f->added)
+    f->empty |= (unsigned char)dir;
 }
 
 /* Adds f's fd to the epoll set. -EPERM: it cannot be polled (a regular

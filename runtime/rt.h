@@ -451,7 +451,8 @@ void gp__fd_wake(gp_fd *f, unsigned events);
  * the caller may park at once. 1 otherwise. */
 int gp__fd_maybe_ready(const gp_fd *f, unsigned dir);
 /* The caller saw the fd empty (or full) for dir: EAGAIN, or a short
- * read. */
+ * read. Kept only for an fd already in the epoll set (one that waited
+ * before), since only such an fd gets the edge that clears it. */
 void gp__fd_seen_empty(gp_fd *f, unsigned dir);
 
 /* The most fds the runtime owns itself (its epoll sets, libuv's wake-up

@@ -75,6 +75,8 @@ GP_EXPORT int epoll_wait(int ep, struct epoll_event *ev, int max, int ms) {
 
 GP_EXPORT int epoll_pwait(int ep, struct epoll_event *ev, int max, int ms,
                           const sigset_t *mask) {
+  if (gp_aimed_interrupts(mask))
+    return gp_intr_result(GP_REAL(epoll_wait)(ep, ev, max, 0));
   if (ms == 0 && max > 0) {
     int r = GP_REAL(epoll_pwait)(ep, ev, max, 0, mask);
     gp_slice_after(GP_FAM_POLL);
@@ -92,6 +94,8 @@ GP_EXPORT int epoll_pwait(int ep, struct epoll_event *ev, int max, int ms,
 GP_EXPORT int epoll_pwait2(int ep, struct epoll_event *ev, int max,
                            const struct timespec *ts, const sigset_t *mask) {
   int zero = ts && ts->tv_sec == 0 && ts->tv_nsec == 0;
+  if (gp_aimed_interrupts(mask))
+    return gp_intr_result(GP_REAL(epoll_wait)(ep, ev, max, 0));
   if (zero && max > 0) {
     int r = GP_REAL(epoll_pwait2)(ep, ev, max, ts, mask);
     gp_slice_after(GP_FAM_POLL);

@@ -149,6 +149,8 @@ GP_EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t n,
 static int do_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts,
                     const sigset_t *mask) {
   int zero = ts && ts->tv_sec == 0 && ts->tv_nsec == 0;
+  if (gp_aimed_interrupts(mask)) /* ready fds count, else EINTR */
+    return gp_intr_result(GP_REAL(poll)(fds, n, 0));
   if (zero) {
     int r = GP_REAL(ppoll)(fds, n, ts, mask);
     gp_slice_after(GP_FAM_POLL);
@@ -245,6 +247,10 @@ GP_EXPORT int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex,
 GP_EXPORT int pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex,
                       const struct timespec *ts, const sigset_t *mask) {
   int zero = ts && ts->tv_sec == 0 && ts->tv_nsec == 0;
+  if (gp_aimed_interrupts(mask)) {
+    struct timespec now = {0, 0};
+    return gp_intr_result(GP_REAL(pselect)(nfds, rd, wr, ex, &now, NULL));
+  }
   if (zero) {
     int r = GP_REAL(pselect)(nfds, rd, wr, ex, ts, mask);
     gp_slice_after(GP_FAM_POLL);

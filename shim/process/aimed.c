@@ -122,7 +122,10 @@ int gp_signal_coro(gp_coro *c, int sig, int code, const union sigval *v) {
                           v ? *v : (union sigval){0}};
   /* To the running coroutine, or with no handler to run and not blocked
    * by the target (the default action or SIG_IGN acts on the whole
-   * process): raised at once. */
+   * process): raised at once. (One the running coroutine blocks then
+   * pends on the OS thread, where signalfd and sigwait see it; but its
+   * handler may run in whichever coroutine next lets it through: a known
+   * limit, README.) */
   if (c == gp__self() ||
       (!gp_sig_blocks(c, sig) && !gp_sig_handled_now(sig)))
     return raise_for(c, &now);
@@ -153,4 +156,20 @@ int gp_signal_take(uint64_t set, siginfo_t *info) {
     }
   }
   return 0;
+}
+
+int gp_aimed_interrupts(const sigset_t *mask) {
+  gp_coro *c = mask && gp__tls.sched ? gp__self() : NULL;
+  uint64_t blocked;
+  sigset_t old;
+  if (c == NULL || *gp__coro_sigpend(c) == 0)
+    return 0;
+  memcpy(&blocked, mask, sizeof blocked);
+  if ((*gp__coro_sigpend(c) & ~blocked) == 0)
+    return 0;
+  int saved = errno;
+  gp_set_mask(SIG_SETMASK, mask, &old); /* delivers it (sigmask.c) */
+  gp_set_mask(SIG_SETMASK, &old, NULL);
+  errno = saved;
+  return 1;
 }

@@ -3,6 +3,7 @@
 #ifndef GP_INTR_H
 #define GP_INTR_H
 
+#include <errno.h>
 #include <signal.h>
 #include <stdint.h>
 
@@ -47,6 +48,22 @@ void gp_wait_child_changed(void);
 /* pthread_sigmask that also records the new mask as the running
  * coroutine's (every switch installs the next coroutine's mask). */
 int gp_set_mask(int how, const sigset_t *set, sigset_t *old);
+/* For a wait that installs mask for its duration (ppoll, pselect,
+ * epoll_pwait, sigsuspend): when mask lets through a signal aimed at the
+ * running coroutine (pthread_kill from another one) and still pending,
+ * natively the wait ends at once with EINTR after the handler; this runs
+ * the handler (installs mask, which delivers it, and puts the old mask
+ * back) and returns 1.  0 when there is none (nothing done). */
+int gp_aimed_interrupts(const sigset_t *mask);
+/* The result of a wait that gp_aimed_interrupts ended: r when the zero-
+ * timeout check it made found something ready (or failed), else -1 with
+ * EINTR. */
+static inline int gp_intr_result(int r) {
+  if (r != 0)
+    return r;
+  errno = EINTR;
+  return -1;
+}
 
 #pragma GCC visibility pop
 

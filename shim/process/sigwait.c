@@ -162,6 +162,10 @@ GP_EXPORT int pause(void) {
 }
 
 GP_EXPORT int sigsuspend(const sigset_t *mask) {
+  if (gp_aimed_interrupts(mask)) {
+    errno = EINTR;
+    return -1;
+  }
   if (!coop_signal_wait(mask))
     return GP_REAL(sigsuspend)(mask);
   gp_enter();

@@ -26,10 +26,14 @@
  * once its slice is spent (rt.h, gp__slice_point).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "core/fdkind.h"
 #include "core/guard.h"
@@ -119,6 +123,41 @@ static ssize_t sock_in(int fd, struct msghdr *m, int flags, int flat) {
   return GP_REAL(recvmsg)(fd, m, flags | MSG_DONTWAIT);
 }
 
+/* Whether the real call on a non-socket fd that poll() just found not
+ * ready for dir would fail at once instead of blocking, so that it must be
+ * made rather than waited for (a wait would never end for a blocking fd,
+ * and a non-blocking one would see EAGAIN instead of the kernel's error):
+ * a send or recv on a non-socket (ENOTSOCK), a read of a write-only fd or
+ * a write of a read-only one, such as the wrong end of a pipe (EBADF), a
+ * read or write of an epoll set, a read or write of less than 8 bytes on
+ * an eventfd, a read of less than 8 on a timerfd (EINVAL), a transfer of
+ * no bytes on a pipe (0 at once, even when it is full).  Only reached
+ * on the way to a wait; errno is kept. */
+static int refused_at_once(int fd, int kind, unsigned dir, int sock,
+                           size_t len) {
+  int saved = errno, fl, r = 0;
+  char path[40], link[64];
+  ssize_t n;
+
+  if (sock || len == 0) /* ENOTSOCK; a read or write of 0 returns 0 */
+    return 1;
+  fl = GP_REAL(fcntl)(fd, F_GETFL);
+  if (fl >= 0 && ((fl & O_PATH) ||
+                  (fl & O_ACCMODE) == (dir == GP_IN ? O_WRONLY : O_RDONLY)))
+    r = 1;
+  else if (kind == GP_KIND_POLL) {
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    n = readlink(path, link, sizeof link - 1);
+    link[n > 0 ? n : 0] = '\0';
+    r = strcmp(link, "anon_inode:[eventpoll]") == 0 ||
+        (len < 8 && strcmp(link, "anon_inode:[eventfd]") == 0) ||
+        (len < 8 && dir == GP_IN &&
+         strcmp(link, "anon_inode:[timerfd]") == 0);
+  }
+  errno = saved;
+  return r;
+}
+
 /* One attempt on f's fd that cannot block, or a real call for fds that
  * never wait. sock: the call was one of the recv family; flat: see
  * sock_in. */
@@ -134,7 +173,10 @@ static ssize_t try_in(gp_fd *f, int kind, struct msghdr *m, int flags,
       return r;
     gp_fd_info(f)->no_nowait = 1;
   }
-  if (kind != GP_KIND_PASS && !gp_fd_ready_now(fd, POLLIN)) {
+  if (kind != GP_KIND_PASS && !gp_fd_nonblock(f) &&
+      !gp_fd_ready_now(fd, POLLIN) &&
+      !refused_at_once(fd, kind, GP_IN, sock,
+                       gp_iovs_len(m->msg_iov, (int)m->msg_iovlen))) {
     errno = EAGAIN;
     return -1;
   }
@@ -144,6 +186,9 @@ static ssize_t try_in(gp_fd *f, int kind, struct msghdr *m, int flags,
     return gp_file_rw(fd, m->msg_iov, (int)m->msg_iovlen, 0);
   return GP_REAL(readv)(fd, m->msg_iov, (int)m->msg_iovlen);
 }
+
+/* x.deadline once the socket's timeout passed: the next try is the last. */
+#define TIMED_OUT INT64_MIN
 
 /* After an attempt on f's fd for dir failed (errno says why): 1 to try
  * again, after parking while the fd would block (until the socket's
@@ -160,9 +205,18 @@ static int again(gp_fd *f, int kind, unsigned dir, int flags, int sock,
   int opt = 0;
   if (sock || kind == GP_KIND_SOCK)
     opt = dir == GP_IN ? SO_RCVTIMEO : SO_SNDTIMEO;
+  if (*deadline == TIMED_OUT)
+    return 0; /* the last try after the timeout failed too */
   int err = gp_fd_block(f, dir, opt, deadline);
   if (err == -EPERM) { /* cannot be polled: the plain call from now on */
     gp_fd_set_kind(f, GP_KIND_PASS);
+    return 1;
+  }
+  if (err == -EAGAIN && opt && *deadline != 0) { /* 0: non-blocking fd */
+    /* The socket's timeout passed: one last try, since data or room that
+     * came in time counts (the loop may run the timer before the event
+     * when the process was late, fuzz seed 1267). */
+    *deadline = TIMED_OUT;
     return 1;
   }
   if (err) {
@@ -239,7 +293,8 @@ static ssize_t xfer_in(gp_fd *f, struct msghdr *m, int flags, int sock,
   handoff_yield(f, flags);
   for (;;) {
     int kind = gp_fd_kind(f);
-    ssize_t r = known_empty(f, kind, GP_IN, flags)
+    /* The hint may skip the first try only: after a wait, always try. */
+    ssize_t r = x.deadline == 0 && known_empty(f, kind, GP_IN, flags)
                     ? -1
                     : try_in(f, kind, &x.cur, flags, sock, flat);
     if (hinted(f, kind))
@@ -296,7 +351,11 @@ static ssize_t sock_out(int fd, const struct msghdr *m, int flags) {
 /* One attempt at sending on f's fd; pipes take what fits with
  * RWF_NOWAIT (the kernel keeps writes of up to PIPE_BUF whole), or, where
  * the kernel refuses it, at most PIPE_BUF bytes after poll says they are
- * writable, which cannot block. */
+ * writable, which cannot block.  An fd the program made non-blocking gets
+ * the plain call at once, as natively: a poll first would refuse a small
+ * write that the kernel still packs into a full pipe's last page (POLLOUT
+ * needs a free page), and PIPE_BUF pieces would fill the pages
+ * differently. */
 static ssize_t try_out(gp_fd *f, int kind, struct msghdr *m, int flags,
                        int sock) {
   int fd = gp__fd_num(f);
@@ -313,7 +372,10 @@ static ssize_t try_out(gp_fd *f, int kind, struct msghdr *m, int flags,
       gp_iovs_len(m->msg_iov, (int)m->msg_iovlen) > TTY_INLINE &&
       !gp_fd_nonblock(f))
     return tty_write(fd, m->msg_iov, (int)m->msg_iovlen);
-  if (kind != GP_KIND_PASS && !gp_fd_ready_now(fd, POLLOUT)) {
+  if (kind != GP_KIND_PASS && !gp_fd_nonblock(f) &&
+      !gp_fd_ready_now(fd, POLLOUT) &&
+      !refused_at_once(fd, kind, GP_OUT, sock,
+                       gp_iovs_len(m->msg_iov, (int)m->msg_iovlen))) {
     errno = EAGAIN;
     return -1;
   }
@@ -321,8 +383,8 @@ static ssize_t try_out(gp_fd *f, int kind, struct msghdr *m, int flags,
     return GP_REAL(sendmsg)(fd, m, flags);
   if (kind == GP_KIND_PASS && (gp_conf.families & GP_FAM_FILE))
     return gp_file_rw(fd, m->msg_iov, (int)m->msg_iovlen, 1);
-  if (kind != GP_KIND_FIFO || gp_iovs_len(m->msg_iov, (int)m->msg_iovlen) <=
-                                  PIPE_BUF)
+  if (kind != GP_KIND_FIFO || gp_fd_nonblock(f) ||
+      gp_iovs_len(m->msg_iov, (int)m->msg_iovlen) <= PIPE_BUF)
     return GP_REAL(writev)(fd, m->msg_iov, (int)m->msg_iovlen);
   /* Non-atomic anyway (over PIPE_BUF): send the first PIPE_BUF bytes. */
   struct iovec one[1];
@@ -347,12 +409,11 @@ static ssize_t xfer_out(gp_fd *f, struct msghdr *m, int flags, int sock) {
   size_t total = gp_iovs_len(x.v.iov, x.v.cnt);
   for (;;) {
     int kind = gp_fd_kind(f);
-    size_t want = gp_iovs_len(x.cur.msg_iov, (int)x.cur.msg_iovlen);
-    ssize_t r = known_empty(f, kind, GP_OUT, flags)
-                    ? -1
-                    : try_out(f, kind, &x.cur, flags, sock);
-    if (kind == GP_KIND_SOCK && (r < 0 ? errno == EAGAIN : (size_t)r < want))
-      gp__fd_seen_empty(f, GP_OUT); /* the send buffer is full */
+    /* Always a real try, never known_empty: a socket seen full can fail
+     * with no edge in between (EPIPE once an AF_UNIX peer called
+     * shutdown(SHUT_RD), which wakes this end with no event to report),
+     * and natively that send fails at once (fd_misuse, fuzz seed 28). */
+    ssize_t r = try_out(f, kind, &x.cur, flags, sock);
     if (r >= 0) {
       if (r > 0 && gp_fd_info(f)->peer != 0) {
         gp_fd_poke_peer(f); /* a reader parked on the other end */
@@ -362,7 +423,7 @@ static ssize_t xfer_out(gp_fd *f, struct msghdr *m, int flags, int sock) {
       xfer_moved(&x, (size_t)r);
       if (x.done >= total)
         break;
-      if (r > 0 && kind != GP_KIND_FIFO && gp_fd_nonblock(f))
+      if (r > 0 && gp_fd_nonblock(f))
         break; /* a non-blocking program takes the partial write */
     } else if (!again(f, kind, GP_OUT, flags, sock, &x.deadline)) {
       x.failed = 1;

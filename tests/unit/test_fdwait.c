@@ -164,8 +164,19 @@ Test(fdwait, record_stays_and_forget_zeroes_the_slot) {
 
 Test(fdwait, seen_empty_holds_until_an_edge) {
   gp__rt_start(0);
-  gp_fd *f = gp__fd_get(7);
+  int p[2];
+  cr_assert_eq(pipe(p), 0);
+  gp_fd *f = gp__fd_get(p[0]);
   cr_assert(gp__fd_maybe_ready(f, GP_IN));
+  /* Not in the epoll set yet: no edge would clear a hint, so none holds. */
+  gp__fd_seen_empty(f, GP_IN);
+  cr_assert(gp__fd_maybe_ready(f, GP_IN));
+  /* A wait (here one that times out) adds it; from then on hints hold. */
+  struct waitarg w = {p[0], GP_IN, gp__now() + 1000000LL, 99};
+  gp_coro *c;
+  gp__spawn(waiter, &w, 0, 0, &c);
+  gp__join(c, NULL, GP_NEVER);
+  cr_assert_eq(w.result, -ETIMEDOUT);
   gp__fd_seen_empty(f, GP_IN);
   cr_assert_not(gp__fd_maybe_ready(f, GP_IN));
   cr_assert(gp__fd_maybe_ready(f, GP_OUT));
