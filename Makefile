@@ -62,7 +62,7 @@ DEPS_PKGS := gcc g++ make pkg-config libuv1-dev libcriterion-dev valgrind \
              lintian libaio1
 
 .PHONY: all deps run test test-unit test-preload clean check-exports bench \
-        bench-go check-aarch64 soak fuzz
+        bench-go check-aarch64 soak fuzz fuzz-config
 
 all: deps $(LIB) $(PROGS)
 
@@ -189,6 +189,18 @@ FUZZ_FIRST ?= 0
 FUZZ_JOBS  ?= 2
 fuzz: $(LIB) $(BUILD)/progs/fuzz_interp
 	@sh scripts/fuzz.sh -b $(BUILD) -j $(FUZZ_JOBS) $(FUZZ_FIRST) $(SEEDS)
+
+# libFuzzer on the GPATCH_* value parsers (clang and its runtime from
+# Debian: clang, libclang-rt-14-dev), FUZZ_SECONDS long.
+FUZZ_SECONDS ?= 60
+fuzz-config:
+	@sh scripts/deps.sh clang libclang-rt-14-dev
+	@mkdir -p $(BUILD)/fuzz-corpus
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
+	  -Iruntime/base -Iruntime -Ishim tests/fuzz/fuzz_config.c \
+	  shim/core/config.c -o $(BUILD)/fuzz_config
+	$(BUILD)/fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=64 \
+	  $(BUILD)/fuzz-corpus
 
 clean:
 	rm -rf $(BUILD)
