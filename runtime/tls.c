@@ -566,19 +566,7 @@ int gp__tls_start(void) {
             "coroutines share the OS thread's TLS (GPATCH_TLS=shared)");
   return 0;
 }
-/* The stack glibc reads in the thread's descriptor (its alloca cutoff,
- * __libc_alloca_cutoff; longjmp's unwinding of cleanup buffers): the
- * whole mapping, guard page included, as glibc describes a stack it
- * allocated (the TLS block is elsewhere here), or the program's own
- * stack with no guard. */
-static void set_stackblock(char *p, gp_coro *c) {
-  size_t guard = c->own_stack ? 0 : gp__page_size();
-  size_t *sb = &AT(p, off.stackblock + 8, size_t);
-  AT(p, off.stackblock, void *) = c->own_stack ? c->own_stack : c->stack;
-  sb[0] = c->stack_size + guard; /* stackblock_size */
-  sb[1] = guard;                 /* guardsize */
-  sb[2] = guard;                 /* reported_guardsize */
-}
+
 
 int gp__tls_new(gp_coro *c) {
   (void)c;
