@@ -567,7 +567,6 @@ int gp__tls_start(void) {
   return 0;
 }
 
-
 int gp__tls_new(gp_coro *c) {
   (void)c;
   return -ENOSYS;
