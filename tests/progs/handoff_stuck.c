@@ -126,8 +126,8 @@ static void *waker(void *arg) {
 static void *ticker(void *arg) {
   (void)arg;
   usleep(20000);
-  stuck_now = 1;
-  usleep(10000); /* the stuck thread is at it */
+  stuck_now = 1; /* the stuck thread starts within a millisecond: the
+                    first tick already waits for the hand-off */
   while (stuck_now && nticks < MAX_TICKS) {
     double t0 = now_ms();
     usleep(TICK_MS * 1000);
