@@ -209,6 +209,21 @@ static int barrier(void) {
                                MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
 }
 
+/* With `pending` held and c marked detached in its block: c keeps cur's
+ * OS thread, h is told to run the scheduler, `pending` is let go. */
+static void commit(gp_coro *c, struct host *h) {
+  cur->held = c;
+  __atomic_store_n(&c->handed, 1, __ATOMIC_RELAXED);
+  __atomic_add_fetch(&ndetached, 1, __ATOMIC_RELEASE);
+  __atomic_add_fetch(&nhandoffs, 1, __ATOMIC_RELAXED);
+  GP_LOGL(GP_LOG_DEBUG, "hand-off: coroutine #%d keeps thread %d, the "
+          "others go on on thread %d", gp__coro_number(c), cur->tid, h->tid);
+  cur = h;
+  __atomic_store_n(&pending, 0, __ATOMIC_RELEASE);
+  __atomic_store_n(&h->go, 1, __ATOMIC_RELEASE);
+  futex_wake(&h->go);
+}
+
 /* The monitor decided that c, running since switch sw, is stuck. */
 static void try_handoff(gp_coro *c, uint64_t sw) {
   struct gp_tls *t = gp__tls_of(c);
@@ -218,7 +233,7 @@ static void try_handoff(gp_coro *c, uint64_t sw) {
       __atomic_load_n(&t->inside, __ATOMIC_RELAXED))
     return;
   if (__atomic_exchange_n(&pending, 1, __ATOMIC_SEQ_CST))
-    return; /* a coroutine is detaching itself (gp__detach) */
+    return; /* a coroutine is detaching itself (gp__detach_self) */
   struct host *h = get_spare();
   if (h == NULL) {
     __atomic_store_n(&pending, 0, __ATOMIC_RELEASE);
@@ -240,17 +255,7 @@ static void try_handoff(gp_coro *c, uint64_t sw) {
     give_back(h);
     return;
   }
-  /* Committed: c keeps cur's OS thread; h runs the scheduler. */
-  cur->held = c;
-  __atomic_store_n(&c->handed, 1, __ATOMIC_RELAXED);
-  __atomic_add_fetch(&ndetached, 1, __ATOMIC_RELEASE);
-  __atomic_add_fetch(&nhandoffs, 1, __ATOMIC_RELAXED);
-  GP_LOGL(GP_LOG_DEBUG, "hand-off: coroutine #%d keeps thread %d, the "
-          "others go on on thread %d", gp__coro_number(c), cur->tid, h->tid);
-  cur = h;
-  __atomic_store_n(&pending, 0, __ATOMIC_RELEASE);
-  __atomic_store_n(&h->go, 1, __ATOMIC_RELEASE);
-  futex_wake(&h->go);
+  commit(c, h);
 }
 
 /* Before a call that may block in the kernel and has no cooperative form
@@ -269,17 +274,9 @@ int gp__detach_self(void) {
     __atomic_store_n(&pending, 0, __ATOMIC_RELEASE);
     return -1;
   }
-  gp_coro *c = gp__current;
   gp__tls.detached = 1;
   gp__tls.sched = 0;
-  cur->held = c;
-  c->handed = 1;
-  __atomic_add_fetch(&ndetached, 1, __ATOMIC_RELEASE);
-  __atomic_add_fetch(&nhandoffs, 1, __ATOMIC_RELAXED);
-  cur = h;
-  __atomic_store_n(&pending, 0, __ATOMIC_RELEASE);
-  __atomic_store_n(&h->go, 1, __ATOMIC_RELEASE);
-  futex_wake(&h->go);
+  commit(gp__current, h);
   return 0;
 }
 
