@@ -124,3 +124,19 @@ Test(handoff, the_os_thread_bound_holds) {
             gp_describe(&p));
   gp_run_free(&p);
 }
+
+/* semop is handed off before the call, not by the monitor: with a
+ * threshold far longer than the run (10 s), the ticker still ticks while
+ * the semop waits. */
+Test(handoff, semop_hands_off_before_the_call) {
+  if (!gp_preload_wanted())
+    cr_skip_test("the preload is not wanted");
+  static const char *const env[] = {"GPATCH_TLS=private",
+                                    "GPATCH_HANDOFF=10000", NULL};
+  struct gp_run p;
+  gp_run_ok(&p, 1, env, 30, "handoff_stuck", GP_ARGV("semop", STUCK_MS));
+  GP_EXPECT_VAL(&p, "result", ==, 0);
+  GP_EXPECT_VAL(&p, "ticks", >, 20);
+  GP_EXPECT_VAL(&p, "late_max_ms", <, 400);
+  gp_run_free(&p);
+}
