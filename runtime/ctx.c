@@ -187,7 +187,6 @@ void gp__ctx_free(gp_ctx *c) {
  * few ns), else arch_prctl (a system call). */
 #if defined(__x86_64__)
 static int tp_fast;
-static void *cur_tp; /* the thread pointer installed now (after the first) */
 
 void gp__ctx_tp_fast(int fsgsbase) { tp_fast = fsgsbase; }
 
@@ -198,11 +197,14 @@ void *gp__ctx_get_tp(void) {
   return (void *)fs;
 }
 
-/* The hub and the main coroutine share a block: no write between them. */
+/* No write when tp is in place already: the installed one is read from
+ * its own first word (the TCB's self pointer, %fs:0), which is right on
+ * every OS thread (the hand-off runs the hub and coroutines on several). */
 void gp__ctx_set_tp(void *tp) {
-  if (tp == cur_tp)
+  void *cur;
+  __asm__ volatile("mov %%fs:0, %0" : "=r"(cur));
+  if (tp == cur)
     return;
-  cur_tp = tp;
   if (GP_LIKELY(tp_fast))
     __asm__ volatile("wrfsbase %0" : : "r"(tp) : "memory");
   else

@@ -212,8 +212,8 @@ void gp__sigmask_note(void);
  * choice in effect. */
 int gp__switch_select(int ucontext);
 /* Thread-local storage (tls.c): 1 asks for a private block per coroutine
- * (GPATCH_TLS=private), 0 for the OS thread's block shared by all (the
- * default). Call before the start; the start checks that glibc allows
+ * (the default), 0 for the OS thread's block shared by all
+ * (GPATCH_TLS=shared). Call before the start; the start checks that glibc allows
  * it, and warns once and shares otherwise. gp__tls_is_private says what
  * is in effect. gp__tls_run_dtors runs the C++ thread_local destructors
  * of the running coroutine (glibc's __call_tls_dtors) in private mode,

@@ -147,6 +147,26 @@ __attribute__((noinline, cold)) static void hub_mask_resumed(void) {
     set_mask(m);
 }
 
+/* Private TLS: the thread pointer moves with the context. The hub has no
+ * block of its own to move to: it runs on the block it finds, the one of
+ * the coroutine that left for it, which is not running (a detached
+ * coroutine runs on its own OS thread and never leaves for the hub). On a
+ * machine without FSGSBASE each write of the thread pointer is a system
+ * call (arch_prctl; 4 us on a VM): this way a coroutine that parks and is
+ * woken again, the common case, costs none, and a hand-off between two
+ * coroutines through the hub costs one. The hub clobbers only errno
+ * there, which the switch keeps for the coroutine (saved_errno). It moves
+ * to a block of its own (gp__hub_tp) when the block it is on is about to
+ * be freed: the coroutine that left has ended. */
+static inline void tls_switch(gp_coro *from, gp_coro *to) {
+  if (from != NULL)
+    from->saved_errno = errno;
+  if (to != NULL)
+    gp__ctx_set_tp(to->tls_tp ? to->tls_tp : gp__tls_main_tp);
+  else if (from == NULL || from->state == GP_DEAD)
+    gp__ctx_set_tp(gp__hub_tp);
+}
+
 /* Switches from one context to another (NULL: the hub), keeping errno and
  * the signal mask of each. With the assembly switch and no diagnostics,
  * one predictable branch stands for both, and the switch is called
@@ -168,14 +188,15 @@ static void switch_to(gp_coro *from, gp_coro *to) {
     __atomic_store_n(&gp__nswitch, gp__nswitch + 1, __ATOMIC_RELAXED);
     if (switch_slow(from, to))
       install_mask(to);
-    if (gp__tls_private) /* the thread pointer moves with the context */
-      gp__ctx_set_tp(!to ? gp__hub_tp : to->tls_tp ? to->tls_tp
-                                                   : gp__tls_main_tp);
+    if (gp__tls_private)
+      tls_switch(from, to);
     gp__ctx_switch(fc, tc);
   }
   gp__sched_resumed();
   if (from) {
     *errno_at = from->saved_errno;
+    if (GP_UNLIKELY(slow) && gp__tls_private)
+      errno = from->saved_errno; /* the hub may have run on its block */
     if (GP_UNLIKELY(from->sig_pend))
       gp__sig_resumed(from);
   } else if (GP_UNLIKELY(slow) && gp__ctx_is_ucontext()) {

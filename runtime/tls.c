@@ -372,7 +372,7 @@ static int setup(char *m) {
     libc_size = 0; /* no reuse: a block per coroutine, freed after it */
   return 0;
 fallback:
-  gp__log("GPATCH_TLS=private: %s (glibc %s); coroutines share the OS "
+  gp__log("private TLS: %s (glibc %s); coroutines share the OS "
           "thread's TLS (GPATCH_TLS=shared)", why, gnu_get_libc_version());
   return -1;
 }
@@ -396,7 +396,7 @@ int gp__tls_start(void) {
    * move to another OS thread (handoff.c). */
   gp__hub_tp = block_new();
   if (gp__hub_tp == NULL) {
-    gp__log("GPATCH_TLS=private: out of memory; coroutines share the OS "
+    gp__log("private TLS: out of memory; coroutines share the OS "
             "thread's TLS (GPATCH_TLS=shared)");
     gp__tls_private = 0;
     return 0;
@@ -562,7 +562,7 @@ struct gp_tls *gp__tls_of(gp_coro *c) {
 
 int gp__tls_start(void) {
   if (wanted)
-    gp__log("GPATCH_TLS=private: only glibc 2.36 on x86-64 is tested; "
+    gp__log("private TLS: only glibc 2.36 on x86-64 is tested; "
             "coroutines share the OS thread's TLS (GPATCH_TLS=shared)");
   return 0;
 }

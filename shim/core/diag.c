@@ -136,11 +136,12 @@ static void report_stats(void) {
   gp__stats_get(&s);
   uint64_t *p = s.parks;
   gp__logl(GP_LOG_INFO, "stats: created=%llu peak_live=%llu switches=%llu "
-           "wall_ms=%lld loop_iterations=%llu loop_blocked_ms=%lld",
+           "wall_ms=%lld loop_iterations=%llu loop_blocked_ms=%lld tls=%s",
            (unsigned long long)s.created, (unsigned long long)s.peak_live,
            (unsigned long long)s.switches, (long long)(s.wall_ns / 1000000),
            (unsigned long long)s.loop_iterations,
-           (long long)(s.blocked_ns / 1000000));
+           (long long)(s.blocked_ns / 1000000),
+           gp__tls_is_private() ? "private" : "shared");
   gp__logl(GP_LOG_INFO, "stats: parks_io=%llu parks_sync=%llu "
            "parks_join=%llu parks_sleep=%llu yields=%llu",
            (unsigned long long)p[GP_PARK_FD],

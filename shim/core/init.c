@@ -95,10 +95,10 @@ static void read_core(void) {
   gp__switch_select(v && strcmp(v, "ucontext") == 0);
   v = secure_getenv("GPATCH_TLS");
   if (v && strcmp(v, "private") != 0 && strcmp(v, "shared") != 0)
-    bad_env("GPATCH_TLS='%s': expected 'shared' (coroutines share the OS "
-            "thread's thread-local storage, the default) or 'private' (a "
-            "block per coroutine, experimental)", v);
-  gp__tls_select(v && strcmp(v, "private") == 0);
+    bad_env("GPATCH_TLS='%s': expected 'private' (a thread-local storage "
+            "block per coroutine, the default) or 'shared' (coroutines "
+            "share the OS thread's)", v);
+  gp__tls_select(!(v && strcmp(v, "shared") == 0));
   gp__set_default_stack(gp_conf.stack_size);
   v = secure_getenv("GPATCH_SLICE");
   if (v && gp_parse_slice(v, &gp_conf.slice_ms) != 0)
