@@ -566,6 +566,19 @@ Test(launcher, diagnostic_options_set_their_variables, .init = paths,
             gp_describe(&r));
   gp_run_free(&r);
 
+  /* The TLS mode: private by default, shared when asked; the stats line
+   * says which runs. */
+  launch(&r, GP_ARGV("--stats", probe, "-t", "2"));
+  gp_expect_exit(&r, 0);
+  gp_expect_token(&r, "env_GPATCH_TLS=(unset)");
+  cr_expect(strstr(r.err, " tls=private\n") != NULL, "%s", gp_describe(&r));
+  gp_run_free(&r);
+  launch(&r, GP_ARGV("--stats", "--tls", "shared", probe, "-t", "2"));
+  gp_expect_exit(&r, 0);
+  gp_expect_token(&r, "env_GPATCH_TLS=shared");
+  cr_expect(strstr(r.err, " tls=shared\n") != NULL, "%s", gp_describe(&r));
+  gp_run_free(&r);
+
   /* Without the options, nothing is set and nothing reported. */
   launch(&r, GP_ARGV(probe, "-t", "2"));
   gp_expect_exit(&r, 0);
@@ -587,6 +600,8 @@ Test(launcher, bad_diagnostic_values_refused, .init = paths) {
     { "--slice=5ms", "--slice='5ms': expected milliseconds" },
     { "--slice=10001", "expected milliseconds, from 1 to 10000" },
     { "--slice=", "--slice=''" },
+    { "--tls=own", "--tls='own': expected 'private'" },
+    { "--tls=", "--tls=''" },
     { "--log=loud", "--log='loud': expected error, warn, info or debug" },
     { "--log=", "--log=''" },
     { "--log-file=", "--log-file is empty" },
@@ -595,6 +610,7 @@ Test(launcher, bad_diagnostic_values_refused, .init = paths) {
     { "GPATCH_STATS=yes", "GPATCH_STATS='yes'" },
     { "GPATCH_MAX_BLOCKING=x", "GPATCH_MAX_BLOCKING='x'" },
     { "GPATCH_SLICE=x", "GPATCH_SLICE='x'" },
+    { "GPATCH_TLS=x", "GPATCH_TLS='x'" },
     { "GPATCH_LOG=x", "GPATCH_LOG='x'" },
     { "GPATCH_LOG_FILE=", "GPATCH_LOG_FILE is empty" },
   };

@@ -9,7 +9,7 @@
  *   argc=N             the argument count, to see arguments pass untouched
  *   env_NAME=VALUE     LD_PRELOAD, GPATCH_PATCH, GPATCH_STACK_SIZE,
  *                      GPATCH_STATS, GPATCH_MAX_BLOCKING, GPATCH_SLICE,
- *                      GPATCH_LOG,
+ *                      GPATCH_TLS, GPATCH_LOG,
  *                      GPATCH_LOG_FILE, GPATCH_INHERIT, GPATCH_DEADLOCK,
  *                      GPATCH_DUMP_SIGNAL as received ("(unset)" when absent)
  *   gpatch=PATH        the libgpatch.so mapped into the process, or none
@@ -93,7 +93,8 @@ static int run_threads(int n) {
 int main(int argc, char **argv) {
   static const char *const vars[] = {
     "LD_PRELOAD", "GPATCH_PATCH", "GPATCH_STACK_SIZE", "GPATCH_STATS",
-    "GPATCH_MAX_BLOCKING", "GPATCH_SLICE", "GPATCH_LOG", "GPATCH_LOG_FILE",
+    "GPATCH_MAX_BLOCKING", "GPATCH_SLICE", "GPATCH_TLS", "GPATCH_LOG",
+    "GPATCH_LOG_FILE",
     "GPATCH_INHERIT", "GPATCH_DEADLOCK", "GPATCH_DUMP_SIGNAL",
   };
   const char *libs[MAX_LIBS];
