@@ -43,7 +43,8 @@ Test(cpython, thread_and_socket_suites_pass_on_one_os_thread,
                WEXITSTATUS(st), tail);
 }
 
-/* The test the script excludes for want of the hand-off, with it: the
+/* The test that needs the hand-off (the script runs it too, in the
+ * default private mode), with it: the
  * worker spins in bytecode holding the GIL, the hand-off moves the main
  * thread to another OS thread, its 5 ms timed wait for the GIL fires and
  * it interrupts the loop. Then the same test without the hand-off fails,
