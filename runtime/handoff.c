@@ -299,14 +299,7 @@ void gp__rejoin(void) {
   unsigned char was = gp__inside_mark();
   h->held = NULL;
   h->back = c;
-  if (h == &hosts[0] && h->ctx.sp == NULL) {
-    /* The first thread's first time: its home is made now; it runs on
-     * the block the hub had there (the main coroutine keeps its own). */
-    void *stack;
-    GP_ASSERT(gp__stack_alloc(HOME_STACK, &stack) == 0);
-    GP_ASSERT(gp__ctx_make(&h->ctx, (char *)stack + gp__page_size(),
-                           HOME_STACK, first_home) == 0);
-  }
+  GP_ASSERT(h->ctx.sp != NULL); /* the first thread's: gp__handoff_monitor */
   gp__ctx_set_tp(h->tp);
   gp__ctx_switch(&c->ctx, &h->ctx);
   /* Run by the hub again (gp__handoff_drain made it ready). */
@@ -442,9 +435,24 @@ void gp__handoff_start(void) {
   gp__handoff_lazy = 1;
 }
 
-/* Starts the monitor's thread, every signal blocked. */
+/* Starts the monitor's thread, every signal blocked. The first thread's
+ * home (where a coroutine detached there gives itself back; it runs on
+ * the block the hub had there, the main coroutine keeps its own) is made
+ * first: later, when a stuck program may have used up its memory or its
+ * mappings, there would be no way out of a failure. */
 void gp__handoff_monitor(void) {
   gp__handoff_lazy = 0;
+  struct host *h0 = &hosts[0];
+  void *stack;
+  if (h0->ctx.sp == NULL &&
+      (gp__stack_alloc(HOME_STACK, &stack) != 0 ||
+       gp__ctx_make(&h0->ctx, (char *)stack + gp__page_size(), HOME_STACK,
+                    first_home) != 0)) {
+    gp__log("hand-off: no memory for the first thread's home: hand-off "
+            "is off");
+    limit = 0;
+    return;
+  }
   pthread_attr_t a;
   pthread_attr_init(&a);
   pthread_attr_setstacksize(&a, HOME_STACK);

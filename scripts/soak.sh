@@ -163,9 +163,10 @@ wait_drained() {
 rss_kb() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status"; }
 fds_of() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 
-# OS threads of $1, jemalloc's background threads left out.
+# OS threads of $1, jemalloc's background threads and the hand-off's
+# monitor (asleep while nothing is stuck) left out.
 threads_of() {
-  cat /proc/"$1"/task/*/comm 2>/dev/null | grep -vc '^jemalloc_bg_thd'
+  cat /proc/"$1"/task/*/comm 2>/dev/null | grep -vc '^jemalloc_bg_thd\|^gpatch-handoff$'
 }
 
 # Samples the thread count of $1 every second into $tmp/threads until
