@@ -61,10 +61,10 @@ Test(tlsprivate, errno_is_per_thread_across_parks) {
 Test(tlsprivate, cxx_exceptions_are_per_thread_across_parks) {
   struct gp_run n, p;
 
-  both_private(&n, &p, 60, "tls_private_cxx", GP_ARGV("exceptions"), 51,
+  both_private(&n, &p, 60, "tls_private_cxx", GP_ARGV("exceptions"), 202,
                NULL);
-  GP_EXPECT_VAL(&n, "own", ==, 50);
-  GP_EXPECT_VAL(&n, "uncaught_ok", ==, 150);
+  GP_EXPECT_VAL(&n, "own", ==, 200);
+  GP_EXPECT_VAL(&n, "uncaught_ok", ==, 600);
   gp_run_free(&n);
   gp_run_free(&p);
 }

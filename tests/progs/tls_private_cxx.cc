@@ -2,8 +2,10 @@
 //
 //   tls_private_cxx exceptions|objects
 //
-// exceptions: 50 threads each throw their own exception, catch it, park
-//   inside the catch block (a sleep or a pipe read), rethrow it with
+// exceptions: 200 connection threads each throw their own exception,
+//   catch it, park inside the catch block (a sleep, or a read on its
+//   connection, a socketpair whose other end a client thread writes a
+//   byte to every millisecond), rethrow it with
 //   `throw;` and catch it again, checking each time that the exception is
 //   their own; a destructor run during the unwinding parks too and checks
 //   std::uncaught_exceptions() == 1. Prints own (threads that always saw
@@ -16,6 +18,7 @@
 //   glibc's order).
 // Each prints threads (OS threads while all of its threads live).
 #include <pthread.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -38,14 +41,37 @@ static std::atomic<int> own_count, uncaught_ok, ctors, dtors, same;
 static std::atomic<int> dtor_first;
 static pthread_key_t key;
 
-// A park: a sleep, or a read of a byte the thread wrote to its own pipe.
+// The connections of the exceptions mode: the thread reads conn[i][1],
+// the client writes conn[i][0].
+#define CONNS 200
+static int conn[CONNS][2];
+static std::atomic<bool> feeding;
+static thread_local int my_conn = -1;
+
+static void *client(void *) {
+  while (feeding.load()) {
+    for (int i = 0; i < CONNS; i++)
+      if (write(conn[i][0], "x", 1) != 1)
+        abort();
+    usleep(1000);
+  }
+  return nullptr;
+}
+
+// A park: a sleep, or a read of the next byte on the thread's connection
+// (a pipe of its own it wrote to first when it has none).
 static void park(int i) {
   if (i % 2 == 0) {
     usleep(1000);
     return;
   }
-  int fd[2];
   char c = 'x';
+  if (my_conn >= 0) {
+    if (read(my_conn, &c, 1) != 1)
+      abort();
+    return;
+  }
+  int fd[2];
   if (pipe(fd) != 0 || write(fd[1], &c, 1) != 1 || read(fd[0], &c, 1) != 1)
     abort();
   close(fd[0]);
@@ -64,6 +90,7 @@ struct Unwinding {
 
 static void *thrower(void *arg) {
   int i = (int)(long)arg;
+  my_conn = conn[i][1];
   std::string mine = "thread " + std::to_string(i);
   bool ok = true;
   wait_counted();
@@ -119,7 +146,7 @@ static void *toucher(void *arg) {
 }
 
 static void run(int n, void *(*fn)(void *)) {
-  pthread_t t[64];
+  pthread_t t[CONNS];
   pthread_barrier_init(&all_up, nullptr, n + 1);
   pthread_barrier_init(&counted, nullptr, n + 1);
   for (int i = 0; i < n; i++)
@@ -137,7 +164,16 @@ static void run(int n, void *(*fn)(void *)) {
 int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "exceptions";
   if (strcmp(mode, "exceptions") == 0) {
-    run(50, thrower);
+    for (int i = 0; i < CONNS; i++)
+      if (socketpair(AF_UNIX, SOCK_STREAM, 0, conn[i]) != 0)
+        abort();
+    pthread_t feeder;
+    feeding = true;
+    if (pthread_create(&feeder, nullptr, client, nullptr) != 0)
+      abort();
+    run(CONNS, thrower);
+    feeding = false;
+    pthread_join(feeder, nullptr);
     printf("own=%d\nuncaught_ok=%d\n", own_count.load(), uncaught_ok.load());
   } else if (strcmp(mode, "objects") == 0) {
     pthread_key_create(&key, key_gone);
