@@ -39,8 +39,14 @@ GP_EXPORT int setresuid(uid_t r, uid_t e, uid_t s) {
 GP_EXPORT int setresgid(gid_t r, gid_t e, gid_t s) {
   XID_CALL(setresgid, r, e, s);
 }
-GP_EXPORT int setgroups(size_t n, const gid_t *list) {
+/* setgroups, for the hook and for initgroups below (no hooked name is
+ * called from the shim). */
+static int set_groups(size_t n, const gid_t *list) {
   XID_CALL(setgroups, n, list);
+}
+
+GP_EXPORT int setgroups(size_t n, const gid_t *list) {
+  return set_groups(n, list);
 }
 
 /* glibc's initgroups calls its internal setgroups, past the hook above:
@@ -74,7 +80,7 @@ GP_EXPORT int initgroups(const char *user, gid_t group) {
   long limit = sysconf(_SC_NGROUPS_MAX);
   if (limit > 0 && n > limit)
     n = (int)limit;
-  while ((r = setgroups((size_t)n, list)) == -1 && errno == EINVAL && n > 1)
+  while ((r = set_groups((size_t)n, list)) == -1 && errno == EINVAL && n > 1)
     n--;
   if (r == 0)
     errno = saved;
