@@ -430,6 +430,8 @@ static double now_s(void) {
  * in the name of that OS thread's own TCB). */
 static void squid_with(int preload, const char *const *env, long min_threads,
                        long max_threads) {
+  if (preload && !gp_preload_wanted())
+    cr_skip_test("GPATCH_TEST_NATIVE_ONLY is set");
   need("/usr/sbin/squid");
   need("/usr/bin/curl");
   need("/usr/bin/python3");
