@@ -152,6 +152,7 @@
   X(int, setresuid, (uid_t, uid_t, uid_t))                                  \
   X(int, setresgid, (gid_t, gid_t, gid_t))                                  \
   X(int, setgroups, (size_t, const gid_t *))                                \
+  X(int, initgroups, (const char *, gid_t))                                 \
   X(int, pthread_key_create, (pthread_key_t *, void (*)(void *)))          \
   X(int, pthread_key_delete, (pthread_key_t))                               \
   X(void *, pthread_getspecific, (pthread_key_t))                           \

@@ -134,6 +134,13 @@ static void made_alone(struct gp_fdinfo *in) {
   in->alone = __atomic_load_n(&alone_mark, __ATOMIC_RELAXED);
 }
 
+/* 1 when no other fd, here or in another process, may share in's file:
+ * a change of its flags or timeouts reaches no other record. */
+static int is_alone(const struct gp_fdinfo *in) {
+  unsigned char a = in->alone;
+  return a != 0 && a == __atomic_load_n(&alone_mark, __ATOMIC_RELAXED);
+}
+
 void gp_fd_closing(int fd) {
   if (fd >= 0 && nearly > 0 && (gp__sched_here() || !gp__rt_started()))
     early_drop(fd);
@@ -142,8 +149,7 @@ void gp_fd_closing(int fd) {
   unsigned char was = gp__inside_enter();
   gp_fd *f = gp__fd_find(fd);
   if (f != NULL) {
-    unsigned char a = gp_fd_info(f)->alone;
-    if (a != 0 && a == __atomic_load_n(&alone_mark, __ATOMIC_RELAXED))
+    if (is_alone(gp_fd_info(f)))
       gp__fd_forget_alone(f);
     else
       gp__fd_forget(f);
@@ -158,6 +164,31 @@ uint32_t gp_fd_epoch = 1;
 
 void gp_fd_flags_changed(void) {
   __atomic_add_fetch(&gp_fd_epoch, 1, __ATOMIC_RELAXED);
+}
+
+/* The record of fd when its file is fd's alone, else NULL; call inside
+ * the runtime, on the scheduler thread. */
+static struct gp_fdinfo *alone_info(int fd) {
+  gp_fd *f = gp__fd_find(fd);
+  return f != NULL && is_alone(gp_fd_info(f)) ? gp_fd_info(f) : NULL;
+}
+
+/* A daemon that turns O_NONBLOCK on and off around each hand-over of a
+ * connection (varnish's waiter, FIONBIO) would otherwise make every
+ * other fd read its flags and timeouts again (three system calls each)
+ * at its next use. */
+void gp_fd_nonblock_now(int fd, int nonblock) {
+  if (fd < 0 || !gp__sched_here()) {
+    gp_fd_flags_changed();
+    return;
+  }
+  unsigned char was = gp__inside_enter();
+  struct gp_fdinfo *in = alone_info(fd);
+  if (in != NULL)
+    in->nonblock = (unsigned char)(nonblock != 0);
+  else
+    gp_fd_flags_changed();
+  gp__inside_restore(was);
 }
 
 static int64_t timeo_ns(int fd, int opt) {
@@ -182,6 +213,7 @@ static int timeo_known_zero(const struct gp_fdinfo *in) {
 void gp_fd_timeo_set(int fd) {
   if (!gp__sched_here()) {
     __atomic_store_n(&timeo_untracked, 1, __ATOMIC_RELAXED);
+    gp_fd_flags_changed();
     return;
   }
   unsigned char was = gp__inside_enter();
@@ -190,6 +222,10 @@ void gp_fd_timeo_set(int fd) {
     gp_fd_info(f)->touched = 1;
     gp_fd_info(f)->timeo_zero = 0;
   }
+  if (f != NULL && is_alone(gp_fd_info(f)))
+    gp_fd_info(f)->cached = 0; /* read again at its next use */
+  else
+    gp_fd_flags_changed();
   gp__inside_restore(was);
 }
 

@@ -166,16 +166,24 @@ gp_fd *gp_fd_accepted(int fd, gp_fd *l, int flags);
  * fds passed with SCM_RIGHTS): no fd made so far counts as alone. */
 void gp_fd_shared_maybe(void);
 /* setsockopt is about to set a socket timeout of fd: its timeouts are no
- * longer known to be 0 (nor those of sockets it may accept later). */
+ * longer known to be 0 (nor those of sockets it may accept later), and
+ * are read again at its next use: only fd's when its file is its alone
+ * (alone), else every fd's (gp_fd_flags_changed). */
 void gp_fd_timeo_set(int fd);
 
-/* Bumped by every call that may change an fd's O_NONBLOCK or socket
- * timeouts (gp_fd_flags_changed): the cached values are then read
- * again. */
+/* Bumped by every call that may change the O_NONBLOCK or socket
+ * timeouts of an fd whose file another fd may share (gp_fd_flags_changed):
+ * the cached values are then read again. A change on an fd whose file is
+ * its alone touches its own record only (gp_fd_nonblock_now,
+ * gp_fd_timeo_set). */
 extern uint32_t gp_fd_epoch;
 /* A call may have changed some fd's O_NONBLOCK or socket timeouts: the
  * cached values are read again on next use. */
 void gp_fd_flags_changed(void);
+/* A successful F_SETFL or FIONBIO just left fd's O_NONBLOCK as nonblock:
+ * recorded in fd's record when its file is its alone, else as
+ * gp_fd_flags_changed. */
+void gp_fd_nonblock_now(int fd, int nonblock);
 /* Reads f's flags and socket timeouts into its slot (learning the kind
  * first if no call did yet); returns the slot. */
 const struct gp_fdinfo *gp_fd_flags_read(gp_fd *f);

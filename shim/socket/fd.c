@@ -140,13 +140,13 @@ GP_EXPORT int dup3(int oldfd, int newfd, int flags) {
 /* fcntl's third argument is an int or a pointer; passing it on as a
  * pointer-sized value is what glibc itself does. */
 static int do_fcntl(int (*real)(int, int, ...), int fd, int cmd, void *arg) {
-  if (cmd == F_SETFL)
-    gp_fd_flags_changed();
   if (cmd == F_SETLKW || cmd == F_OFD_SETLKW) /* a record lock's wait */
     return GP_DETACHED_CALL(real(fd, cmd, arg));
   int r = real(fd, cmd, arg);
   if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
     copied(fd, r);
+  else if (r == 0 && cmd == F_SETFL)
+    gp_fd_nonblock_now(fd, ((int)(intptr_t)arg & O_NONBLOCK) != 0);
   return r;
 }
 
@@ -171,9 +171,10 @@ GP_EXPORT int ioctl(int fd, unsigned long req, ...) {
   va_start(ap, req);
   void *arg = va_arg(ap, void *);
   va_end(ap);
-  if (req == FIONBIO)
-    gp_fd_flags_changed();
-  return GP_REAL(ioctl)(fd, req, arg);
+  int r = GP_REAL(ioctl)(fd, req, arg);
+  if (r == 0 && req == FIONBIO)
+    gp_fd_nonblock_now(fd, *(const int *)arg != 0);
+  return r;
 }
 
 /* A new pollable fd (-1 passes through). */

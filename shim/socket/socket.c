@@ -215,7 +215,6 @@ GP_EXPORT int setsockopt(int fd, int level, int opt, const void *val,
       (opt == SO_RCVTIMEO_OLD || opt == SO_SNDTIMEO_OLD ||
        opt == SO_RCVTIMEO_NEW || opt == SO_SNDTIMEO_NEW)) {
     gp_fd_timeo_set(fd);
-    gp_fd_flags_changed();
   }
   return GP_REAL(setsockopt)(fd, level, opt, val, len);
 }

@@ -9,8 +9,9 @@
 Test(fdcache, flag_changes_and_late_data_are_seen) {
   struct gp_run n, p;
   int pre = gp_both(&n, &p, 20, "flag_cache", NULL, 0, NULL);
-  const char *keys[] = {"got_late", "dup_nonblock", "timeo", "fionbio"};
-  for (int i = 0; i < 4; i++) {
+  const char *keys[] = {"got_late", "dup_nonblock", "timeo", "fionbio",
+                        "toggles"};
+  for (int i = 0; i < 5; i++) {
     GP_EXPECT_VAL(&n, keys[i], ==, 1);
     if (pre)
       GP_EXPECT_VAL(&p, keys[i], ==, 1);

@@ -39,6 +39,7 @@ static const char *const skipped[] = {
   "sigsuspend",            /* returns only -1/EINTR: cannot succeed */
   "setgroups",             /* needs CAP_SETGID; setuid's cases take the
                               same path (shim/process/setxid.c) */
+  "initgroups",            /* needs CAP_SETGID too; setgroups' hook */
 };
 
 /* ---- Main -------------------------------------------------------------- */

@@ -9,6 +9,11 @@
  *   timeo          SO_RCVTIMEO of 100 ms set after the socket was used:
  *                  read fails with EAGAIN after about 100 ms
  *   fionbio        ioctl(FIONBIO) on: EAGAIN at once
+ *   toggles        on a second socketpair, O_NONBLOCK turned on and off
+ *                  four times each way (FIONBIO, F_SETFL) while the
+ *                  first pair is used in between: each read on it gives
+ *                  EAGAIN at once when on and waits for a thread's write
+ *                  when off; the first pair stays non-blocking
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -76,5 +81,31 @@ int main(void) {
   t0 = now_ms();
   r = read(sv[0], buf, sizeof buf);
   printf("fionbio=%d\n", r == -1 && errno == EAGAIN && now_ms() - t0 < 50);
+
+  int tp[2], good = 0;
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, tp) != 0)
+    return 2;
+  for (int i = 0; i < 8; i++) {
+    int fl = fcntl(tp[0], F_GETFL);
+    if (i % 2 == 0)
+      ioctl(tp[0], FIONBIO, i % 4 == 0 ? &on : &off);
+    else
+      fcntl(tp[0], F_SETFL, i % 4 == 1 ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
+    int want_nb = i % 4 < 2;
+    r = read(sv[0], buf, sizeof buf); /* sv[0] used meanwhile: still on */
+    good += r == -1 && errno == EAGAIN;
+    t0 = now_ms();
+    if (want_nb) {
+      r = read(tp[0], buf, sizeof buf);
+      good += r == -1 && errno == EAGAIN && now_ms() - t0 < 50;
+    } else {
+      sv[1] = tp[1]; /* late_writer writes to sv[1] */
+      pthread_create(&w, NULL, late_writer, NULL);
+      r = read(tp[0], buf, sizeof buf);
+      pthread_join(w, NULL);
+      good += r == 1 && buf[0] == 'b' && now_ms() - t0 >= 40;
+    }
+  }
+  printf("toggles=%d\n", good == 16);
   return 0;
 }

@@ -23,15 +23,18 @@
  *   pthread_getattr_np stack holds a local variable).
  * setxid: with 4 threads waiting and a real OS thread running (natively
  *   they are; under gpatch getaddrinfo starts a pool thread), a thread
- *   and then main set their user and group ids to what they are (glibc
- *   makes every thread it knows do the same); prints setxid_ok (1 when
- *   every call returned 0, none hung).
+ *   and then main set their user and group ids to what they are, and
+ *   their groups by initgroups (glibc makes every thread it knows do the
+ *   same); prints setxid_ok (1 when every call returned 0, or EPERM
+ *   for initgroups of a user who may not; none hung).
  * Each prints threads (OS threads while all of its threads live).
  */
 #include <dlfcn.h>
 #include <netdb.h>
 #include <errno.h>
 #include <pthread.h>
+#include <pwd.h>
+#include <grp.h>
 #include <resolv.h>
 #include <sched.h>
 #include <signal.h>
@@ -234,11 +237,16 @@ static void stack(void) {
          cutoff_20000, getattr_ok);
 }
 
+/* initgroups (glibc's calls its own setgroups, which no hook sees) sets
+ * the groups /etc/group gives the caller's user: allowed to root, EPERM
+ * to others, natively too; either way it must return. */
 static int xid_calls(void) {
+  struct passwd *pw = getpwuid(getuid());
   return setuid(getuid()) == 0 && setgid(getgid()) == 0 &&
          seteuid(geteuid()) == 0 && setegid(getegid()) == 0 &&
          setreuid((uid_t)-1, (uid_t)-1) == 0 &&
-         setresgid((gid_t)-1, (gid_t)-1, (gid_t)-1) == 0;
+         setresgid((gid_t)-1, (gid_t)-1, (gid_t)-1) == 0 && pw != NULL &&
+         (initgroups(pw->pw_name, getgid()) == 0 || errno == EPERM);
 }
 
 static void *waiter(void *arg) {
