@@ -150,6 +150,7 @@ static struct {
   size_t list, tid, robust, spec1, spec, user_stack, size, cancel;
   size_t stackblock; /* stackblock, stackblock_size, guardsize, reported */
   size_t res;        /* struct __res_state res, the thread's _res */
+  size_t tls_state;  /* tls_state: strsignal's and strerror_l's buffers */
 } off;
 static ptrdiff_t resp_off;   /* libc's __resp (the _res in use), from tp */
 static ptrdiff_t gp_tls_off; /* our own gp__tls, from the thread pointer */
@@ -183,7 +184,8 @@ static const char *layout_tail(char *m) {
     return "libthread_db nextevent descriptor";
   off.stackblock = ((d_next[2] + 8 + 15) & ~(size_t)15) + 32;
   off.res = off.stackblock + 5 * 8;
-  size_t end = off.res + sizeof(struct __res_state) + 8 + 8 + 16;
+  off.tls_state = off.res + sizeof(struct __res_state) + 8 + 8;
+  size_t end = off.tls_state + 16;
   if (((end + 31) & ~(size_t)31) != (size_t)*g.rseq_offset)
     return "struct pthread offsets before rseq";
   if (AT(m, off.stackblock + 8, void *) != __libc_stack_end)
@@ -507,8 +509,15 @@ void gp__tls_run_dtors(void) {
 
 /* Only the block of a coroutine that ended through its exit functions is
  * reused: one retired in a forked child still lists thread_local objects
- * to destroy in libc's part. */
+ * to destroy in libc's part. Either way the buffers glibc keeps in the
+ * descriptor (strsignal's, and strerror's for an unknown number) are
+ * freed, as its thread exit does (__glibc_tls_internal_free): a reused
+ * block is cleared, and would lose them. */
 void gp__tls_free(gp_coro *c) {
+  char **bufs = &AT(c->tls_tp, off.tls_state, char *);
+  free(bufs[0]);
+  free(bufs[1]);
+  bufs[0] = bufs[1] = NULL;
   unlink_block(c->tls_tp);
   if (libc_size && c->tls_done && npool < POOL_MAX)
     pool[npool++] = c->tls_tp;
