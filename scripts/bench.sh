@@ -276,6 +276,7 @@ for conns in $conns_list; do
     echo_run uv "" "$build/bench/uv_echo"
     echo_run native "" "$progs/echo_server"
     echo_run gpatch "$lib" "$progs/echo_server"
+    echo_run gpshared "$lib" env GPATCH_TLS=shared "$progs/echo_server"
     [ -n "$go_skip" ] || echo_run go "" "$gobin/go_echo"
     j=$((j + 1))
   done
@@ -288,6 +289,10 @@ for conns in $conns_list; do
   set -- $(echo_stats gpatch)
   gp_rps=$1 gp_p99=$2
   row "C=$conns threads, gpatch" "$1" "$2" "$3" "$(threads_rss "$4" "$5")"
+  set -- $(echo_stats gpshared)
+  sh_rps=$1 sh_p99=$2
+  row "C=$conns threads, gpatch TLS shared" "$1" "$2" "$3" \
+      "$(threads_rss "$4" "$5")"
   if [ -z "$go_skip" ]; then
     set -- $(echo_stats go)
     go_rps=$1 go_p99=$2
@@ -296,6 +301,9 @@ for conns in $conns_list; do
   echo "  gpatch/libuv req/s $(ratio "$gp_rps" "$uv_rps") (target >= 0.90)," \
        "p99 $(ratio "$gp_p99" "$uv_p99")x libuv's (target <= 1.2)," \
        "native/libuv $(ratio "$nat_rps" "$uv_rps")"
+  echo "  gpatch (default, private TLS)/gpatch with GPATCH_TLS=shared req/s" \
+       "$(ratio "$gp_rps" "$sh_rps"), p99 $(ratio "$gp_p99" "$sh_p99")x;" \
+       "TLS shared/libuv req/s $(ratio "$sh_rps" "$uv_rps")"
   if [ -z "$go_skip" ]; then
     echo "  gpatch/Go req/s $(ratio "$gp_rps" "$go_rps")," \
          "p99 $(ratio "$gp_p99" "$go_p99")x Go's," \
