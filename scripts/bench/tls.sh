@@ -79,7 +79,7 @@ tls_switch_row() {
   ss=$(key_stats value "$tmp/tls.shared")
   sp=$(key_stats value "$tmp/tls.private")
   prow "$1" "$(spread "$sn")" "$(spread "$ss")" "$(spread "$sp")" \
-       "$(xratio "$ss" "$sp")" "" "$2"
+       "$(xratio "$sp" "$ss")" "" "$2"
 }
 
 # The RSS row: bench_idle cond, $idle threads ($idle_native natively).
@@ -98,7 +98,7 @@ tls_idle_row() {
   ss=$(key_stats rss_kb_per_thread "$tmp/tls.shared")
   sp=$(key_stats rss_kb_per_thread "$tmp/tls.private")
   prow "RSS per blocked thread, KiB" "$(spread "$sn")" \
-       "$(spread "$ss")" "$(spread "$sp")" "$(xratio "$ss" "$sp")" "" \
+       "$(spread "$ss")" "$(spread "$sp")" "$(xratio "$sp" "$ss")" "" \
        "<= 8.5 KiB"
 }
 
@@ -124,7 +124,7 @@ tls_churn_run() {
 
 echo "1c. Thread-local storage: GPATCH_TLS=shared and GPATCH_TLS=private" \
      "(switch rows on CPU 0)"
-prow "measure" "native" "gpatch shared" "gpatch private" "shr/prv" "" \
+prow "measure" "native" "gpatch shared" "gpatch private" "prv/shr" "" \
      "target (private)"
 tls_switch_row "yield ping-pong, ns per hand-off" "<= 15 ns" yield ns \
   "$n_switch"
@@ -143,13 +143,13 @@ cs_rss=$1 cs_heap=$2 cs_us=$3
 set -- $(tls_churn_run private $churn_n)
 cp_rss=$1 cp_heap=$2 cp_us=$3
 prow "short threads, 100 at a time, us" "$cn_us" "$cs_us" "$cp_us" \
-     "$(xratio "$cs_us" "$cp_us")" "" "(not a target)"
+     "$(xratio "$cp_us" "$cs_us")" "" "(not a target)"
 prow "  RSS growth 10k -> last, KiB" "$cn_rss" "$cs_rss" "$cp_rss" "" "" \
      "flat (< 1 MiB)"
 prow "  malloc'd growth 10k -> last, KiB" "$cn_heap" "$cs_heap" "$cp_heap" \
      "" "" "flat (< 64 KiB)"
 echo "(counts: switch rows calibrated to ~0.5 s a run; blocked threads:" \
      "native $idle_native, gpatch $idle; short threads: native" \
-     "$churn_native, gpatch $churn_n, one run each; shr/prv above 1 means" \
-     "private is faster)"
+     "$churn_native, gpatch $churn_n, one run each; prv/shr: what private" \
+     "costs as a multiple of shared)"
 echo
