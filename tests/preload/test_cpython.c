@@ -5,8 +5,8 @@
  * hand-off or private TLS, which the script does not turn on: the tests
  * below run them with GPATCH_TLS=private). The script checks the shim
  * really ran (one OS thread for three Python threads) and bounds every
- * module by a timeout. Needs Debian's libpython3.11-testsuite (make deps installs
- * it): without it the test is skipped with the reason. */
+ * module by a timeout. Needs Debian's libpython3.11-testsuite (make deps
+ * installs it): without it the test is skipped with the reason. */
 #include <criterion/criterion.h>
 #include <limits.h>
 #include <stdio.h>
