@@ -196,6 +196,7 @@ echo " yields with runtime.Gosched, waits on a sync.Cond, joins with a" \
      "sync.WaitGroup)"
 echo
 . "$(dirname "$0")/bench/pipe.sh"
+. "$(dirname "$0")/bench/tls.sh"
 
 echo "2. Blocked threads (64 KiB stacks asked; native: $idle_native" \
      "threads, gpatch: $idle; Go: $idle goroutines)"

@@ -1,15 +1,17 @@
 /* CPython's own thread and socket tests (test_threading, test_thread,
  * test_queue, test_socket, test_socketserver, test_select,
  * test_selectors) pass under the shim, but for the few that
- * scripts/cpython-tests.sh excludes with their reasons (the hand-off and
- * private TLS are not built yet). The script checks the shim really ran
- * (one OS thread for three Python threads) and bounds every module by a
- * timeout. Needs Debian's libpython3.11-testsuite (make deps installs
- * it): without it the test is skipped with the reason. */
+ * scripts/cpython-tests.sh excludes with their reasons (they need the
+ * hand-off or private TLS, which the script does not turn on: the tests
+ * below run them with GPATCH_TLS=private). The script checks the shim
+ * really ran (one OS thread for three Python threads) and bounds every
+ * module by a timeout. Needs Debian's libpython3.11-testsuite (make deps
+ * installs it): without it the test is skipped with the reason. */
 #include <criterion/criterion.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -72,4 +74,41 @@ Test(cpython, tight_loops_are_interrupted_with_the_handoff, .timeout = 300) {
   cr_expect_neq(run_tight_loops("GPATCH_TLS=private GPATCH_HANDOFF=off"), 0,
                 "test_can_interrupt_tight_loops passed without the "
                 "hand-off: this test no longer shows what it changes");
+}
+
+/* CPython's native-id tests: test_threading's test_various_ops and its
+ * small- and large-stack forms check that ten threads and main have 11
+ * distinct threading.get_native_id() values, which CPython takes from
+ * syscall(SYS_gettid). With private TLS every thread has a tid of its
+ * own and the three pass; with shared TLS every coroutine has the OS
+ * thread's (1 != 11), so scripts/cpython-tests.sh excludes them there.
+ * Both are checked, so that this test tells the modes apart. */
+static void various_ops(struct gp_run *r, const char *tls) {
+  gp_run(r, 1, GP_ARGV(tls), 240, "/usr/bin/python3",
+         GP_ARGV("-m", "test", "-v", "--timeout", "120", "test_threading",
+                 "-m", "test_various_ops*"));
+}
+
+Test(cpython, native_ids_are_per_thread_with_private_tls, .timeout = 600) {
+  if (access("/usr/lib/python3.11/test/test_threading.py", R_OK) != 0)
+    cr_skip_test("libpython3.11-testsuite is not installed (make deps "
+                 "installs it)");
+  if (!gp_preload_wanted())
+    cr_skip_test("the preload is not wanted");
+  struct gp_run r;
+  various_ops(&r, "GPATCH_TLS=private");
+  cr_expect(!r.timed_out && WIFEXITED(r.status) &&
+                WEXITSTATUS(r.status) == 0 &&
+                strstr(r.out, "Ran 3 tests") != NULL &&
+                strstr(r.out, "Tests result: SUCCESS") != NULL,
+            "test_various_ops* under GPATCH_TLS=private: %s\n%s",
+            gp_describe(&r), r.out);
+  gp_run_free(&r);
+  various_ops(&r, "GPATCH_TLS=shared");
+  cr_expect(!r.timed_out && WIFEXITED(r.status) &&
+                WEXITSTATUS(r.status) != 0 &&
+                strstr(r.out, "AssertionError: 1 != 11") != NULL,
+            "test_various_ops* under GPATCH_TLS=shared did not fail on the "
+            "native ids: %s\n%s", gp_describe(&r), r.out);
+  gp_run_free(&r);
 }
