@@ -32,17 +32,20 @@
  * exit functions); once the coroutine is off its stack the scheduler
  * keeps the block for the next spawn (gp__tls_free, with the stack).
  *
- * Reuse: glibc's malloc gives every thread a cache (tcache, ~770 B, and
- * an arena to attach to) on its first malloc, and frees it only in its
- * own thread-exit code, which nothing exported reaches: a block freed
- * after each coroutine would leak that much per coroutine. So a block is
- * reused as glibc reuses a cached thread stack (nptl/allocatestack.c):
- * its DTV cleared (dynamic TLS freed), every module's image copied in
- * again (_dl_allocate_tls_init), except that libc's own module keeps
- * what it had, and with it the malloc cache. What else libc keeps there
- * is made fresh in gp__tls_begin: errno, h_errno, the locale (and the
- * ctype tables), a pending dlerror; the thread_local destructor list is
- * empty after gp__tls_run_dtors.
+ * Reuse: glibc's malloc gives every thread a cache (tcache, 640 B and up
+ * to 7 free chunks per size class, and an arena to attach to) on its
+ * first malloc, and frees it only in its own thread-exit code
+ * (__libc_thread_freeres), which nothing exported reaches. So the cache
+ * is emptied here when a coroutine's block is freed (release_libc: its
+ * chunks freed, then the cache, found by its address in libc's static
+ * TLS at the start), with the buffers strerror and strsignal keep in
+ * struct pthread; and a block is reused as glibc reuses a cached thread
+ * stack (nptl/allocatestack.c): its DTV cleared (dynamic TLS freed),
+ * every module's image copied in again (_dl_allocate_tls_init), except
+ * that libc's own module keeps what it had (its arena binding among
+ * them). What else libc keeps there is made fresh in gp__tls_begin:
+ * errno, h_errno, the locale (and the ctype tables), a pending dlerror;
+ * the thread_local destructor list is empty after gp__tls_run_dtors.
  *
  * What else a thread has in glibc, and where it comes from here:
  * - _res: glibc's start_thread points the thread's __resp at the res
@@ -89,6 +92,7 @@
  * coroutines (none does).
  */
 #include <dlfcn.h>
+#include <errno.h>
 #include <link.h>
 #include <locale.h>
 #include <netdb.h>
@@ -101,6 +105,7 @@
 #include <linux/futex.h>
 #include <sys/auxv.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #if defined(__x86_64__) && defined(__GLIBC__)
 #include <gnu/libc-version.h>
@@ -150,12 +155,13 @@ static struct {
   size_t list, tid, robust, spec1, spec, user_stack, size, cancel;
   size_t stackblock; /* stackblock, stackblock_size, guardsize, reported */
   size_t res;        /* struct __res_state res, the thread's _res */
-  size_t tls_state;  /* tls_state: strsignal's and strerror_l's buffers */
+  size_t tls_state;  /* strsignal's and strerror's buffers (0: unknown) */
 } off;
 static ptrdiff_t resp_off;   /* libc's __resp (the _res in use), from tp */
 static ptrdiff_t gp_tls_off; /* our own gp__tls, from the thread pointer */
 static ptrdiff_t libc_off;   /* libc's static TLS block, from it */
 static size_t libc_size;     /* its size (0: unknown, blocks not reused) */
+static ptrdiff_t tcache_off; /* malloc's tcache pointer (0: unknown) */
 
 /* Blocks of ended coroutines, kept for the next spawns. */
 #define POOL_MAX 4096
@@ -184,8 +190,7 @@ static const char *layout_tail(char *m) {
     return "libthread_db nextevent descriptor";
   off.stackblock = ((d_next[2] + 8 + 15) & ~(size_t)15) + 32;
   off.res = off.stackblock + 5 * 8;
-  off.tls_state = off.res + sizeof(struct __res_state) + 8 + 8;
-  size_t end = off.tls_state + 16;
+  size_t end = off.res + sizeof(struct __res_state) + 8 + 8 + 16;
   if (((end + 31) & ~(size_t)31) != (size_t)*g.rseq_offset)
     return "struct pthread offsets before rseq";
   if (AT(m, off.stackblock + 8, void *) != __libc_stack_end)
@@ -197,6 +202,7 @@ static const char *layout_tail(char *m) {
   if (resp == NULL || resp >= m || AT(resp, 0, void *) != __res_state())
     return "__resp";
   resp_off = resp - m;
+  off.tls_state = off.res + sizeof(struct __res_state) + 8 + 8;
   return NULL;
 }
 
@@ -338,6 +344,100 @@ static int find_libc(struct dl_phdr_info *info, size_t size, void *arg) {
   return 0;
 }
 
+/* Checks that the struct pthread field tls_state (glibc's
+ * tls_internal_t: strsignal_buf, then strerror_l_buf) is where
+ * layout_tail put it, by taking the running thread's strerror buffer
+ * (main TCB m). Else forgets it: the buffers are then left alone. */
+static void check_tls_state(char *m) {
+  int e = errno;
+  char *text = strerror(-4242); /* an unknown error: written in the buffer */
+  errno = e;
+  if (AT(m, off.tls_state + 8, char *) != text)
+    off.tls_state = 0;
+}
+
+/* glibc 2.36's malloc cache of a thread (tcache_perthread_struct): a
+ * count and a list head per size class; a list's next pointers are
+ * mangled with their own address (REVEAL_PTR), and a cached chunk's
+ * second word is the key that marks it as cached. */
+#define TCACHE_BINS 64
+struct tcache {
+  uint16_t counts[TCACHE_BINS];
+  void **entries[TCACHE_BINS];
+};
+
+/* Whether n bytes at addr can be read (process_vm_readv on ourselves
+ * says EFAULT where they cannot), copied to buf. */
+static bool can_read(const void *addr, void *buf, size_t n) {
+  struct iovec to = {buf, n}, from = {(void *)addr, n};
+  return GP_REAL(syscall)(SYS_process_vm_readv, getpid(), &to, 1, &from, 1,
+                          0) == (long)n;
+}
+
+/* Finds malloc's tcache pointer (a static __thread of libc's) in libc's
+ * static TLS block of the main TCB m: the slot whose struct has, after a
+ * malloc and free of 24 bytes, that chunk at the head of its first list,
+ * and no longer after the malloc that takes it back. tcache_off stays 0
+ * when none does (tunables or a malloc of another kind). */
+static void find_tcache(char *m) {
+  struct tcache tc;
+  tcache_off = 0;
+  void *p = malloc(24);
+  if (p == NULL)
+    return;
+  uintptr_t a = (uintptr_t)p;
+  __asm__("" : "+r"(a)); /* an address to compare, not a live pointer */
+  free(p);
+  for (size_t o = 0; o + 8 <= libc_size; o += 8) {
+    void *v = AT(m, libc_off + (ptrdiff_t)o, void *);
+    if (v == NULL || ((uintptr_t)v & 15) != 0 ||
+        !can_read(v, &tc, sizeof tc) || (uintptr_t)tc.entries[0] != a ||
+        tc.counts[0] == 0)
+      continue;
+    void *b = malloc(24);
+    uintptr_t got = (uintptr_t)b;
+    __asm__("" : "+r"(got));
+    bool found = got == a && (uintptr_t)((struct tcache *)v)->entries[0] != a;
+    free(b);
+    if (found)
+      tcache_off = libc_off + (ptrdiff_t)o;
+    return;
+  }
+}
+
+/* What glibc's thread exit (__libc_thread_freeres) gives back and a
+ * block kept or freed here would otherwise keep for ever: the buffers of
+ * strsignal and strerror (in struct pthread, which reuse clears), and
+ * the malloc cache: its chunks go back to malloc (to the running
+ * context's cache, as a thread's free of another's memory does, or to
+ * their arena), then the cache itself; the next coroutine on the block
+ * makes a new one at its first malloc, as a new thread does. Runs in
+ * another context than p's, which has ended. */
+static void release_libc(char *p) {
+  if (off.tls_state) {
+    for (int i = 0; i < 2; i++) {
+      free(AT(p, off.tls_state + 8 * i, void *));
+      AT(p, off.tls_state + 8 * i, void *) = NULL;
+    }
+  }
+  if (tcache_off == 0)
+    return;
+  struct tcache *tc = AT(p, tcache_off, struct tcache *);
+  if (tc == NULL)
+    return;
+  AT(p, tcache_off, struct tcache *) = NULL;
+  for (int i = 0; i < TCACHE_BINS; i++) {
+    void **e = tc->entries[i];
+    for (unsigned n = tc->counts[i]; n > 0 && e != NULL; n--) {
+      void **next = (void **)((uintptr_t)e >> 12 ^ (uintptr_t)e[0]);
+      e[1] = NULL; /* no longer cached: free's double-free check */
+      free(e);
+      e = next;
+    }
+  }
+  free(tc);
+}
+
 /* Resolves glibc's entry points and checks the layout; 0 when private
  * TLS can be used, else -1 after one warning. */
 static int setup(char *m) {
@@ -372,6 +472,9 @@ static int setup(char *m) {
   if (dl_iterate_phdr(find_libc, m) != 1 || libc_off >= 0 ||
       libc_size > 4096)
     libc_size = 0; /* no reuse: a block per coroutine, freed after it */
+  check_tls_state(m);
+  if (libc_size)
+    find_tcache(m);
   return 0;
 fallback:
   gp__log("private TLS: %s (glibc %s); coroutines share the OS "
@@ -403,8 +506,10 @@ int gp__tls_start(void) {
     gp__tls_private = 0;
     return 0;
   }
-  GP_LOGL(GP_LOG_INFO, "private TLS: struct pthread %zu B, wrfsbase %s",
-          off.size, getauxval(AT_HWCAP2) & 2 ? "on" : "off");
+  GP_LOGL(GP_LOG_INFO, "private TLS: struct pthread %zu B, wrfsbase %s, "
+          "malloc cache %s", off.size,
+          getauxval(AT_HWCAP2) & 2 ? "on" : "off",
+          tcache_off ? "found" : "not found (kept with the block)");
   return 1;
 }
 
@@ -509,16 +614,10 @@ void gp__tls_run_dtors(void) {
 
 /* Only the block of a coroutine that ended through its exit functions is
  * reused: one retired in a forked child still lists thread_local objects
- * to destroy in libc's part. Either way the buffers glibc keeps in the
- * descriptor (strsignal's, and strerror's for an unknown number) are
- * freed, as its thread exit does (__glibc_tls_internal_free): a reused
- * block is cleared, and would lose them. */
+ * to destroy in libc's part. */
 void gp__tls_free(gp_coro *c) {
-  char **bufs = &AT(c->tls_tp, off.tls_state, char *);
-  free(bufs[0]);
-  free(bufs[1]);
-  bufs[0] = bufs[1] = NULL;
   unlink_block(c->tls_tp);
+  release_libc(c->tls_tp);
   if (libc_size && c->tls_done && npool < POOL_MAX)
     pool[npool++] = c->tls_tp;
   else
