@@ -1,12 +1,14 @@
-/* tls.c: private thread-local storage per coroutine (GPATCH_TLS=private).
+/* tls.c: private thread-local storage per coroutine (the default;
+ * GPATCH_TLS=shared turns it off).
  *
  * Each coroutine gets a thread control block and a static TLS block of its
  * own, allocated as glibc allocates them for its threads
  * (_dl_allocate_tls, GLIBC_PRIVATE in ld.so), so that errno, __thread,
  * C++ thread_local and exception state, uselocale and the stdio lock
  * owner are per coroutine. The switch moves the thread pointer with the
- * coroutine (gp__ctx_set_tp); the hub and the main coroutine run on the
- * OS thread's own block ("main TCB").
+ * coroutine (gp__ctx_set_tp); the main coroutine runs on the OS thread's
+ * own block ("main TCB"), and the hub on the block it finds (sched.c's
+ * tls_switch) or its own (gp__hub_tp).
  *
  *   a coroutine's block, from _dl_allocate_tls (x86-64, TLS variant II):
  *
