@@ -105,7 +105,7 @@ Test(valgrind, private_tls_shared_stream, .timeout = 300) {
 }
 
 Test(valgrind, private_tls_cxx_exceptions, .timeout = 300) {
-  memcheck_private("tls_private_cxx", GP_ARGV("exceptions"), "own", 50, 1);
+  memcheck_private("tls_private_cxx", GP_ARGV("exceptions"), "own", 200, 1);
 }
 
 Test(valgrind, private_tls_cxx_thread_local_objects, .timeout = 300) {
