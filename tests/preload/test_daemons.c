@@ -80,6 +80,18 @@ static int exited(pid_t pid) {
   return p == NULL || p[2] == 'Z';
 }
 
+/* The most OS threads of process srv (from peak on), sampled every 5 ms
+ * until the client cli has exited, for up to 60 s. */
+static long peak_threads_while(pid_t srv, pid_t cli, long peak) {
+  for (int i = 0; i < 12000 && !exited(cli); i++) {
+    long t = threads_of(srv);
+    peak = t > peak ? t : peak;
+    struct timespec ts = {0, 5000000};
+    nanosleep(&ts, NULL);
+  }
+  return peak;
+}
+
 /* Waits up to timeout_s for the server p to listen on port; when it does
  * not (it exited: a port taken meanwhile, a crash), stops it and fails
  * the test with its status and output. */
@@ -213,13 +225,7 @@ Test(daemons, python_threading_http_server_200_downloads) {
   listening(&srv, port, 20, "http.server");
   cr_assert_eq(gp_start(&cli, 0, NULL, "/usr/bin/python3",
                         GP_ARGV(script, port_s, file)), 0);
-  long peak = 0;
-  for (int i = 0; i < 12000 && !exited(cli.pid); i++) { /* up to 60 s */
-    long t = threads_of(srv.pid);
-    peak = t > peak ? t : peak;
-    struct timespec ts = {0, 5000000};
-    nanosleep(&ts, NULL);
-  }
+  long peak = peak_threads_while(srv.pid, cli.pid, 0);
   gp_stop(&cli, 0, 60, &r);
   gp_expect_exit(&r, 0);
   cr_expect_neq(strstr(r.out, "downloads=200 ok=200"), NULL, "%s %s", r.out,
@@ -494,12 +500,7 @@ static void squid_with(int preload, const char *const *env, long min_threads,
                         GP_ARGV(prog_script(script, sizeof script,
                                             "http_get.py"),
                                 origin_s, file)), 0);
-  for (int i = 0; i < 12000 && !exited(cli.pid); i++) { /* up to 60 s */
-    long t = threads_of(srv.pid);
-    peak = t > peak ? t : peak;
-    struct timespec ts = {0, 5000000};
-    nanosleep(&ts, NULL);
-  }
+  peak = peak_threads_while(srv.pid, cli.pid, peak);
   gp_stop(&cli, 0, 60, &r);
   gp_expect_exit(&r, 0);
   cr_expect_neq(strstr(r.out, "downloads=200 ok=200"), NULL, "%s %s", r.out,
