@@ -79,13 +79,15 @@
  *   kernel (gettid) for the calling thread, so it signals the OS thread
  *   with the raising coroutine current, as a thread's raise would.
  *
- * Not covered yet: a setuid called by a real thread while a coroutine
- * (not the hub, not main) runs still signals the OS thread's TCB, and
- * the answer comes in that coroutine's name (glibc waits for ever). With
- * the hand-off, glibc reaches an OS thread through the TCB it lists for
- * it: the main thread's OS thread, once a detached coroutine keeps it
- * while the main coroutine (on the main TCB) runs elsewhere, is taken
- * for the caller and keeps its old ids after a setuid there. A
+ * - setuid and friends: glibc signals each OS thread by a TCB it lists
+ *   with that tid and waits until the TCB's flag is cleared, which its
+ *   handler does for the block installed when it runs. On the shim's OS
+ *   threads that may be another block (a coroutine's, the hub's), so the
+ *   handler is relayed (setxid_relay) to run on the block glibc marked;
+ *   gp__tls_xid_begin keeps one live TCB listed for every OS thread but
+ *   the caller's (the first thread's, when main calls from another).
+ *
+ * Not covered yet: a
  * coroutine parked in a signal handler that interrupted a lazy symbol
  * binding holds its block's scope flag, and a dlclose in another
  * coroutine waits for it for ever. A signal that arrives between the
@@ -99,6 +101,7 @@
 #include <locale.h>
 #include <netdb.h>
 #include <resolv.h>
+#include <signal.h>
 #undef p_type /* resolv.h's name for __p_type, a field of ElfW(Phdr) here */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -140,6 +143,7 @@ int gp__tls_asked(void) { return wanted; }
 #define RSEQ_CPU_ID_REGISTRATION_FAILED ((uint32_t)-2)
 
 static char *block_new(void);
+static char *first_block; /* the hub's first block: the first host's home */
 
 /* glibc's private entry points, resolved at the start. */
 static struct {
@@ -217,6 +221,7 @@ struct link {
 static struct link *stack_user;
 static int *stack_lock;
 #define EXITING_BITMASK 0x10 /* cancelhandling: the thread is exiting */
+#define SETXID_BITMASK 0x40  /* cancelhandling: a setxid call waits for it */
 
 /* Finds the list and its lock (ldsodefs.h of 2.36: _dl_stack_used,
  * _dl_stack_user, _dl_stack_cache, _dl_stack_cache_actsize,
@@ -501,7 +506,7 @@ int gp__tls_start(void) {
   /* The hub gets a block of its own too: whatever it calls (libuv's
    * syscalls set errno) leaves the main coroutine's alone, and it can
    * move to another OS thread (handoff.c). */
-  gp__hub_tp = block_new();
+  gp__hub_tp = first_block = block_new();
   if (gp__hub_tp == NULL) {
     gp__log("private TLS: out of memory; coroutines share the OS "
             "thread's TLS (GPATCH_TLS=shared)");
@@ -627,6 +632,61 @@ void gp__tls_free(gp_coro *c) {
   c->tls_tp = NULL;
 }
 
+/* glibc's handler of SIGSETXID (__SIGRTMIN + 1), in the kernel's form. */
+struct ksigaction {
+  void (*handler)(int, siginfo_t *, void *);
+  unsigned long flags;
+  void (*restorer)(void);
+  uint64_t mask;
+};
+static struct ksigaction glibc_setxid;
+
+/* SIGSETXID, on any OS thread: glibc's handler answers for the thread
+ * whose block is installed (THREAD_SELF), but glibc signalled a tid, and
+ * on an OS thread of the shim's that block may be a coroutine's, or the
+ * main TCB in use on another OS thread. So the handler runs on the
+ * listed block that glibc marked for this OS thread (its tid, the
+ * SETXID bit), one per signal as glibc counts them, with the thread
+ * pointer put back after. No lock: the caller of setuid holds the list
+ * lock for its whole call. None marked: glibc's handler as it is. */
+static void setxid_relay(int sig, siginfo_t *si, void *uc) {
+  char *cur, *mine = NULL;
+  __asm__ volatile("mov %%fs:0, %0" : "=r"(cur));
+  pid_t tid = (pid_t)GP_REAL(syscall)(SYS_gettid);
+  for (struct link *head = stack_user - 1; head <= stack_user && !mine;
+       head++)
+    for (struct link *l = head->next; l != head && !mine; l = l->next) {
+      char *t = (char *)l - off.list;
+      if (AT(t, off.tid, pid_t) == tid &&
+          (__atomic_load_n(&AT(t, off.cancel, int), __ATOMIC_ACQUIRE) &
+           SETXID_BITMASK))
+        mine = t;
+    }
+  if (mine == NULL || mine == cur) {
+    glibc_setxid.handler(sig, si, uc);
+    return;
+  }
+  gp__ctx_set_tp(mine);
+  glibc_setxid.handler(sig, si, uc);
+  gp__ctx_set_tp(cur);
+}
+
+/* Puts setxid_relay in front of glibc's SIGSETXID handler (the signal
+ * glibc keeps from the program: only the raw call reaches it). glibc
+ * installs its handler with the first real thread (pthread_create's
+ * late_init), so this runs before each setuid-family call. */
+static void relay_setxid(void) {
+  struct ksigaction now, ours;
+  if (GP_REAL(syscall)(SYS_rt_sigaction, __SIGRTMIN + 1, NULL, &now, 8) != 0 ||
+      now.handler == setxid_relay || now.handler == NULL ||
+      (now.flags & SA_SIGINFO) == 0)
+    return;
+  glibc_setxid = now;
+  ours = now;
+  ours.handler = setxid_relay;
+  GP_REAL(syscall)(SYS_rt_sigaction, __SIGRTMIN + 1, &ours, NULL, 8);
+}
+
 /* setuid and friends (__nptl_setxid) signal every other thread glibc
  * lists and wait until each one's handler has answered in its name. The
  * running coroutine's block is not the OS thread's own (the main TCB, or
@@ -634,10 +694,20 @@ void gp__tls_free(gp_coro *c) {
  * handled here, in the caller's name, and glibc waits for it forever. So
  * for the call, the listed TCBs of this OS thread but the running block
  * (coroutine blocks are marked already) are marked as exiting too; the
- * caller's own system call changes the OS thread's ids, as for them. */
+ * caller's own system call changes the OS thread's ids, as for them.
+ * And the main coroutine, on another OS thread than the first since a
+ * hand-off, is the main TCB, the only one glibc would signal the first
+ * OS thread by: the first host's block (its tid the first thread's too)
+ * is listed as live for the call, so that thread changes its ids as well
+ * (setxid_relay answers for it there). */
+static char *unhidden; /* that block, during such a call */
+
 void *gp__tls_xid_begin(void) {
   char *self, *marked = NULL;
-  if (!gp__tls_private || !gp__tls.sched)
+  if (!gp__tls_private)
+    return NULL;
+  relay_setxid();
+  if (!gp__tls.sched)
     return NULL;
   __asm__("mov %%fs:0, %0" : "=r"(self));
   pid_t tid = (pid_t)GP_REAL(syscall)(SYS_gettid);
@@ -652,6 +722,13 @@ void *gp__tls_xid_begin(void) {
       __atomic_fetch_or(ch, EXITING_BITMASK, __ATOMIC_ACQ_REL);
       marked = t;
     }
+  if (self == gp__tls_main_tp && AT(self, off.tid, pid_t) != tid &&
+      first_block != NULL &&
+      AT(first_block, off.tid, pid_t) == AT(self, off.tid, pid_t)) {
+    unhidden = first_block;
+    __atomic_fetch_and(&AT(unhidden, off.cancel, int), ~EXITING_BITMASK,
+                       __ATOMIC_ACQ_REL);
+  }
   list_unlock();
   return marked;
 }
@@ -660,6 +737,11 @@ void gp__tls_xid_end(void *marked) {
   if (marked)
     __atomic_fetch_and(&AT(marked, off.cancel, int), ~EXITING_BITMASK,
                        __ATOMIC_ACQ_REL);
+  if (unhidden) {
+    __atomic_fetch_or(&AT(unhidden, off.cancel, int), EXITING_BITMASK,
+                      __ATOMIC_ACQ_REL);
+    unhidden = NULL;
+  }
 }
 
 #else /* not glibc on x86-64: shared TLS only */

@@ -291,6 +291,53 @@ Test(tlsprivate, setuid_in_a_thread_returns) {
   gp_run_free(&p);
 }
 
+/* A privilege drop by main after a hand-off moved it to another OS
+ * thread: glibc knows the first OS thread only by the main TCB, the
+ * caller's own, and skipped it, so that thread (where the spinner still
+ * runs, and later any thread the hub runs there) kept root. Root only. */
+Test(tlsprivate, setuid_after_a_handoff_reaches_every_os_thread) {
+  struct gp_run n, p;
+
+  gp_run_ok(&n, 0, NULL, 30, "tls_thread", GP_ARGV("xid_moved"));
+  if (strstr(n.out, "xid_skip=1")) {
+    gp_run_free(&n);
+    cr_skip_test("needs root (setresuid to 65534)");
+  }
+  GP_EXPECT_VAL(&n, "spinner_dropped", ==, 1);
+  GP_EXPECT_VAL(&n, "all_dropped", ==, 1);
+  gp_run_free(&n);
+  if (!gp_preload_wanted())
+    return;
+  gp_run_ok(&p, 1, private_env, 30, "tls_thread", GP_ARGV("xid_moved"));
+  GP_EXPECT_VAL(&p, "moved", ==, 1); /* else the case was not shown */
+  GP_EXPECT_VAL(&p, "spinner_dropped", ==, 1);
+  GP_EXPECT_VAL(&p, "all_dropped", ==, 1);
+  gp_run_free(&p);
+}
+
+/* The same drop made by a thread while the hand-off has it on an OS
+ * thread of its own: glibc signalled the other OS thread by its own TCB
+ * while a coroutine's block was installed there, whose handler answered
+ * for that block, and setresgid waited for ever. Root only. */
+Test(tlsprivate, setuid_by_a_handed_off_thread_returns) {
+  struct gp_run n, p;
+
+  gp_run_ok(&n, 0, NULL, 30, "tls_thread", GP_ARGV("xid_detached"));
+  if (strstr(n.out, "xid_skip=1")) {
+    gp_run_free(&n);
+    cr_skip_test("needs root (setresuid to 65534)");
+  }
+  GP_EXPECT_VAL(&n, "spinner_dropped", ==, 1);
+  GP_EXPECT_VAL(&n, "all_dropped", ==, 1);
+  gp_run_free(&n);
+  if (!gp_preload_wanted())
+    return;
+  gp_run_ok(&p, 1, private_env, 30, "tls_thread", GP_ARGV("xid_detached"));
+  GP_EXPECT_VAL(&p, "spinner_dropped", ==, 1);
+  GP_EXPECT_VAL(&p, "all_dropped", ==, 1);
+  gp_run_free(&p);
+}
+
 /* CPython takes threading.get_native_id() from syscall(SYS_gettid):
  * three Python threads and main show four ids on one OS thread (the
  * hand-off's sleeping monitor not counted, as threads_now.h does), and

@@ -1,6 +1,6 @@
 /* tls_thread: what glibc keeps per thread besides __thread variables.
  *
- *   tls_thread tids|res|stack|setxid
+ *   tls_thread tids|res|stack|setxid|xid_moved|xid_detached
  *
  * tids: 8 threads note gettid() and syscall(SYS_gettid), park, and note
  *   them again; main then aims SIGUSR1 at each by tgkill (4 of them) or
@@ -27,8 +27,21 @@
  *   their groups by initgroups (glibc makes every thread it knows do the
  *   same); prints setxid_ok (1 when every call returned 0, or EPERM
  *   for initgroups of a user who may not; none hung).
+ * xid_moved (root only, else prints xid_skip=1): a thread spins 400 ms
+ *   on the CPU with no call (under gpatch the hand-off gives the other
+ *   threads another OS thread); main, after a 100 ms sleep, drops its
+ *   user and group ids to 65534 (setresgid, setresuid); the spinner, when
+ *   done, reads its OS thread's ids. Prints moved (main's OS thread was
+ *   not the first one when it dropped: under gpatch the case that
+ *   matters), spinner_dropped (the spinner's OS thread had 65534) and
+ *   all_dropped (every task of the process had 65534 after the join).
+ * xid_detached (root only): the same drop made by the spinner itself,
+ *   200 ms into its spin (under gpatch it runs on an OS thread of its
+ *   own by then, the others on another); main sleeps meanwhile. Prints
+ *   spinner_dropped and all_dropped as above.
  * Each prints threads (OS threads while all of its threads live).
  */
+#include <dirent.h>
 #include <dlfcn.h>
 #include <netdb.h>
 #include <errno.h>
@@ -284,6 +297,87 @@ static void setxid(void) {
   printf("setxid_ok=%d\n", ok != NULL && main_ok);
 }
 
+/* The real and effective user ids of /proc/PATH/status both 65534. */
+static int dropped(const char *path) {
+  char line[256];
+  int uid = -1, euid = -1;
+  FILE *f = fopen(path, "r");
+  if (f == NULL)
+    return 0;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "Uid: %d %d", &uid, &euid) == 2)
+      break;
+  fclose(f);
+  return uid == 65534 && euid == 65534;
+}
+
+/* The kernel's id of the calling OS thread (gettid answers per thread
+ * under gpatch; /proc/thread-self is the OS thread's). */
+static long os_tid(void) {
+  char buf[64];
+  ssize_t n = readlink("/proc/thread-self", buf, sizeof buf - 1);
+  if (n <= 0)
+    return -1;
+  buf[n] = 0;
+  char *p = strrchr(buf, '/');
+  return p ? atol(p + 1) : -1;
+}
+
+static double now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+static void drop(void) {
+  if (setresgid(65534, 65534, 65534) != 0 ||
+      setresuid(65534, 65534, 65534) != 0)
+    abort();
+}
+
+/* Spins 400 ms with no call; arg non-NULL: drops the ids at 200 ms. */
+static void *xid_spinner(void *arg) {
+  double t0 = now_ms();
+  volatile unsigned long x = 0;
+  while (now_ms() - t0 < 200)
+    x++;
+  if (arg)
+    drop();
+  while (now_ms() - t0 < 400)
+    x++;
+  return (void *)(long)dropped("/proc/thread-self/status");
+}
+
+static void xid_moved(int by_spinner) {
+  if (geteuid() != 0) {
+    printf("xid_skip=1\n");
+    return;
+  }
+  pthread_t t;
+  void *spun;
+  pthread_create(&t, NULL, xid_spinner, by_spinner ? &t : NULL);
+  usleep(100000);
+  int moved = os_tid() != (long)getpid();
+  if (!by_spinner)
+    drop();
+  pthread_join(t, &spun);
+  int all = 1, n = 0;
+  DIR *d = opendir("/proc/self/task");
+  struct dirent *e;
+  while (d && (e = readdir(d)) != NULL) {
+    char path[300];
+    if (e->d_name[0] == '.')
+      continue;
+    snprintf(path, sizeof path, "/proc/self/task/%s/status", e->d_name);
+    all = all && dropped(path);
+    n++;
+  }
+  if (d)
+    closedir(d);
+  printf("moved=%d\nspinner_dropped=%d\nall_dropped=%d\n", moved,
+         (int)(long)spun, all && n > 0);
+}
+
 int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "tids";
   if (strcmp(mode, "tids") == 0) {
@@ -294,8 +388,13 @@ int main(int argc, char **argv) {
     stack();
   } else if (strcmp(mode, "setxid") == 0) {
     setxid();
+  } else if (strcmp(mode, "xid_moved") == 0) {
+    xid_moved(0);
+  } else if (strcmp(mode, "xid_detached") == 0) {
+    xid_moved(1);
   } else {
-    fprintf(stderr, "usage: tls_thread tids|res|stack|setxid\n");
+    fprintf(stderr, "usage: tls_thread "
+                    "tids|res|stack|setxid|xid_moved|xid_detached\n");
     return 2;
   }
   return 0;
