@@ -66,16 +66,28 @@ int gp__wq_park_intr(gp_waiter *w, int64_t deadline) {
   return wq_park(w, deadline, 1);
 }
 
+/* A waiter poked to run a signal handler (gp__poke) is ready, its
+ * record still queued: woken now, it has the record taken and goes on
+ * as woken once it runs (wq_park sees it unlinked). Skipping it lost the
+ * wake-up: a pthread_kill then a cond_signal or unlock before the target
+ * ran left it parked for ever (knotd's thread stop). */
 gp_coro *gp__wq_wake_one(const void *addr) {
   gp_list *b = bucket(addr);
   for (gp_list *l = b->next; l != b;) {
     gp_waiter *w = GP_CONTAINER(l, gp_waiter, link);
+    gp_coro *c = w->coro;
     l = l->next;
-    if (w->addr != addr || w->coro->state != GP_PARKED)
+    if (w->addr != addr)
       continue;
-    gp__list_del(&w->link);
-    gp__unpark(w->coro, 0);
-    return w->coro;
+    if (c->state == GP_PARKED) {
+      gp__list_del(&w->link);
+      gp__unpark(c, 0);
+      return c;
+    }
+    if (c->state == GP_READY && c->wake == GP_POKED) {
+      gp__list_del(&w->link);
+      return c;
+    }
   }
   return NULL;
 }

@@ -102,3 +102,20 @@ Test(signal, blocked_by_every_thread_waits_for_sigwait) {
     gp_run_free(&p);
   }
 }
+
+/* pthread_kill to a thread waiting on a condition variable or a mutex,
+ * then the wake-up it waits for before it has run: the poked waiter was
+ * skipped by the wake and parked again for ever (knotd never stopped on
+ * SIGTERM: its thread stop is pthread_kill, then a broadcast). */
+static void kill_wake(const struct gp_run *r) {
+  GP_EXPECT_VAL(r, "handled", ==, 1);
+  GP_EXPECT_VAL(r, "joined", ==, 1);
+}
+
+Test(signal, kill_then_cond_signal_wakes_the_waiter) {
+  gp_both_check("kill_wake", GP_ARGV("cond"), 2, NULL, kill_wake);
+}
+
+Test(signal, kill_then_unlock_wakes_the_waiter) {
+  gp_both_check("kill_wake", GP_ARGV("mutex"), 2, NULL, kill_wake);
+}
