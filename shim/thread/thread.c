@@ -7,8 +7,13 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "core/config.h"
 #include "core/guard.h"
@@ -201,6 +206,55 @@ GP_EXPORT int pthread_setname_np(pthread_t t, const char *name) {
   }
   if (strlen(name) >= sizeof main_name)
     return ERANGE;
+  strcpy(gp__coro_name(c), name);
+  return 0;
+}
+
+/* prctl's PR_SET_NAME and PR_GET_NAME name the calling thread: for a
+ * coroutine (but main) the name in its record, as pthread_setname_np's,
+ * instead of the OS thread's, which the kernel shows as the process's
+ * (rsyslogd named its workers so, and ps, pidof and pgrep then knew the
+ * daemon as "imudp(w0)"). As the kernel: at most 15 bytes kept, the
+ * name read from the caller's memory (an address it cannot read:
+ * EFAULT), 16 bytes written back. Every other option is the real call. */
+GP_EXPORT int prctl(int option, ...) {
+  va_list ap;
+  va_start(ap, option);
+  unsigned long a2 = va_arg(ap, unsigned long);
+  unsigned long a3 = va_arg(ap, unsigned long);
+  unsigned long a4 = va_arg(ap, unsigned long);
+  unsigned long a5 = va_arg(ap, unsigned long);
+  va_end(ap);
+  gp_coro *c = NULL;
+  if ((option == PR_SET_NAME || option == PR_GET_NAME) &&
+      gp_coop(GP_FAM_THREAD))
+    c = gp__self();
+  if (c == NULL || gp__coro_is_main(c))
+    return (int)GP_REAL(syscall)(SYS_prctl, option, a2, a3, a4, a5);
+  char name[16] = {0};
+  struct iovec mine = {name, 15}, theirs = {(void *)a2, 15};
+  if (option == PR_GET_NAME) {
+    memcpy(name, gp__coro_name(c), 15);
+    mine.iov_len = theirs.iov_len = 16;
+    if (GP_REAL(syscall)(SYS_process_vm_writev, getpid(), &mine, 1, &theirs,
+                         1, 0) != 16) {
+      errno = EFAULT;
+      return -1;
+    }
+    return 0;
+  }
+  /* The name may end before an unreadable page: shorter reads then. */
+  long n = GP_REAL(syscall)(SYS_process_vm_readv, getpid(), &mine, 1,
+                            &theirs, 1, 0);
+  while (n < 0 && errno == EFAULT && theirs.iov_len > 1) {
+    theirs.iov_len = mine.iov_len = theirs.iov_len - 1;
+    n = GP_REAL(syscall)(SYS_process_vm_readv, getpid(), &mine, 1, &theirs,
+                         1, 0);
+  }
+  if (n <= 0 || memchr(name, 0, (size_t)n + 1) == NULL) {
+    errno = EFAULT;
+    return -1;
+  }
   strcpy(gp__coro_name(c), name);
   return 0;
 }

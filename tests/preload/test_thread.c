@@ -182,3 +182,18 @@ Test(thread, errno_survives_switches) {
     check_errno(&p);
   done(&n, &p);
 }
+
+/* prctl(PR_SET_NAME) in a thread names that thread, not the process (ps,
+ * pidof and pgrep read the OS thread's name: rsyslogd's workers renamed
+ * the daemon under the shim before prctl was hooked). */
+static void prctl_name(const struct gp_run *r) {
+  GP_EXPECT_VAL(r, "worker_ok", ==, 1);
+  GP_EXPECT_VAL(r, "long_ok", ==, 1);
+  GP_EXPECT_VAL(r, "efault", ==, EFAULT);
+  GP_EXPECT_VAL(r, "getname_ok", ==, 1);
+  GP_EXPECT_VAL(r, "main_ok", ==, 1);
+}
+
+Test(thread, prctl_set_name_names_the_thread_only) {
+  gp_both_check("prctl_name", GP_ARGV("run"), 2, NULL, prctl_name);
+}

@@ -510,6 +510,9 @@ static void threads(void) {
            pthread_setname_np(self, "errno_success"));
   CHECK_RC("pthread_getname_np", "self",
            pthread_getname_np(self, name, sizeof name));
+  CHECK("prctl", "get_name", prctl(PR_GET_NAME, name, 0, 0, 0) == 0);
+  CHECK("prctl", "set_name",
+        prctl(PR_SET_NAME, "errno_success", 0, 0, 0) == 0);
   CHECK_RC("pthread_getschedparam", "self",
            pthread_getschedparam(self, &pol, &sp));
   CHECK_RC("pthread_setschedparam", "same",
