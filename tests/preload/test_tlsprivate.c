@@ -291,14 +291,14 @@ Test(tlsprivate, setuid_in_a_thread_returns) {
   gp_run_free(&p);
 }
 
-/* A privilege drop by main after a hand-off moved it to another OS
- * thread: glibc knows the first OS thread only by the main TCB, the
- * caller's own, and skipped it, so that thread (where the spinner still
- * runs, and later any thread the hub runs there) kept root. Root only. */
-Test(tlsprivate, setuid_after_a_handoff_reaches_every_os_thread) {
+/* tls_thread's xid_moved or xid_detached (root only), natively and
+ * preloaded: every OS thread of the process ends with the dropped ids;
+ * moved: main was on another OS thread than the first when it dropped
+ * them (else the case was not shown). */
+static void xid_case(const char *mode, int moved) {
   struct gp_run n, p;
 
-  gp_run_ok(&n, 0, NULL, 30, "tls_thread", GP_ARGV("xid_moved"));
+  gp_run_ok(&n, 0, NULL, 30, "tls_thread", GP_ARGV(mode));
   if (strstr(n.out, "xid_skip=1")) {
     gp_run_free(&n);
     cr_skip_test("needs root (setresuid to 65534)");
@@ -308,34 +308,28 @@ Test(tlsprivate, setuid_after_a_handoff_reaches_every_os_thread) {
   gp_run_free(&n);
   if (!gp_preload_wanted())
     return;
-  gp_run_ok(&p, 1, private_env, 30, "tls_thread", GP_ARGV("xid_moved"));
-  GP_EXPECT_VAL(&p, "moved", ==, 1); /* else the case was not shown */
+  gp_run_ok(&p, 1, private_env, 30, "tls_thread", GP_ARGV(mode));
+  if (moved)
+    GP_EXPECT_VAL(&p, "moved", ==, 1);
   GP_EXPECT_VAL(&p, "spinner_dropped", ==, 1);
   GP_EXPECT_VAL(&p, "all_dropped", ==, 1);
   gp_run_free(&p);
 }
 
+/* A privilege drop by main after a hand-off moved it to another OS
+ * thread: glibc knows the first OS thread only by the main TCB, the
+ * caller's own, and skipped it, so that thread (where the spinner still
+ * runs, and later any thread the hub runs there) kept root. */
+Test(tlsprivate, setuid_after_a_handoff_reaches_every_os_thread) {
+  xid_case("xid_moved", 1);
+}
+
 /* The same drop made by a thread while the hand-off has it on an OS
  * thread of its own: glibc signalled the other OS thread by its own TCB
  * while a coroutine's block was installed there, whose handler answered
- * for that block, and setresgid waited for ever. Root only. */
+ * for that block, and setresgid waited for ever. */
 Test(tlsprivate, setuid_by_a_handed_off_thread_returns) {
-  struct gp_run n, p;
-
-  gp_run_ok(&n, 0, NULL, 30, "tls_thread", GP_ARGV("xid_detached"));
-  if (strstr(n.out, "xid_skip=1")) {
-    gp_run_free(&n);
-    cr_skip_test("needs root (setresuid to 65534)");
-  }
-  GP_EXPECT_VAL(&n, "spinner_dropped", ==, 1);
-  GP_EXPECT_VAL(&n, "all_dropped", ==, 1);
-  gp_run_free(&n);
-  if (!gp_preload_wanted())
-    return;
-  gp_run_ok(&p, 1, private_env, 30, "tls_thread", GP_ARGV("xid_detached"));
-  GP_EXPECT_VAL(&p, "spinner_dropped", ==, 1);
-  GP_EXPECT_VAL(&p, "all_dropped", ==, 1);
-  gp_run_free(&p);
+  xid_case("xid_detached", 0);
 }
 
 /* CPython takes threading.get_native_id() from syscall(SYS_gettid):
