@@ -233,7 +233,11 @@ Test(daemons, python_threading_http_server_200_downloads) {
   gp_run_free(&r);
   gp_stop(&srv, SIGTERM, 20, &stopped);
   gp_run_free(&stopped);
-  cr_expect_eq(peak, 1, "http.server peaked at %ld OS threads", peak);
+  /* One OS thread, and at most one spare beside it: the hand-off makes
+   * one when a thread runs 20 ms on the CPU without a switch, which a
+   * loaded CI machine once caused here (natively: 201). */
+  cr_expect(peak >= 1 && peak <= 2, "http.server peaked at %ld OS threads",
+            peak);
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   system(cmd);
 }

@@ -74,6 +74,7 @@ Test(process, wait_statuses_as_native) {
   int pre = gp_both(&n, &p, 20, "proc_wait", GP_ARGV("status"), 2, NULL);
   gp_expect_token(&n, "st_abort=sig6");
   gp_expect_token(&n, "st_stop=stop19");
+  gp_expect_token(&n, "st_cont=cont");
   GP_EXPECT_VAL(&n, "echild", ==, 1);
   if (pre)
     gp_run_free(&p);

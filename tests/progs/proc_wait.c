@@ -68,6 +68,8 @@ static pid_t child(int ms, int what) {
   }
   if (what < 0)
     kill(getpid(), -what);
+  if (what == -SIGSTOP) /* continued: the parent sees that before the exit */
+    usleep(300000);
   _exit(what);
 }
 
