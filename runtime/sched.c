@@ -115,7 +115,9 @@ void gp__sig_resumed(gp_coro *c) {
 
 void gp__sched_start(void) {
   slow = gp__ctx_is_ucontext() || gp__diag || gp__tls_private;
-  /* With private TLS every context has its own errno, the hub too. */
+  /* With private TLS errno is in each coroutine's block: the common path
+   * keeps a scratch copy, and tls_switch the real one (the hub borrows
+   * blocks). */
   static int scratch;
   if (gp__tls_private)
     errno_at = &scratch;
@@ -171,8 +173,9 @@ static inline void tls_switch(gp_coro *from, gp_coro *to) {
  * the signal mask of each. With the assembly switch and no diagnostics,
  * one predictable branch stands for both, and the switch is called
  * straight; private TLS takes the other branch, which also moves the
- * thread pointer. errno is still kept per coroutine: the main coroutine
- * shares its block with the hub, and in shared mode everyone does. */
+ * thread pointer. errno is still kept per coroutine: in shared mode
+ * everyone shares one, and in private mode the hub runs on the block of
+ * the coroutine that left for it (tls_switch). */
 static void switch_to(gp_coro *from, gp_coro *to) {
   gp_ctx *fc = from ? &from->ctx : &gp__hub_ctx;
   gp_ctx *tc = to ? &to->ctx : &gp__hub_ctx;

@@ -243,7 +243,9 @@ GP_EXPORT int prctl(int option, ...) {
     }
     return 0;
   }
-  /* The name may end before an unreadable page: shorter reads then. */
+  /* The name may end before an unreadable page: shorter reads then
+   * (name[15] stays 0 whatever was read). */
+  int saved = errno;
   long n = GP_REAL(syscall)(SYS_process_vm_readv, getpid(), &mine, 1,
                             &theirs, 1, 0);
   while (n < 0 && errno == EFAULT && theirs.iov_len > 1) {
@@ -251,10 +253,11 @@ GP_EXPORT int prctl(int option, ...) {
     n = GP_REAL(syscall)(SYS_process_vm_readv, getpid(), &mine, 1, &theirs,
                          1, 0);
   }
-  if (n <= 0 || memchr(name, 0, (size_t)n + 1) == NULL) {
+  if (n <= 0) {
     errno = EFAULT;
     return -1;
   }
+  errno = saved; /* the shorter reads' EFAULT was not the call's */
   strcpy(gp__coro_name(c), name);
   return 0;
 }
