@@ -9,8 +9,8 @@
  * (the TCB's) stays the real one: robust and priority-inheritance mutex
  * words and raise() need a tid the kernel knows (runtime/tls.c).
  *
- * With GPATCH_TLS=shared (the default) every coroutine shares the OS
- * thread's TLS, and so its tid: a tid cached in a __thread variable (as
+ * With GPATCH_TLS=shared (not the default) every coroutine shares the
+ * OS thread's TLS, and so its tid: a tid cached in a __thread variable (as
  * loggers do) would otherwise be one coroutine's seen by all.
  *
  * The calls that take a tid back: signals (process/tgkill.c) reach the

@@ -336,7 +336,7 @@ Test(tlsprivate, setuid_by_a_handed_off_thread_returns) {
  * three Python threads and main show four ids on one OS thread (the
  * hand-off's sleeping monitor not counted, as threads_now.h does), and
  * test_threading's test_various_ops (11 distinct ids), which
- * scripts/cpython-tests.sh excludes in the default shared mode, passes. */
+ * scripts/cpython-tests.sh now runs in the default mode too, passes. */
 static const char native_ids_py[] =
     "import threading\n"
     "ids, up, go = set(), threading.Barrier(4), threading.Event()\n"
