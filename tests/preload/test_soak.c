@@ -34,7 +34,7 @@ static void run_soak(struct gp_run *r, const char *server, int preload) {
  * requests each run served (the data grows with them), +25% + 12 MiB,
  * instead of flat: the native growth itself moved from 3 to 11 MiB
  * between runs (jemalloc's purges), so less slack failed clean runs; a
- * leak of 20 bytes a request (600,000 in 10 s) still exceeds it. */
+ * leak of 32 bytes a request (about 600,000 in 10 s) still exceeds it. */
 static void soak(const char *server, const char *need, int grows) {
   struct gp_run r, n;
 
