@@ -69,6 +69,9 @@ Test(echo, thousand_clients_preload_one_thread) {
   if (!gp_preload_wanted())
     cr_skip_test("GPATCH_TEST_NATIVE_ONLY is set");
   threads = echo_run(1, 1000);
-  cr_expect_eq(threads, 1, "the preloaded server ran on %ld threads",
-               threads);
+  /* One OS thread, and at most one hand-off spare beside it: the accept
+   * loop taking 1,000 connections without a switch can run 20 ms on a
+   * loaded machine (a CI run made one spare; natively 1,001). */
+  cr_expect(threads >= 1 && threads <= 2,
+            "the preloaded server ran on %ld threads", threads);
 }
